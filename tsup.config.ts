@@ -1,0 +1,20 @@
+import { defineConfig } from 'tsup';
+
+// One build, two formats. `splitting: true` makes the CJS entries share one chunk, so
+// `index.cjs` and `testing.cjs` load the same error classes instead of two copies.
+// p-retry (and its dependency is-network-error) are ESM-only, so they are bundled in for CJS users.
+export default defineConfig({
+  entry: {
+    index: 'src/index.ts',
+    testing: 'src/testing/index.ts',
+  },
+  format: ['esm', 'cjs'],
+  target: 'node20',
+  platform: 'node',
+  dts: true,
+  splitting: true,
+  sourcemap: false,
+  clean: true,
+  treeshake: false,
+  noExternal: ['p-retry', 'is-network-error'],
+});
