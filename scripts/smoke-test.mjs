@@ -1,0 +1,70 @@
+#!/usr/bin/env node
+// Smoke test of the packed tarball, as a user gets it: `npm pack`, install the tarball into a
+// temporary project, `import` it from ESM and `require` it from CJS, and check that an error made by
+// one build is recognised by the other. Runs the same check on Node 20 (this process), 22 and 24.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+const root = resolve(import.meta.dirname, '..');
+const work = mkdtempSync(join(tmpdir(), 'lv-license-smoke-'));
+const nodeVersions = (process.env.SMOKE_NODE_VERSIONS ?? '22,24').split(',').filter(Boolean);
+
+function run(cmd, args, cwd) {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+const CHECK = `
+import { createRequire } from 'node:module';
+const require = createRequire(import.meta.url);
+const esm = await import('lv-license-client');
+const esmTesting = await import('lv-license-client/testing');
+const cjs = require('lv-license-client');
+const cjsTesting = require('lv-license-client/testing');
+const failures = [];
+const check = (what, ok) => { if (!ok) failures.push(what); };
+
+check('ESM and CJS entries are distinct builds', esm.LicenseError !== cjs.LicenseError);
+check('ReturnCode table', esm.ReturnCode.LV_INVALID_HPORT === -12 && cjs.ReturnCode.LV_EXCEPTION === -68);
+check('testing entry shares the error classes (CJS)', cjsTesting.LicenseError === cjs.LicenseError);
+check('testing entry shares the error classes (ESM)', esmTesting.LicenseError === esm.LicenseError);
+
+const fromEsm = new esm.InvalidPortError('port 3 is closed');
+const fromCjs = new cjs.LicensesExceededError('FULL pool exhausted', { server: '127.0.0.1:7569' });
+check('ESM error instanceof CJS class', fromEsm instanceof cjs.InvalidPortError && fromEsm instanceof cjs.LicenseError);
+check('CJS error instanceof ESM class', fromCjs instanceof esm.LicensesExceededError && fromCjs instanceof esm.LicenseError);
+check('no false positives across classes', !(fromEsm instanceof cjs.LicensesExceededError));
+check('isLicenseError across builds', cjs.isLicenseError(fromEsm) && esm.isLicenseError(fromCjs));
+check('plain Error is not a LicenseError', !esm.isLicenseError(new Error('x')) && !(new Error('x') instanceof cjs.LicenseError));
+check('toReturnCode across builds', cjs.toReturnCode(fromEsm) === -12 && esm.toReturnCode(fromCjs) === -26);
+check('codeName', fromCjs.codeName === 'LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED');
+
+if (failures.length > 0) {
+  console.error('smoke test failed on Node ' + process.version + ':\\n  ' + failures.join('\\n  '));
+  process.exit(1);
+}
+console.log('smoke test passed on Node ' + process.version);
+`;
+
+try {
+  const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
+  const tarball = join(work, packed[0].filename);
+  console.log(`packed ${packed[0].filename}: ${packed[0].size} bytes, ${packed[0].entryCount} files`);
+
+  const app = join(work, 'app');
+  run('mkdir', ['-p', app], work);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'smoke-app', private: true, type: 'module' }),
+  );
+  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball], app);
+  writeFileSync(join(app, 'check.mjs'), CHECK);
+
+  process.stdout.write(run(process.execPath, ['check.mjs'], app));
+  for (const version of nodeVersions) {
+    process.stdout.write(run('npx', ['-y', '-p', `node@${version}`, 'node', 'check.mjs'], app));
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
