@@ -4,6 +4,29 @@
  * @packageDocumentation
  */
 export {
+  type ClientProperties,
+  CONFIG_PATH_ENV,
+  type ConfigWarning,
+  type ConfigWarningCode,
+  Credentials,
+  DEFAULT_LICENSE_CACHE_PERIOD,
+  DEFAULT_LICENSE_PORT,
+  DEFAULT_LICENSE_SERVERS,
+  defaultConfigPath,
+  LICENSE_TYPES,
+  type LicenseType,
+  type LoadClientPropertiesOptions,
+  loadClientProperties,
+  MAX_LICENSE_CACHE_PERIOD,
+  type ParseClientPropertiesOptions,
+  type ParseServerListOptions,
+  parseClientProperties,
+  parseServerList,
+  type RedactedCredentials,
+  type ServerAddress,
+  type TlsConfig,
+} from './config/index.js';
+export {
   AuthenticationError,
   ConfigError,
   type ConfigErrorOptions,

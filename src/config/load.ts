@@ -1,0 +1,110 @@
+/**
+ * Finding and reading `client_property.conf`: the only code of the library that touches the file system.
+ */
+import { open } from 'node:fs/promises';
+import { posix, win32 } from 'node:path';
+import { ConfigError } from '../errors.js';
+import { CONFIG_PATH_ENV, defaultConfigPath } from './defaults.js';
+import { parseClientProperties } from './parse.js';
+import type { ClientProperties, LoadClientPropertiesOptions, TlsConfig } from './types.js';
+
+interface Candidate {
+  readonly path: string;
+  readonly origin: string;
+}
+
+/**
+ * Reads, parses and validates a `client_property.conf`.
+ *
+ * The file is the one at `path` if given, else the one named by the environment variable
+ * `LV_CLIENT_PROPERTY_CONF`, else the platform's default ({@link defaultConfigPath}). Relative paths in the
+ * `[TLS]` section are resolved against the file's directory. On POSIX, a file that holds a password and can
+ * be read by group or others gives a `world-readable` warning.
+ *
+ * @param path - The file to read; an empty string counts as not given.
+ * @param options - `env` (default `process.env`) and `platform` (default `process.platform`).
+ * @returns The options, deeply frozen; {@link ClientProperties.source} is the path read.
+ * @throws {@link ConfigError} (code -11) when no file is found (`pathsTried` lists every path tried, and the
+ *   message says how to point at the right one), when the file cannot be read (the OS reason in the message,
+ *   the OS error as `cause`), or when its contents are not valid (see {@link parseClientProperties}).
+ * @example
+ * ```ts
+ * const options = await loadClientProperties(); // LV_CLIENT_PROPERTY_CONF, or /etc/lumenvox/client_property.conf
+ * for (const warning of options.warnings) console.warn(warning.message);
+ * ```
+ */
+export async function loadClientProperties(
+  path?: string,
+  options: LoadClientPropertiesOptions = {},
+): Promise<ClientProperties> {
+  const env = options.env ?? process.env;
+  const platform = options.platform ?? process.platform;
+  const candidate = pickPath(path, env, platform);
+  const { text, mode } = await readConfFile(candidate);
+  const parsed = parseClientProperties(text, {
+    source: candidate.path,
+    ...(platform === 'win32' ? {} : { fileMode: mode }),
+  });
+  return Object.freeze({ ...parsed, tls: resolveTlsPaths(parsed.tls, candidate.path, platform) });
+}
+
+function pickPath(path: string | undefined, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Candidate {
+  if (path !== undefined && path !== '') return { path, origin: 'the path passed to loadClientProperties' };
+  const fromEnv = env[CONFIG_PATH_ENV]?.trim();
+  if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, origin: `${CONFIG_PATH_ENV}` };
+  return { path: defaultConfigPath(platform), origin: `the default path on ${platform}` };
+}
+
+async function readConfFile(candidate: Candidate): Promise<{ text: string; mode: number }> {
+  try {
+    const handle = await open(candidate.path, 'r');
+    try {
+      const stats = await handle.stat();
+      const text = await handle.readFile({ encoding: 'utf8' });
+      return { text, mode: stats.mode };
+    } finally {
+      await handle.close();
+    }
+  } catch (error) {
+    throw readError(error, candidate);
+  }
+}
+
+function readError(error: unknown, candidate: Candidate): ConfigError {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const file = candidate.path;
+  if (code === 'ENOENT' || code === 'ENOTDIR') {
+    return new ConfigError(
+      `No client_property.conf found. Tried: ${file} (${candidate.origin}). Pass the file's path to ` +
+        `loadClientProperties(path), or set ${CONFIG_PATH_ENV}=/path/to/client_property.conf.`,
+      { file, pathsTried: Object.freeze([file]), cause: error },
+    );
+  }
+  const fix =
+    code === 'EACCES' || code === 'EPERM'
+      ? `Make it readable by the user this process runs as, and by nobody else (chmod 600), or set ${CONFIG_PATH_ENV} to a readable copy.`
+      : code === 'EISDIR'
+        ? 'It is a directory: name the client_property.conf file inside it.'
+        : `Check the file, or set ${CONFIG_PATH_ENV} to another copy.`;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new ConfigError(
+    `${file}: cannot read the configuration file (${candidate.origin}): ${detail}. ${fix}`,
+    {
+      file,
+      pathsTried: Object.freeze([file]),
+      cause: error,
+    },
+  );
+}
+
+function resolveTlsPaths(tls: TlsConfig, file: string, platform: NodeJS.Platform): TlsConfig {
+  const paths = platform === 'win32' ? win32 : posix;
+  const directory = paths.dirname(paths.resolve(file));
+  const resolve = (value: string): string => paths.resolve(directory, value);
+  return Object.freeze({
+    ...tls,
+    ...(tls.caFile === undefined ? {} : { caFile: resolve(tls.caFile) }),
+    ...(tls.certFile === undefined ? {} : { certFile: resolve(tls.certFile) }),
+    ...(tls.keyFile === undefined ? {} : { keyFile: resolve(tls.keyFile) }),
+  });
+}
