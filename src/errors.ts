@@ -333,3 +333,30 @@ export function errorFromReturnCode(
   const Class = CLASS_BY_CODE.get(code) ?? LicenseError;
   return new Class(message, { ...options, code });
 }
+
+/**
+ * The error a call rejects with when its `AbortSignal` fires: the signal's own reason when that is a
+ * {@link LicenseError}, a {@link TimeoutError} for `AbortSignal.timeout()`, and otherwise a
+ * {@link LicenseError} with LV_RESET (-3) whose `cause` is the signal's reason.
+ *
+ * @example
+ * ```ts
+ * if (signal.aborted) throw abortError(signal, 'acquire TTS');
+ * ```
+ */
+export function abortError(signal: AbortSignal, what: string, server?: string): LicenseError {
+  const reason: unknown = signal.reason;
+  if (isLicenseError(reason)) return reason;
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new TimeoutError(`${what} did not finish before the caller's deadline.`, {
+      server,
+      cause: reason,
+    });
+  }
+  return new LicenseError(`${what} was aborted by the caller.`, {
+    code: ReturnCode.LV_RESET,
+    server,
+    cause: reason,
+    retryable: false,
+  });
+}

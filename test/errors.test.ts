@@ -2,6 +2,7 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
   AuthenticationError,
+  abortError,
   ConfigError,
   errorFromReturnCode,
   IncompatibleServerError,
@@ -160,12 +161,38 @@ describe('brands', () => {
   it('rejects look-alikes', () => {
     expect(isLicenseError({ code: -12, name: 'InvalidPortError' })).toBe(false);
     expect(isLicenseError(null)).toBe(false);
-    expect(1 instanceof LicenseError).toBe(false);
+    expect((1 as unknown) instanceof LicenseError).toBe(false);
   });
 
   it('keeps the brand out of inspect and JSON', () => {
     const err = new InvalidPortError('closed');
     expect(inspect(err)).not.toContain('kinds');
     expect(Object.keys(err)).not.toContain('kinds');
+  });
+});
+
+describe('abortError', () => {
+  it('keeps a LicenseError reason as it is', () => {
+    const reason = new LicensesExceededError('full');
+    const controller = new AbortController();
+    controller.abort(reason);
+    expect(abortError(controller.signal, 'acquire')).toBe(reason);
+  });
+
+  it('turns AbortSignal.timeout into TimeoutError', async () => {
+    const signal = AbortSignal.timeout(1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const err = abortError(signal, 'acquire TTS', 'ls:7569');
+    expect(err).toBeInstanceOf(TimeoutError);
+    expect(err.server).toBe('ls:7569');
+    expect(err.message).toBe("acquire TTS did not finish before the caller's deadline.");
+  });
+
+  it('reports a plain abort as LV_RESET, not retryable, with the reason as cause', () => {
+    const controller = new AbortController();
+    controller.abort();
+    const err = abortError(controller.signal, 'openPort');
+    expect(err).toMatchObject({ code: -3, codeName: 'LV_RESET', retryable: false });
+    expect((err.cause as Error).name).toBe('AbortError');
   });
 });
