@@ -1,6 +1,22 @@
 /**
- * Test helpers for applications that use lv-license-client.
+ * `lv-license-client/testing`: a real license server for the tests of applications that use
+ * lv-license-client, with fault injection.
  *
  * @packageDocumentation
  */
 export { isLicenseError, LicenseError } from '../errors.js';
+export {
+  type AccountSpec,
+  type AccountsSpec,
+  loadAccountsFile,
+  parseAccountsFile,
+  redactAccounts,
+  validateAccounts,
+} from './accounts.js';
+export type { LeaseRecord } from './pools.js';
+export {
+  FakeLicenseServer,
+  type FakeLicenseServerOptions,
+  type FakeServerTlsOptions,
+  type ReceivedRequest,
+} from './server.js';

@@ -1,0 +1,97 @@
+/**
+ * The shapes `LicensePools` (pools.ts) takes and hands out; pools.ts re-exports them.
+ */
+
+/** One granted lease. `LicensePools` hands out copies: changing one changes nothing in the pool. */
+export interface LeaseRecord {
+  /** The lease id the client chose; unique within {@link LeaseRecord.account}. */
+  readonly id: string;
+  /** The account the seats are booked to (`ANONYMOUS_ACCOUNT` when unauthenticated). */
+  readonly account: string;
+  /** The license type, such as `'FULL'`. */
+  readonly feature: string;
+  /** How many seats the lease holds. */
+  readonly count: number;
+  /** When the lease was first granted (epoch ms); a reclaim does not change it. */
+  readonly grantedAt: number;
+  /** When the lease lapses unless renewed (epoch ms). */
+  expiresAt: number;
+  /** The connection that last acquired or renewed the lease: where pushes about it go. */
+  owner: number;
+}
+
+/** One acquire waiting in a pool's queue. */
+export interface Waiter {
+  /** The lease id the client chose; it becomes the lease's id when granted. */
+  readonly id: string;
+  /** The account whose pool the waiter waits on. */
+  readonly account: string;
+  /** The license type waited for. */
+  readonly feature: string;
+  /** How many seats are asked for. */
+  readonly count: number;
+  /** The connection that sent the acquire (the latest one, after a re-send). */
+  readonly owner: number;
+  /** When the waiter gives up (epoch ms). */
+  readonly deadline: number;
+  /** The request id of the acquire to answer when the waiter is granted or times out. */
+  readonly requestId: number;
+}
+
+/** What `LicensePools.acquire` decided. */
+export type AcquireOutcome =
+  /**
+   * Granted now. `reclaimed` when the id was already held by this account (an idempotent re-acquire, such as
+   * a reconnecting client): the same lease, its TTL refreshed, its owner updated, no second seat taken.
+   */
+  | { kind: 'granted'; lease: LeaseRecord; reclaimed: boolean }
+  /** Put in (or kept in) the queue, at this 1-based position. Only when the request allows a wait. */
+  | { kind: 'queued'; position: number }
+  /** Every seat is taken (or others are queued first) and the request does not wait. */
+  | { kind: 'exhausted'; total: number; inUse: number }
+  /** The account has no license of this type. */
+  | { kind: 'unknown-feature' }
+  /** The request can never be granted as asked; `message` says why. */
+  | { kind: 'conflict'; message: string };
+
+/** An acquire as `LicensePools.acquire` takes it. */
+export interface AcquireRequest {
+  /** The account to book the seats to. */
+  readonly account: string;
+  /** The client-chosen lease id; unique per account. */
+  readonly id: string;
+  /** The license type, such as `'FULL'`. */
+  readonly feature: string;
+  /** How many seats; a whole number, at least 1. */
+  readonly count: number;
+  /** The connection the request came on. */
+  readonly owner: number;
+  /** How long (ms) the request may wait in the queue; absent or `<= 0`: it does not wait. */
+  readonly wait?: number | undefined;
+  /** The request id to answer when a queued request is granted later. */
+  readonly requestId: number;
+}
+
+/** What `LicensePools` needs. */
+export interface LicensePoolsOptions {
+  /** The clock (epoch ms); tests inject a fake one. */
+  readonly now: () => number;
+  /** How long (ms) a lease lives without a renewal. */
+  readonly leaseTtl: number;
+}
+
+/** What `LicensePools.expire` removed. */
+export interface ExpireResult {
+  /** Leases whose `expiresAt` had come: their seats are free again. */
+  expired: LeaseRecord[];
+  /** Waiters whose deadline had come, in queue order. */
+  timedOut: Waiter[];
+}
+
+/** What `LicensePools.drain` did. */
+export interface DrainResult {
+  /** Queue heads granted, in grant order. */
+  granted: Array<{ waiter: Waiter; lease: LeaseRecord }>;
+  /** Every waiter left whose 1-based position differs from the one last reported to it. */
+  positions: Array<{ waiter: Waiter; position: number }>;
+}

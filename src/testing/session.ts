@@ -1,0 +1,419 @@
+/**
+ * One client connection to the fake server: greeting, hello, authentication, then licensing requests.
+ * The license bookkeeping itself is the shared {@link LicensePools}; this file only speaks the protocol.
+ */
+import type { Socket } from 'node:net';
+import { encodeFrame, FrameDecoder } from '../protocol/codec.js';
+import type {
+  AuthMode,
+  Greeting,
+  ParamsOf,
+  Push,
+  Request,
+  RequestOp,
+  ResultOf,
+} from '../protocol/messages.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
+import { ReturnCode } from '../protocol/return-codes.js';
+import type { ScramServer } from '../protocol/scram.js';
+import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
+import { checkVersion } from '../protocol/versioning.js';
+import type { AuthFailureGuard } from './guard.js';
+import { ANONYMOUS_ACCOUNT, type LeaseRecord, type LicensePools } from './pools.js';
+
+/** What a session needs from its server. */
+export interface SessionHost {
+  readonly auth: AuthMode;
+  readonly greeting: Greeting;
+  readonly pools: LicensePools;
+  readonly guard: AuthFailureGuard;
+  readonly maxFrameBytes: number;
+  readonly maxAuthFailures: number;
+  /** Is the server paused (a black hole)? */
+  paused(): boolean;
+  /** Milliseconds to hold every response (fault injection). */
+  responseDelay(): number;
+  newScramServer(): ScramServer;
+  /** An injected failure for this operation, if one is armed (consumes it). */
+  takeFault(op: RequestOp): number | undefined;
+  record(session: Session, request: Request): void;
+  log(line: string): void;
+  /** Called after anything that can free seats or change the queue. */
+  afterChange(): void;
+  /** The session of connection `id`, while it is open. */
+  sessionFor(id: number): Session | undefined;
+}
+
+type Handler<Op extends RequestOp> = (request: ParamsOf<Op> & { id: number }) => ResultOf<Op> | undefined;
+
+/** The protocol state machine of one connection. */
+export class Session {
+  readonly id: number;
+  readonly remote: string;
+  readonly #socket: Socket;
+  readonly #host: SessionHost;
+  readonly #decoder: FrameDecoder;
+  #account: string | undefined;
+  #helloDone = false;
+  #greeted = false;
+  #scram: ScramServer | undefined;
+  #authFailures = 0;
+  #closing = false;
+  #heldInput: Buffer[] = [];
+  #heldOutput: Buffer[] = [];
+  #idleTimer: NodeJS.Timeout | undefined;
+
+  constructor(id: number, socket: Socket, host: SessionHost, idleTimeout: number) {
+    this.id = id;
+    this.#socket = socket;
+    this.#host = host;
+    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.#decoder = new FrameDecoder({ maxFrameBytes: host.maxFrameBytes });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('error', () => socket.destroy());
+    if (idleTimeout > 0) {
+      this.#idleTimer = setTimeout(() => {
+        this.#refuse(
+          ReturnCode.LV_TIME_OUT,
+          `Authentication was not completed within ${idleTimeout} ms; closing the connection.`,
+        );
+      }, idleTimeout);
+      this.#idleTimer.unref();
+    }
+    if (!host.paused()) this.#sendGreeting();
+  }
+
+  /** The authenticated account (`''` in unauthenticated mode), once known. */
+  get account(): string | undefined {
+    return this.#account;
+  }
+
+  /** Sends a push frame, unless the connection is on its way out. */
+  push(push: Push): void {
+    this.#send(push);
+  }
+
+  /** Answers a request that waited in the queue. */
+  answer(requestId: number, result: object): void {
+    this.#send(okResponse(requestId, result));
+  }
+
+  /** Answers a request with an error. */
+  fail(requestId: number | null, code: number, message: string): void {
+    this.#send(errorResponse(requestId, code, message));
+  }
+
+  /** The server was resumed: greet, then handle what arrived while paused. */
+  resume(): void {
+    if (!this.#greeted) this.#sendGreeting();
+    for (const frame of this.#heldOutput.splice(0)) this.#socket.write(frame);
+    for (const chunk of this.#heldInput.splice(0)) this.#onData(chunk);
+  }
+
+  /** Ends the connection after what was already sent. */
+  end(): void {
+    this.#closing = true;
+    clearTimeout(this.#idleTimer);
+    this.#socket.end();
+  }
+
+  /** Drops the connection at once; `reset` sends a TCP RST instead of a FIN. */
+  destroy(reset = false): void {
+    this.#closing = true;
+    clearTimeout(this.#idleTimer);
+    if (reset && typeof this.#socket.resetAndDestroy === 'function' && !this.#socket.destroyed) {
+      this.#socket.resetAndDestroy();
+    } else {
+      this.#socket.destroy();
+    }
+  }
+
+  /** Called by the server when the socket closed. */
+  dispose(): void {
+    this.#closing = true;
+    clearTimeout(this.#idleTimer);
+    this.#heldInput = [];
+    this.#heldOutput = [];
+  }
+
+  #sendGreeting(): void {
+    this.#greeted = true;
+    this.#send(this.#host.greeting);
+  }
+
+  #send(message: object): void {
+    if (this.#closing || this.#socket.destroyed) return;
+    const frame = encodeFrame(message, this.#host.maxFrameBytes);
+    if (this.#host.paused()) {
+      this.#heldOutput.push(frame);
+      return;
+    }
+    const delay = this.#host.responseDelay();
+    if (delay > 0 && 'id' in message) {
+      setTimeout(() => {
+        if (!this.#closing && !this.#socket.destroyed) this.#socket.write(frame);
+      }, delay).unref();
+    } else {
+      this.#socket.write(frame);
+    }
+  }
+
+  /** Answers with an error, then closes: for clients that cannot go on. */
+  #refuse(code: number, message: string, id: number | null = null): void {
+    this.fail(id, code, message);
+    this.end();
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    if (this.#host.paused()) {
+      this.#heldInput.push(chunk);
+      return;
+    }
+    for (const item of this.#decoder.push(chunk)) {
+      if (this.#closing) return;
+      if (item.kind === 'error') {
+        // Garbage means a broken or hostile client: close this one connection, nobody else's.
+        this.#refuse(item.error.code, `Malformed frame (${item.error.reason}): ${item.error.message}`);
+        return;
+      }
+      const request = parseRequest(item.value);
+      if (request instanceof ProtocolError) {
+        this.fail(request.id, request.code, request.message);
+        continue;
+      }
+      this.#handle(request);
+    }
+  }
+
+  #handle(request: Request): void {
+    this.#host.record(this, request);
+    const injected = this.#host.takeFault(request.op);
+    if (injected !== undefined) {
+      this.fail(request.id, injected, `Injected failure of ${request.op} (failNext).`);
+      return;
+    }
+    const refusal = this.#gate(request.op);
+    if (refusal !== undefined) {
+      this.fail(request.id, refusal[0], refusal[1]);
+      return;
+    }
+    const handler = this.#handlers[request.op] as Handler<RequestOp>;
+    try {
+      const result = handler(request as never);
+      if (result !== undefined) this.answer(request.id, result);
+    } catch (err) {
+      const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
+      this.fail(request.id, code, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  /** Which operations are allowed in the connection's current state. */
+  #gate(op: RequestOp): [number, string] | undefined {
+    if (op === 'ping') return undefined;
+    if (op === 'hello') {
+      return this.#helloDone ? [ReturnCode.LV_INVALID_API_PARAMETER, 'hello was already sent.'] : undefined;
+    }
+    if (!this.#helloDone) return [ReturnCode.LV_INVALID_API_PARAMETER, 'Send hello first.'];
+    if (op === 'auth-start' || op === 'auth-finish') {
+      if (this.#host.auth === 'none') {
+        return [
+          ReturnCode.LV_OPEN_PORT_FAILED__PRIMARY_SERVER_NOT_COMPATIBLE,
+          'This server does not use authentication: remove the client credentials.',
+        ];
+      }
+      if (this.#account !== undefined) {
+        return [ReturnCode.LV_INVALID_API_PARAMETER, 'This connection is already authenticated.'];
+      }
+      return undefined;
+    }
+    if (this.#account === undefined) {
+      return [
+        ReturnCode.LV_INVALID_LICENSE,
+        'Authentication required: this server grants licenses only to accounts.',
+      ];
+    }
+    return undefined;
+  }
+
+  readonly #handlers: { [Op in RequestOp]: Handler<Op> } = {
+    hello: (req) => {
+      const version = checkVersion(req.version);
+      if (!version.compatible) {
+        this.#refuse(
+          ReturnCode.LV_OPEN_PORT_FAILED__PRIMARY_SERVER_NOT_COMPATIBLE,
+          `Protocol version ${req.version} is not supported by this server (${this.#host.greeting.version}): ${version.reason ?? 'different major version'}.`,
+          req.id,
+        );
+        return undefined;
+      }
+      this.#helloDone = true;
+      if (this.#host.auth === 'none') this.#authenticated(ANONYMOUS_ACCOUNT);
+      return {
+        version: this.#host.greeting.version,
+        server: this.#host.greeting.server,
+        auth: this.#host.auth,
+        leaseTtl: this.#host.pools.leaseTtl,
+        maxFrameBytes: this.#host.maxFrameBytes,
+      };
+    },
+    'auth-start': (req) => {
+      const address = this.#socket.remoteAddress ?? '?';
+      if (this.#host.guard.blocked(address)) {
+        this.#refuse(
+          ReturnCode.LV_INVALID_LICENSE,
+          'Too many failed authentications from this address; try again later.',
+          req.id,
+        );
+        return undefined;
+      }
+      this.#scram = this.#host.newScramServer();
+      return { message: this.#scram.start(req.message) };
+    },
+    'auth-finish': (req) => {
+      const scram = this.#scram;
+      this.#scram = undefined;
+      if (scram === undefined) {
+        this.fail(req.id, ReturnCode.LV_INVALID_API_PARAMETER, 'Send auth-start before auth-finish.');
+        return undefined;
+      }
+      const outcome = scram.finish(req.message);
+      if (!outcome.ok) {
+        this.#authFailed(req.id);
+        return undefined;
+      }
+      this.#authenticated(outcome.username);
+      this.#host.log(`connection ${this.id} from ${this.remote} authenticated as "${outcome.username}"`);
+      return { message: outcome.serverFinal, account: outcome.username };
+    },
+    acquire: (req) => this.#acquire(req),
+    cancel: (req) => {
+      const waiter = this.#host.pools.cancel(this.#accountName, req.lease);
+      if (waiter !== undefined) {
+        this.#host
+          .sessionFor(waiter.owner)
+          ?.fail(waiter.requestId, ReturnCode.LV_RESET, `The wait for lease ${req.lease} was cancelled.`);
+        this.#host.afterChange();
+      }
+      return { lease: req.lease, cancelled: waiter !== undefined };
+    },
+    renew: (req) => {
+      const { renewed, unknown } = this.#host.pools.renew(this.#accountName, req.leases, this.id);
+      return { renewed, unknown, ttl: this.#host.pools.leaseTtl };
+    },
+    release: (req) => {
+      const result = this.#host.pools.release(this.#accountName, req.leases);
+      if (result.released.length > 0) {
+        this.#host.log(`connection ${this.id} released ${result.released.join(', ')}`);
+        this.#host.afterChange();
+      }
+      return result;
+    },
+    status: (req) => {
+      const { pools } = this.#host;
+      const account = this.#accountName;
+      const features = req.feature === undefined ? pools.features(account) : [req.feature];
+      return {
+        features: Object.fromEntries(
+          features.map((feature) => [
+            feature,
+            {
+              total: pools.total(account, feature) ?? 0,
+              inUse: pools.inUse(account, feature),
+              queued: pools.queued(account, feature),
+            },
+          ]),
+        ),
+      };
+    },
+    ping: () => ({ time: Date.now() }),
+  };
+
+  get #accountName(): string {
+    return this.#account ?? ANONYMOUS_ACCOUNT;
+  }
+
+  #acquire(req: ParamsOf<'acquire'> & { id: number }): ResultOf<'acquire'> | undefined {
+    const { pools } = this.#host;
+    const account = this.#accountName;
+    // A re-sent acquire for a lease that is already waiting takes over its place in the queue; the
+    // earlier request is answered now so that nobody waits on it for ever.
+    const previous = pools.waiters().find((w) => w.account === account && w.id === req.lease);
+    if (previous !== undefined) {
+      this.#host
+        .sessionFor(previous.owner)
+        ?.fail(
+          previous.requestId,
+          ReturnCode.LV_RESET,
+          `The wait for lease ${req.lease} was taken over by a newer acquire.`,
+        );
+    }
+    const outcome = pools.acquire({
+      account,
+      id: req.lease,
+      feature: req.feature,
+      count: req.count,
+      owner: this.id,
+      requestId: req.id,
+      ...(req.wait === undefined ? {} : { wait: req.wait }),
+    });
+    const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
+    switch (outcome.kind) {
+      case 'granted':
+        this.#host.log(
+          `connection ${this.id} ${outcome.reclaimed ? 'reclaimed' : 'granted'} ${req.feature} x${req.count} lease ${req.lease}${who}`,
+        );
+        this.#host.afterChange();
+        return grantResult(outcome.lease, pools.leaseTtl, outcome.reclaimed);
+      case 'queued':
+        this.push({ push: 'queue-position', lease: req.lease, position: outcome.position });
+        this.#host.afterChange();
+        return undefined;
+      case 'exhausted':
+        this.fail(
+          req.id,
+          ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
+          `No ${req.feature} license free${who}: ${outcome.inUse} of ${outcome.total} in use.`,
+        );
+        return undefined;
+      case 'unknown-feature':
+        this.fail(
+          req.id,
+          ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
+          `This server has no ${req.feature} licenses${who}.`,
+        );
+        return undefined;
+      case 'conflict':
+        this.fail(req.id, ReturnCode.LV_INVALID_API_PARAMETER, outcome.message);
+        return undefined;
+    }
+  }
+
+  #authenticated(account: string): void {
+    this.#account = account;
+    clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  #authFailed(id: number): void {
+    this.#authFailures += 1;
+    this.#host.guard.record(this.#socket.remoteAddress ?? '?');
+    this.#host.log(`connection ${this.id} from ${this.remote}: authentication failed`);
+    const message = 'Authentication failed: the username and password must match an account on this server.';
+    if (this.#authFailures >= this.#host.maxAuthFailures) {
+      this.#refuse(
+        ReturnCode.LV_INVALID_LICENSE,
+        `${message} Too many attempts; closing the connection.`,
+        id,
+      );
+    } else {
+      this.fail(id, ReturnCode.LV_INVALID_LICENSE, message);
+    }
+  }
+}
+
+/** The `acquire` result for a lease. */
+export function grantResult(lease: LeaseRecord, ttl: number, reclaimed: boolean): ResultOf<'acquire'> {
+  return { lease: lease.id, feature: lease.feature, count: lease.count, ttl, reclaimed };
+}

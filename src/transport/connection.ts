@@ -1,0 +1,334 @@
+/**
+ * One connection to one license server: frames in and out, request ids, per-request deadlines and
+ * aborts, write backpressure, pushes, and a clean close. The opening sequence (greeting, version,
+ * authentication) is in handshake.ts.
+ */
+import type { Socket } from 'node:net';
+import { EventEmitter } from 'eventemitter3';
+import {
+  errorFromReturnCode,
+  IncompatibleServerError,
+  InvalidParameterError,
+  type LicenseError,
+  SocketsError,
+} from '../errors.js';
+import { type DecodedItem, encodeFrame, FrameDecoder } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
+import type { Greeting, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
+import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
+import { PendingRequests } from './pending.js';
+import { connectError } from './socket-errors.js';
+
+/** Events of a {@link Connection}. */
+export interface ConnectionEvents {
+  /** The server sent a push (lease revoked, shutdown notice, queue position). */
+  push: [push: Push];
+  /** The connection is gone; `error` says why, `undefined` after a clean `close()`. */
+  close: [info: { error: LicenseError | undefined }];
+}
+
+/** Options of one request. */
+export interface RequestOptions {
+  /** Milliseconds to wait for the answer; defaults to the connection's request timeout. 0 = no limit. */
+  timeout?: number | undefined;
+  /** Drops this request (not the connection) when it fires. */
+  signal?: AbortSignal | undefined;
+}
+
+/** Settings the connection keeps after the handshake. */
+export interface ConnectionSettings {
+  /** `host:port` of the server, for messages. */
+  server: string;
+  /** Default per-request deadline in ms. */
+  requestTimeout: number;
+  /** The largest frame accepted or sent. */
+  maxFrameBytes?: number | undefined;
+  /** TCP keep-alive initial delay in ms. @defaultValue 15000 */
+  keepAliveDelay?: number | undefined;
+}
+
+/** How long `close()` waits for the server to acknowledge the end of the stream. */
+const CLOSE_GRACE_MS = 2_000;
+
+/** Lifecycle of a {@link Connection}. */
+export type ConnectionState = 'open' | 'closing' | 'closed';
+
+/**
+ * A framed, multiplexed connection over one socket. Many requests share it; each has its own id,
+ * deadline and abort signal.
+ */
+export class Connection extends EventEmitter<ConnectionEvents> {
+  /** `host:port` of the server. */
+  readonly server: string;
+  readonly #socket: Socket;
+  readonly #decoder: FrameDecoder;
+  readonly #pending: PendingRequests;
+  readonly #requestTimeout: number;
+  readonly #maxFrameBytes: number;
+  readonly #writeQueue: Buffer[] = [];
+  #state: ConnectionState = 'open';
+  #closeError: LicenseError | undefined;
+  #closed: Promise<void>;
+  #greeting: Greeting | LicenseError | undefined;
+  #greetingWaiters: Array<(item: Greeting | LicenseError) => void> = [];
+  #firstBytes = '';
+
+  constructor(socket: Socket, settings: ConnectionSettings) {
+    super();
+    this.server = settings.server;
+    this.#socket = socket;
+    this.#requestTimeout = settings.requestTimeout;
+    this.#maxFrameBytes = settings.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
+    this.#pending = new PendingRequests(this.server);
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, settings.keepAliveDelay ?? 15_000);
+    this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
+    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
+    socket.on('drain', () => this.#flush());
+    socket.on('end', () => this.#onEnd());
+    socket.on('error', (err) => this.#fail(connectError(this.server, err)));
+    socket.once('close', () => this.#onClose());
+  }
+
+  /** `open` until the socket goes away. */
+  get state(): ConnectionState {
+    return this.#state;
+  }
+
+  /** Requests sent and not yet answered. */
+  get pendingCount(): number {
+    return this.#pending.size;
+  }
+
+  /** Why the connection closed, if it closed on an error. */
+  get closeError(): LicenseError | undefined {
+    return this.#closeError;
+  }
+
+  /** Local `host:port` of the socket, for logs. */
+  get localAddress(): string {
+    return `${this.#socket.localAddress ?? '?'}:${this.#socket.localPort ?? '?'}`;
+  }
+
+  /**
+   * Waits for the server's greeting, the first frame on every connection.
+   *
+   * @throws {LicenseError} `TimeoutError` when none comes within `timeout` ms; `IncompatibleServerError`
+   * when what comes is not a license server's greeting.
+   */
+  greeting(): Promise<Greeting> {
+    return new Promise<Greeting>((resolve, reject) => {
+      const settle = (item: Greeting | LicenseError) =>
+        item instanceof Error ? reject(item) : resolve(item);
+      if (this.#greeting !== undefined) settle(this.#greeting);
+      else this.#greetingWaiters.push(settle);
+    });
+  }
+
+  #settleGreeting(item: Greeting | LicenseError): void {
+    if (this.#greeting !== undefined) return;
+    this.#greeting = item;
+    for (const waiter of this.#greetingWaiters.splice(0)) waiter(item);
+  }
+
+  /**
+   * Sends one request and waits for its answer.
+   *
+   * @throws {LicenseError} the server's error as its class (`LicensesExceededError` for -26...),
+   * `TimeoutError` after the deadline, `SocketsError` if the connection goes away first.
+   */
+  request<Op extends RequestOp>(
+    op: Op,
+    params: ParamsOf<Op>,
+    options: RequestOptions = {},
+  ): Promise<ResultOf<Op>> {
+    if (this.#state !== 'open') {
+      return Promise.reject(
+        this.#closeError ??
+          new SocketsError(`The connection to ${this.server} is closed.`, { server: this.server }),
+      );
+    }
+    const id = this.#pending.nextId();
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ id, op, ...params }, this.#maxFrameBytes);
+    } catch (err) {
+      return Promise.reject(
+        new InvalidParameterError(`The ${op} request is too large to send to ${this.server}.`, {
+          server: this.server,
+          cause: err,
+        }),
+      );
+    }
+    const answer = this.#pending.track(id, op, {
+      timeout: options.timeout ?? this.#requestTimeout,
+      signal: options.signal,
+    });
+    this.#write(frame);
+    return answer as Promise<ResultOf<Op>>;
+  }
+
+  /**
+   * Ends the connection cleanly: pending requests are rejected, the stream is ended, and the socket is
+   * destroyed if the server does not close its side within a short grace period. Idempotent.
+   */
+  close(): Promise<void> {
+    if (this.#state === 'open') {
+      this.#state = 'closing';
+      const reason = new SocketsError(`The connection to ${this.server} was closed by this client.`, {
+        server: this.server,
+      });
+      this.#settleGreeting(reason);
+      this.#pending.rejectAll(reason);
+      this.#socket.end();
+      const timer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
+      timer.unref();
+      void this.#closed.then(() => clearTimeout(timer));
+    }
+    return this.#closed;
+  }
+
+  /** Drops the connection at once, with `error` as the reason given to pending requests. */
+  destroy(error?: LicenseError): void {
+    if (error !== undefined) this.#fail(error);
+    else this.#socket.destroy();
+  }
+
+  #write(frame: Buffer): void {
+    if (this.#writeQueue.length > 0 || this.#socket.writableNeedDrain) {
+      this.#writeQueue.push(frame);
+      return;
+    }
+    this.#socket.write(frame);
+  }
+
+  #flush(): void {
+    while (this.#writeQueue.length > 0 && !this.#socket.writableNeedDrain) {
+      this.#socket.write(this.#writeQueue.shift() as Buffer);
+    }
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#firstBytes.length < 80) {
+      this.#firstBytes += chunk.subarray(0, 80 - this.#firstBytes.length).toString('latin1');
+    }
+    for (const item of this.#decoder.push(chunk)) {
+      this.#onItem(item);
+      if (this.#state === 'closed') return;
+    }
+  }
+
+  #onItem(item: DecodedItem): void {
+    if (item.kind === 'error') {
+      this.#malformed(item.error);
+      return;
+    }
+    if (this.#greeting === undefined) {
+      const greeting = parseGreeting(item.value);
+      if (greeting instanceof ProtocolError) this.#malformed(greeting);
+      else this.#settleGreeting(greeting);
+      return;
+    }
+    const frame = parseServerFrame(item.value);
+    if (frame instanceof ProtocolError) {
+      // A newer 1.x server may add pushes; the versioning rule says to ignore what we do not know.
+      if (frame.reason === 'unexpected-message' && frame.field === 'push') return;
+      if (frame.id !== null && this.#pending.reject(frame.id, this.#wireError(frame))) return;
+      this.#malformed(frame);
+      return;
+    }
+    if (frame.kind === 'push') {
+      this.emit('push', frame.push);
+      return;
+    }
+    if (frame.kind === 'greeting') {
+      this.#malformed(new ProtocolError('unexpected-message', 'a second greeting arrived'));
+      return;
+    }
+    const { response } = frame;
+    if (response.id === null) {
+      if (!response.ok)
+        this.#fail(
+          errorFromReturnCode(response.error.code, this.#serverSays(response.error.message), {
+            server: this.server,
+          }),
+        );
+      return;
+    }
+    const op = this.#pending.opOf(response.id);
+    if (op === undefined) return; // the answer to a request that timed out or was aborted
+    if (!response.ok) {
+      this.#pending.reject(
+        response.id,
+        errorFromReturnCode(response.error.code, this.#serverSays(response.error.message), {
+          server: this.server,
+        }),
+      );
+      return;
+    }
+    const result = parseResult(op as RequestOp, response.result);
+    if (result instanceof ProtocolError) this.#pending.reject(response.id, this.#wireError(result));
+    else this.#pending.resolve(response.id, result);
+  }
+
+  #serverSays(message: string): string {
+    return `${this.server}: ${message}`;
+  }
+
+  #wireError(err: ProtocolError): LicenseError {
+    return errorFromReturnCode(err.code, `${this.server} sent a malformed message: ${err.message}.`, {
+      server: this.server,
+      cause: err,
+    });
+  }
+
+  /** A server that sends what this protocol cannot read is not one we can keep talking to. */
+  #malformed(err: ProtocolError): void {
+    const said = this.#firstBytes.replace(/[^\x20-\x7e]+/g, ' ').trim();
+    const error =
+      this.#greeting === undefined
+        ? new IncompatibleServerError(
+            `${this.server} answered, but it is not an lv-license server${said === '' ? '' : ` (it said "${said.slice(0, 60)}")`}. Check the port in LICENSE_SERVERS (license servers listen on 7569 by default).`,
+            { server: this.server, cause: err },
+          )
+        : this.#wireError(err);
+    this.#fail(error);
+  }
+
+  #onEnd(): void {
+    if (this.#state === 'open') {
+      this.#fail(
+        new SocketsError(`${this.server} closed the connection.`, {
+          server: this.server,
+        }),
+      );
+    }
+  }
+
+  #fail(error: LicenseError): void {
+    if (this.#state === 'closed') return;
+    this.#closeError ??= error;
+    this.#state = 'closing';
+    this.#settleGreeting(error);
+    this.#pending.rejectAll(error);
+    this.#socket.destroy();
+  }
+
+  #onClose(): void {
+    const error =
+      this.#state === 'open'
+        ? new SocketsError(`The connection to ${this.server} was lost.`, { server: this.server })
+        : this.#closeError;
+    this.#state = 'closed';
+    this.#closeError ??= error;
+    const reason =
+      this.#closeError ??
+      new SocketsError(`The connection to ${this.server} is closed.`, { server: this.server });
+    this.#settleGreeting(reason);
+    this.#pending.rejectAll(reason);
+    this.#writeQueue.length = 0;
+    this.emit('close', { error: this.#closeError });
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * Opens one TCP or TLS socket to a license server, within a deadline, and nothing more.
+ */
+
+import * as net from 'node:net';
+import { isIP, type Socket } from 'node:net';
+import * as tls from 'node:tls';
+import { abortError, type LicenseError, TimeoutError } from '../errors.js';
+import { connectError } from './socket-errors.js';
+
+/** TLS settings for one connection. The certificate is verified unless `rejectUnauthorized` is false. */
+export interface TransportTlsOptions {
+  /** PEM CA certificate(s) to trust instead of Node's bundled roots. */
+  ca?: string | Buffer | undefined;
+  /** PEM client certificate, for servers that ask for one. */
+  cert?: string | Buffer | undefined;
+  /** PEM private key of {@link TransportTlsOptions.cert}. */
+  key?: string | Buffer | undefined;
+  /** The name the certificate must carry; defaults to the host when it is a name, not an address. */
+  serverName?: string | undefined;
+  /** Verify the certificate. @defaultValue true */
+  rejectUnauthorized?: boolean | undefined;
+}
+
+/** What {@link SocketFactory} is asked to open. */
+export interface DialTarget {
+  host: string;
+  port: number;
+  tls?: TransportTlsOptions | undefined;
+}
+
+/**
+ * Makes a socket; tests inject their own. It must return a socket that is connecting, and emit
+ * `connect` (or `secureConnect` for TLS) when ready, `error` on failure.
+ */
+export type SocketFactory = (target: DialTarget) => Socket;
+
+/** The default factory: `node:net`, or `node:tls` when the target asks for TLS. */
+export const defaultSocketFactory: SocketFactory = (target) => {
+  if (target.tls === undefined) return net.connect({ host: target.host, port: target.port });
+  const { ca, cert, key, serverName, rejectUnauthorized = true } = target.tls;
+  const servername = serverName ?? (isIP(target.host) === 0 ? target.host : undefined);
+  return tls.connect({
+    host: target.host,
+    port: target.port,
+    ...(servername === undefined ? {} : { servername }),
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+    rejectUnauthorized,
+  });
+};
+
+/** `host:port`, with brackets around an IPv6 address. */
+export function formatServer(host: string, port: number): string {
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Options of {@link dial}. */
+export interface DialOptions extends DialTarget {
+  /** Give up connecting after this many ms. */
+  connectTimeout: number;
+  socketFactory?: SocketFactory | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Connects, rejecting with a {@link LicenseError} that says what went wrong: refused, timed out,
+ * unreachable, reset, DNS, or an untrusted certificate.
+ */
+export function dial(options: DialOptions): Promise<Socket> {
+  const server = formatServer(options.host, options.port);
+  const { signal } = options;
+  if (signal?.aborted) return Promise.reject(abortError(signal, `Connecting to ${server}`, server));
+  const factory = options.socketFactory ?? defaultSocketFactory;
+
+  return new Promise<Socket>((resolve, reject) => {
+    let socket: Socket;
+    try {
+      socket = factory({ host: options.host, port: options.port, tls: options.tls });
+    } catch (err) {
+      reject(connectError(server, err));
+      return;
+    }
+    const readyEvent = options.tls === undefined ? 'connect' : 'secureConnect';
+
+    const settle = (err: LicenseError | undefined) => {
+      clearTimeout(timer);
+      socket.off(readyEvent, onReady);
+      socket.off('error', onError);
+      signal?.removeEventListener('abort', onAbort);
+      if (err === undefined) {
+        resolve(socket);
+      } else {
+        // A late error from the discarded socket must not become an uncaught exception.
+        socket.on('error', () => {});
+        socket.destroy();
+        reject(err);
+      }
+    };
+    const onReady = () => settle(undefined);
+    const onError = (err: unknown) => settle(connectError(server, err));
+    const onAbort = () => settle(abortError(signal as AbortSignal, `Connecting to ${server}`, server));
+    const timer = setTimeout(() => {
+      settle(
+        new TimeoutError(
+          `No answer from ${server} within ${options.connectTimeout} ms: a firewall may be dropping packets, or the host is down. Open TCP port ${options.port} to the license server.`,
+          { server },
+        ),
+      );
+    }, options.connectTimeout);
+
+    socket.once(readyEvent, onReady);
+    socket.once('error', onError);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,109 @@
+/**
+ * The requests one connection is waiting on: their ids, deadlines and abort signals. A request that
+ * times out or is aborted is dropped alone; the shared socket stays up.
+ */
+import { abortError, type LicenseError, TimeoutError } from '../errors.js';
+
+interface Entry {
+  readonly op: string;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: LicenseError) => void;
+  readonly timer: NodeJS.Timeout | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
+}
+
+/** Options for one tracked request. */
+export interface TrackOptions {
+  /** Reject with a {@link TimeoutError} after this many ms; 0 or undefined waits for ever. */
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+  /** Called once if the request is abandoned (timeout or abort) while still pending. */
+  onAbandon?: ((id: number) => void) | undefined;
+}
+
+/** Request ids and the promises waiting on them. */
+export class PendingRequests {
+  readonly #entries = new Map<number, Entry>();
+  readonly #server: string;
+  #nextId = 1;
+
+  constructor(server: string) {
+    this.#server = server;
+  }
+
+  /** How many requests are waiting for an answer. */
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** A fresh request id (1, 2, 3, ...: positive safe integers, never reused by this connection). */
+  nextId(): number {
+    const id = this.#nextId;
+    this.#nextId = id >= Number.MAX_SAFE_INTEGER ? 1 : id + 1;
+    return id;
+  }
+
+  /** Starts waiting for the answer to request `id`. */
+  track(id: number, op: string, options: TrackOptions = {}): Promise<unknown> {
+    const { signal, timeout, onAbandon } = options;
+    if (signal?.aborted) return Promise.reject(abortError(signal, `The ${op} request`, this.#server));
+    return new Promise<unknown>((resolve, reject) => {
+      const abandon = (err: LicenseError) => {
+        if (this.#take(id) === undefined) return;
+        reject(err);
+        onAbandon?.(id);
+      };
+      const timer =
+        timeout !== undefined && timeout > 0
+          ? setTimeout(() => {
+              abandon(
+                new TimeoutError(
+                  `${this.#server} did not answer the ${op} request within ${timeout} ms: the server is overloaded, or the network drops its packets.`,
+                  { server: this.#server },
+                ),
+              );
+            }, timeout)
+          : undefined;
+      const onAbort =
+        signal === undefined
+          ? undefined
+          : () => abandon(abortError(signal, `The ${op} request`, this.#server));
+      if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+      this.#entries.set(id, { op, resolve, reject, timer, signal, onAbort });
+    });
+  }
+
+  /** The operation request `id` was for, if it is still pending. */
+  opOf(id: number): string | undefined {
+    return this.#entries.get(id)?.op;
+  }
+
+  /** Settles request `id` with its result. Returns false if nobody waits for it any more. */
+  resolve(id: number, value: unknown): boolean {
+    const entry = this.#take(id);
+    entry?.resolve(value);
+    return entry !== undefined;
+  }
+
+  /** Settles request `id` with an error. Returns false if nobody waits for it any more. */
+  reject(id: number, err: LicenseError): boolean {
+    const entry = this.#take(id);
+    entry?.reject(err);
+    return entry !== undefined;
+  }
+
+  /** Rejects every pending request, for a connection that is gone. */
+  rejectAll(err: LicenseError): void {
+    for (const id of [...this.#entries.keys()]) this.reject(id, err);
+  }
+
+  #take(id: number): Entry | undefined {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(id);
+    clearTimeout(entry.timer);
+    if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    return entry;
+  }
+}
