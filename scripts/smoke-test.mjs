@@ -62,6 +62,9 @@ try {
   writeFileSync(join(app, 'check.mjs'), CHECK);
 
   process.stdout.write(run(process.execPath, ['check.mjs'], app));
+  const help = run(join(app, 'node_modules', '.bin', 'lv-license'), ['--help'], app);
+  if (!help.includes('Usage: lv-license')) throw new Error(`the lv-license binary printed: ${help}`);
+  console.log('the lv-license binary is installed and runs');
   for (const version of nodeVersions) {
     process.stdout.write(run('npx', ['-y', '-p', `node@${version}`, 'node', 'check.mjs'], app));
   }

@@ -28,6 +28,7 @@ export {
 } from './config/index.js';
 export {
   AuthenticationError,
+  abortError,
   ConfigError,
   type ConfigErrorOptions,
   errorFromReturnCode,

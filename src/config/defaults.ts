@@ -2,12 +2,8 @@
  * The built-in defaults of `client_property.conf`, and where the file lives.
  */
 
-/**
- * The license server's TCP port when an entry gives none (also for `tls://` entries).
- *
- * @defaultValue `7569`
- */
-export const DEFAULT_LICENSE_PORT = 7569;
+// The license server's TCP port when an entry gives none (also for `tls://` entries): the protocol's own.
+export { DEFAULT_LICENSE_PORT } from '../protocol/constants.js';
 
 /** `LICENSE_SERVERS` when the key is absent or `default`. */
 export const DEFAULT_LICENSE_SERVERS = '127.0.0.1:7569';

@@ -7,6 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { ConfigError } from '../errors.js';
+import { FEATURE_PATTERN } from '../protocol/constants.js';
 import { type AccountsFile, linePrefix, scanAccountsFile } from './accounts-file.js';
 
 /** One account of the fake server. */
@@ -31,9 +32,6 @@ export type AccountsSpec = Readonly<Record<string, AccountSpec>>;
 
 /** What {@link redactAccounts} puts in place of a password or verifier. */
 export const REDACTED = '[redacted]';
-
-/** The names a license type may have. */
-export const FEATURE_NAME: RegExp = /^[A-Z][A-Z0-9_]{0,31}$/;
 
 // Shape only; src/protocol/scram.ts owns the real parsing. StoredKey and ServerKey are SHA-256 sized.
 const VERIFIER_SHAPE =
@@ -267,9 +265,9 @@ function accountProblem(username: string, account: AccountSpec, words: Words): [
 }
 
 function licenseProblem(feature: string, count: unknown, words: Words): string | undefined {
-  if (!FEATURE_NAME.test(feature)) {
+  if (!FEATURE_PATTERN.test(feature)) {
     const upper = feature.toUpperCase();
-    const hint = upper !== feature && FEATURE_NAME.test(upper) ? ` Write ${JSON.stringify(upper)}.` : '';
+    const hint = upper !== feature && FEATURE_PATTERN.test(upper) ? ` Write ${JSON.stringify(upper)}.` : '';
     return `${JSON.stringify(feature)} is not a license type: a license type is upper-case letters, digits and "_", starts with a letter and has at most 32 characters (FULL, LITE, TTS, AMD).${hint}`;
   }
   if (typeof count === 'number' && Number.isSafeInteger(count) && count >= 0) return undefined;

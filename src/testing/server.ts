@@ -93,7 +93,8 @@ const REQUEST_LOG_LIMIT = 10_000;
  * ```
  */
 export class FakeLicenseServer implements AsyncDisposable {
-  readonly #options: FakeLicenseServerOptions;
+  readonly #options: Omit<FakeLicenseServerOptions, 'accounts'>;
+  readonly #accountNames: readonly string[];
   readonly #bindHost: string;
   readonly #auth: AuthMode;
   readonly #credentials: ((username: string) => ScramCredentials | undefined) | undefined;
@@ -113,7 +114,10 @@ export class FakeLicenseServer implements AsyncDisposable {
   readonly #sessionHost: SessionHost;
 
   private constructor(options: FakeLicenseServerOptions, accounts: AccountsSpec | undefined) {
-    this.#options = options;
+    // Passwords are not kept: only the SCRAM verifiers derived from them below.
+    const { accounts: _accounts, ...rest } = options;
+    this.#options = rest;
+    this.#accountNames = Object.keys(accounts ?? {});
     this.#bindHost = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     this.#auth = accounts === undefined ? 'none' : 'scram-sha-256';
@@ -301,9 +305,8 @@ export class FakeLicenseServer implements AsyncDisposable {
 
   #defaultAccount(): string {
     if (this.#auth === 'none') return ANONYMOUS_ACCOUNT;
-    const accounts = Object.keys(this.#options.accounts ?? {});
-    const first = accounts[0];
-    if (accounts.length !== 1 || first === undefined) {
+    const first = this.#accountNames[0];
+    if (this.#accountNames.length !== 1 || first === undefined) {
       throw new ConfigError(
         'This server has several accounts: say which one, setLicenses(feature, count, account).',
       );

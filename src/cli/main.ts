@@ -1,0 +1,38 @@
+/**
+ * The `lv-license` command: dispatches to its subcommands.
+ */
+import { type CliIo, UsageError } from './io.js';
+import { serve } from './serve.js';
+
+export const USAGE = `Usage: lv-license <command> [options]
+
+Commands:
+  serve     run a license server (the bundled fake server) in the foreground
+
+Run "lv-license <command> --help" for a command's options.
+`;
+
+/** Runs one command line; resolves with the exit status (0 ok, 1 failure, 2 usage error). */
+export async function main(argv: readonly string[], io: CliIo): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest, io);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        io.stdout(USAGE);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`Unknown command "${command}".`);
+    }
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`lv-license: ${err.message}\n\n${USAGE}`);
+      return 2;
+    }
+    throw err;
+  }
+}

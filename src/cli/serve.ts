@@ -1,0 +1,145 @@
+/**
+ * `lv-license serve`: the bundled fake license server as a standalone foreground process.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { isLicenseError } from '../index.js';
+import { FakeLicenseServer, type FakeLicenseServerOptions } from '../testing/index.js';
+import { type CliIo, UsageError } from './io.js';
+
+export const SERVE_USAGE = `Usage: lv-license serve [options]
+
+Runs a license server (the bundled FakeLicenseServer) in the foreground until SIGINT or SIGTERM.
+
+Options:
+  --port N              TCP port to listen on (default 7569; 0 picks a free one)
+  --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
+  --accounts FILE       license_authentication.conf: authentication mode with these accounts
+  --licenses LIST       pools of unauthenticated mode, e.g. FULL=4,LITE=2,TTS=2,AMD=1 (the default)
+  --lease-ttl MS        how long a lease lives without renewal (default 30000)
+  --tls-cert FILE       PEM certificate: serve TLS (with --tls-key)
+  --tls-key FILE        PEM private key of --tls-cert
+  --tls-ca FILE         PEM CA for client certificates (with --tls-request-cert)
+  --tls-request-cert    ask clients for a certificate signed by --tls-ca
+  -h, --help            show this help
+`;
+
+function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) {
+    throw new UsageError(`--${name} must be a whole number from ${min} to ${max}, not "${value}".`);
+  }
+  return n;
+}
+
+/** Parses `FULL=4,LITE=2` into a pool spec. */
+export function parseLicenseList(text: string): Record<string, number> {
+  const pools: Record<string, number> = {};
+  for (const part of text.split(',')) {
+    const match = /^\s*([A-Za-z][A-Za-z0-9_]{0,31})\s*=\s*(\d{1,9})\s*$/.exec(part);
+    if (match === null) {
+      throw new UsageError(
+        `--licenses takes TYPE=COUNT pairs separated by commas, e.g. FULL=4,LITE=2; "${part}" is not one.`,
+      );
+    }
+    pools[(match[1] as string).toUpperCase()] = Number(match[2]);
+  }
+  return pools;
+}
+
+async function readPem(flag: string, path: string): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--${flag} ${path}: ${(err as NodeJS.ErrnoException).code ?? String(err)}.`);
+  }
+}
+
+/** Builds the server options from the command line. */
+export async function serveOptions(args: readonly string[]): Promise<FakeLicenseServerOptions | 'help'> {
+  let parsed: ReturnType<typeof parseServeArgs>;
+  try {
+    parsed = parseServeArgs(args);
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values;
+  if (v.help === true) return 'help';
+  if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together.');
+  }
+  if (v.accounts !== undefined && v.licenses !== undefined) {
+    throw new UsageError(
+      '--licenses is for unauthenticated mode; with --accounts, each account lists its own licenses.',
+    );
+  }
+  const options: FakeLicenseServerOptions = {
+    port: integer('port', v.port, 0, 65_535) ?? 7569,
+    host: v.host ?? '127.0.0.1',
+  };
+  const leaseTtl = integer('lease-ttl', v['lease-ttl'], 100, 86_400_000);
+  if (leaseTtl !== undefined) options.leaseTtl = leaseTtl;
+  if (v.accounts !== undefined) options.accounts = v.accounts;
+  if (v.licenses !== undefined) options.licenses = parseLicenseList(v.licenses);
+  if (v['tls-cert'] !== undefined && v['tls-key'] !== undefined) {
+    options.tls = {
+      cert: await readPem('tls-cert', v['tls-cert']),
+      key: await readPem('tls-key', v['tls-key']),
+      ...(v['tls-ca'] === undefined ? {} : { ca: await readPem('tls-ca', v['tls-ca']) }),
+      requestCert: v['tls-request-cert'] === true,
+    };
+  }
+  return options;
+}
+
+function parseServeArgs(args: readonly string[]) {
+  return parseArgs({
+    args: [...args],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      port: { type: 'string' },
+      host: { type: 'string' },
+      accounts: { type: 'string' },
+      licenses: { type: 'string' },
+      'lease-ttl': { type: 'string' },
+      'tls-cert': { type: 'string' },
+      'tls-key': { type: 'string' },
+      'tls-ca': { type: 'string' },
+      'tls-request-cert': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+/**
+ * Runs the server until `io.signal` fires. Resolves with the exit status: 0 after a clean stop,
+ * 1 when the server could not start.
+ */
+export async function serve(args: readonly string[], io: CliIo): Promise<number> {
+  const options = await serveOptions(args);
+  if (options === 'help') {
+    io.stdout(SERVE_USAGE);
+    return 0;
+  }
+  const log = (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
+  let server: FakeLicenseServer;
+  try {
+    server = await FakeLicenseServer.start({ ...options, log });
+  } catch (err) {
+    io.stderr(
+      `lv-license serve: ${isLicenseError(err) || err instanceof Error ? err.message : String(err)}\n`,
+    );
+    return 1;
+  }
+  const { signal } = io;
+  await new Promise<void>((resolve) => {
+    if (signal === undefined || signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  log('stopping');
+  await server.close();
+  log('stopped');
+  return 0;
+}

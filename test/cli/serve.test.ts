@@ -1,0 +1,91 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { main } from '../../src/cli/main.js';
+import { parseLicenseList, serveOptions } from '../../src/cli/serve.js';
+import { rawConnect } from '../helpers/raw-client.js';
+
+function capture() {
+  const out: string[] = [];
+  const err: string[] = [];
+  return { out, err, io: { stdout: (t: string) => out.push(t), stderr: (t: string) => err.push(t) } };
+}
+
+describe('lv-license', () => {
+  it('prints usage and exits 2 without a command', async () => {
+    const { io, out } = capture();
+    expect(await main([], io)).toBe(2);
+    expect(out.join('')).toContain('Usage: lv-license <command>');
+  });
+
+  it('exits 2 on an unknown command', async () => {
+    const { io, err } = capture();
+    expect(await main(['frobnicate'], io)).toBe(2);
+    expect(err.join('')).toContain('Unknown command "frobnicate"');
+  });
+});
+
+describe('lv-license serve', () => {
+  it('serves until its signal fires, logging connections and grants', async () => {
+    const { io, out } = capture();
+    const controller = new AbortController();
+    const done = main(['serve', '--port', '0', '--licenses', 'FULL=1'], { ...io, signal: controller.signal });
+    await expect.poll(() => out.join('')).toMatch(/listening on 127\.0\.0\.1:\d+/);
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out.join(''))?.[1]);
+    const client = await rawConnect(port);
+    await client.next((f) => f.type === 'greeting');
+    await client.request('hello', { version: '1.0' });
+    await client.request('acquire', { lease: 'cli-1', feature: 'FULL', count: 1 });
+    controller.abort();
+    expect(await done).toBe(0);
+    const log = out.join('');
+    expect(log).toMatch(/connection 1 from 127\.0\.0\.1:\d+/);
+    expect(log).toContain('granted FULL x1 lease cli-1');
+    expect(log).toContain('stopped');
+    client.close();
+  });
+
+  it('reads an accounts file and never logs a password', async () => {
+    const { io, out } = capture();
+    const controller = new AbortController();
+    const file = join(import.meta.dirname, '../fixtures/accounts/license_authentication.conf');
+    const done = main(['serve', '--port', '0', '--accounts', file], { ...io, signal: controller.signal });
+    await expect.poll(() => out.join('')).toContain('authentication mode');
+    controller.abort();
+    expect(await done).toBe(0);
+    expect(out.join('')).not.toContain('pencil');
+  });
+
+  it('exits 1 with the reason when the server cannot start', async () => {
+    const { io, err } = capture();
+    const status = await main(['serve', '--port', '0', '--accounts', '/nonexistent/accounts.conf'], io);
+    expect(status).toBe(1);
+    expect(err.join('')).toContain('/nonexistent/accounts.conf');
+  });
+
+  it.each([
+    [['--port', '70000'], '--port must be a whole number from 0 to 65535'],
+    [['--tls-cert', 'x.pem'], '--tls-cert and --tls-key go together'],
+    [['--licenses', 'FULL:4'], '--licenses takes TYPE=COUNT pairs'],
+    [['--bogus'], "Unknown option '--bogus'"],
+    [['--accounts', 'a.conf', '--licenses', 'FULL=1'], '--licenses is for unauthenticated mode'],
+  ])('rejects %j with a usage error', async (args, message) => {
+    const { io, err } = capture();
+    expect(await main(['serve', ...args], io)).toBe(2);
+    expect(err.join('')).toContain(message);
+  });
+
+  it('prints its own help', async () => {
+    const { io, out } = capture();
+    expect(await main(['serve', '--help'], io)).toBe(0);
+    expect(out.join('')).toContain('--tls-request-cert');
+  });
+
+  it('builds server options from flags', async () => {
+    expect(await serveOptions(['--port', '7000', '--host', '0.0.0.0', '--lease-ttl', '5000'])).toEqual({
+      port: 7000,
+      host: '0.0.0.0',
+      leaseTtl: 5000,
+    });
+    expect(parseLicenseList('full=4, LITE=2')).toEqual({ FULL: 4, LITE: 2 });
+  });
+});
