@@ -4,6 +4,23 @@
  * @packageDocumentation
  */
 export {
+  type AcquireOptions,
+  type ClientStatus,
+  type FromConfigFileOptions,
+  Lease,
+  type LeaseState,
+  LicenseClient,
+  type LicenseClientEvents,
+  type LicenseClientOptions,
+  type Logger,
+  type OpenPortOptions,
+  PORT_LICENSE_TYPES,
+  Port,
+  type PortLicenseType,
+  type ServerHealthSnapshot,
+  type ServerState,
+} from './client/index.js';
+export {
   type ClientProperties,
   CONFIG_PATH_ENV,
   type ConfigWarning,

@@ -1,0 +1,623 @@
+/**
+ * LicenseClient: the facade an application uses. Ports and leases over the cluster (servers,
+ * failover, retry) and the lease keeper (heartbeats, reclaim, migration), plus the license cache.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { EventEmitter } from 'eventemitter3';
+import { Cluster } from '../cluster/cluster.js';
+import type { ServerHealthSnapshot } from '../cluster/health.js';
+import { loadClientProperties } from '../config/load.js';
+import { readTlsMaterial } from '../config/tls-files.js';
+import type { ClientProperties } from '../config/types.js';
+import { watchClientProperties } from '../config/watch.js';
+import {
+  InvalidParameterError,
+  InvalidPortError,
+  isLicenseError,
+  LicenseError,
+  LicensesExceededError,
+  LicensesExpiredError,
+  OpenPortError,
+} from '../errors.js';
+import { LeaseKeeper } from '../leases/lease-keeper.js';
+import { type LeaseRecord, type LeaseState, LeaseTable } from '../leases/lease-table.js';
+import { LicenseCache } from '../leases/license-cache.js';
+import { FEATURE_PATTERN } from '../protocol/constants.js';
+import { ReturnCode } from '../protocol/return-codes.js';
+import type { LicenseClientEvents } from './events.js';
+import { Lease } from './lease.js';
+import { featuresFor, isPortLicenseType, type PortLicenseType } from './license-types.js';
+import { type LogFn, makeLog } from './logger.js';
+import {
+  type LicenseClientOptions,
+  optionsFromProperties,
+  type ResolvedOptions,
+  resolveOptions,
+} from './options.js';
+import { Port, type PortOwner } from './port.js';
+
+/** Options of {@link LicenseClient.openPort}. */
+export interface OpenPortOptions {
+  /** The license the port holds; defaults to the client's `licenseType` (the conf's `LICENSE_TYPE`). */
+  licenseType?: PortLicenseType;
+  /** Wait up to this many ms in a server's queue when every license is in use. */
+  wait?: number;
+  signal?: AbortSignal;
+}
+
+/** Options of {@link LicenseClient.acquire}. */
+export interface AcquireOptions {
+  /** Seats to take. @defaultValue 1 */
+  count?: number;
+  /** Wait up to this many ms in a server's queue when every license is in use. */
+  wait?: number;
+  signal?: AbortSignal;
+}
+
+/** What {@link LicenseClient.status} reports. */
+export interface ClientStatus {
+  readonly closed: boolean;
+  readonly servers: ReadonlyArray<ServerHealthSnapshot & { readonly seats: number }>;
+  readonly leases: ReadonlyArray<{
+    readonly id: string;
+    readonly feature: string;
+    readonly count: number;
+    readonly server: string;
+    readonly state: LeaseState;
+    readonly port: number | undefined;
+  }>;
+  readonly cache: ReadonlyArray<{
+    readonly lease: string;
+    readonly feature: string;
+    readonly expiresAt: number;
+  }>;
+}
+
+/** Overrides of {@link LicenseClient.fromConfigFile}. */
+export interface FromConfigFileOptions extends LicenseClientOptions {
+  /** Apply edits of the file (servers, credentials, license settings) without a restart. @defaultValue false */
+  watch?: boolean;
+}
+
+interface PortState {
+  readonly port: Port;
+  leaseLoading?: Promise<Lease> | undefined;
+}
+
+/**
+ * Gets and holds licenses from LumenVox-style license servers.
+ *
+ * @example
+ * ```ts
+ * const client = await LicenseClient.fromConfigFile();      // LV_CLIENT_PROPERTY_CONF or the vendor path
+ * const port = await client.openPort();                     // one license until the port closes
+ * await client.loadVoiceChannel(port, 1, audio);           // rejects InvalidPortError (-12) on a bad port
+ * await port.close();
+ * await client.close();
+ * ```
+ */
+export class LicenseClient extends EventEmitter<LicenseClientEvents> implements PortOwner, AsyncDisposable {
+  #options: ResolvedOptions;
+  readonly #log: LogFn;
+  readonly #cluster: Cluster;
+  readonly #table = new LeaseTable();
+  readonly #keeper: LeaseKeeper;
+  readonly #cache: LicenseCache;
+  readonly #leases = new Map<string, Lease>();
+  readonly #ports = new Map<number, PortState>();
+  readonly #portByLease = new Map<string, Port>();
+  readonly #waiting = new Map<string, string>();
+  readonly #idPrefix: string;
+  #nextPort = 1;
+  #nextLease = 1;
+  #cacheTimer: NodeJS.Timeout | undefined;
+  #closing: Promise<void> | undefined;
+  #unwatch: (() => void) | undefined;
+  readonly #closeSignal = new AbortController();
+
+  /**
+   * Makes a client. No I/O happens here: the first call (or {@link LicenseClient.connect}) connects.
+   *
+   * @throws {ConfigError} for an option that is wrong.
+   */
+  constructor(options: LicenseClientOptions = {}) {
+    super();
+    this.#options = resolveOptions(options);
+    this.#log = makeLog(this.#options.logger);
+    const o = this.#options;
+    const now = Date.now;
+    this.#cluster = new Cluster({
+      servers: o.servers,
+      credentials: o.credentials,
+      tls: o.tls,
+      connectTimeout: o.connectTimeout,
+      requestTimeout: o.requestTimeout,
+      clientName: o.clientName,
+      socketFactory: o.socketFactory,
+      reconnectDelay: o.reconnectDelay,
+      retryDelay: { min: 50, max: 1_000 },
+      now,
+    });
+    this.#keeper = new LeaseKeeper({
+      cluster: this.#cluster,
+      table: this.#table,
+      heartbeatInterval: o.heartbeatInterval,
+      gracePeriod: o.gracePeriod,
+      migrationTimeout: o.operationTimeout,
+      now,
+      log: this.#log,
+    });
+    this.#cache = new LicenseCache(o.licenseCachePeriod * 1_000, now);
+    this.#idPrefix = leasePrefix();
+    this.#wireEvents();
+  }
+
+  /**
+   * A client configured by `client_property.conf`: the given path, else `LV_CLIENT_PROPERTY_CONF`, else the
+   * vendor's default path. `overrides` win over the file.
+   *
+   * @throws {ConfigError} when the file is missing, unreadable or invalid.
+   * @example
+   * ```ts
+   * const client = await LicenseClient.fromConfigFile('/etc/lumenvox/client_property.conf', { watch: true });
+   * ```
+   */
+  static async fromConfigFile(path?: string, overrides: FromConfigFileOptions = {}): Promise<LicenseClient> {
+    const props = await loadClientProperties(path);
+    const { watch, ...rest } = overrides;
+    const tls = rest.tls ?? (await tlsFromProperties(props));
+    const client = new LicenseClient({
+      ...optionsFromProperties(props),
+      ...(tls === undefined ? {} : { tls }),
+      ...rest,
+    });
+    for (const warning of props.warnings) client.#log('warn', warning.message, { code: warning.code });
+    if (watch === true) client.#watch(props.source, rest);
+    return client;
+  }
+
+  /**
+   * Connects to the first server, in priority order, that answers and authenticates. Optional: every
+   * call connects by itself when needed.
+   *
+   * @throws {LicenseError} `NoServerRespondingError` (-30) when no server answers within the operation
+   * timeout, `AuthenticationError` (-34), `IncompatibleServerError` (-28).
+   */
+  async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertOpen('connect()');
+    await this.#cluster.connectFirst(this.#deadline(options.signal, 0));
+  }
+
+  /**
+   * Opens a port that holds one license until it is closed (or, with delayed acquisition, from its first
+   * `loadVoiceChannel`). A license cached by a recently closed port is reused with no round trip.
+   *
+   * @throws {OpenPortError} `code` -1 (what the vendor's `OpenPort()` returns), `status` the detail
+   * (-26 licenses exceeded, -30 no server responding, -34 authentication, -28 incompatible...), `cause`
+   * the specific error; the message reads like the vendor's log line.
+   */
+  async openPort(options: OpenPortOptions = {}): Promise<Port> {
+    try {
+      this.#assertOpen('openPort()');
+      const type = options.licenseType ?? this.#options.licenseType;
+      if (!isPortLicenseType(type)) {
+        throw new InvalidParameterError(
+          `licenseType ${JSON.stringify(type)} is not one of SpeechPort, VoxLite, Auto, TTS, AMD.`,
+        );
+      }
+      checkWait(options.wait);
+      const port = new Port(this.#nextPort++, type, this, undefined);
+      this.#ports.set(port.id, { port });
+      if (this.#options.delayedLicenseAcquisition) return port;
+      try {
+        this.#attach(port, await this.#licenseFor(type, options.wait, options.signal, 'openPort'));
+      } catch (err) {
+        this.#ports.delete(port.id);
+        throw err;
+      }
+      return port;
+    } catch (err) {
+      const error = OpenPortError.fromCause(err, this.#cluster.addresses);
+      this.#log('error', error.message, { status: error.status });
+      throw error;
+    }
+  }
+
+  /**
+   * The license gate before audio goes to a speech engine: checks that the port is open and still
+   * licensed (taking its license now with delayed acquisition).
+   *
+   * @throws {InvalidPortError} (-12) for a port that is closed, failed to open, or is not this client's.
+   * @throws {LicensesExpiredError} (-41) when the port's license was lost.
+   * @throws {InvalidParameterError} -8 (`LV_SOUND_CHANNEL_OUT_OF_RANGE`) for a bad channel, -47
+   * (`LV_INVALID_BUFFER`) for audio that is not a non-empty Buffer, Uint8Array or ArrayBuffer.
+   * @throws {LicenseError} -58 (`LV_ACQUIRING_LICENSE_FAILED`) when a delayed acquisition fails.
+   */
+  async loadVoiceChannel(port: Port, channel: number, audio?: Uint8Array | ArrayBuffer): Promise<void> {
+    const state = port instanceof Port ? this.#ports.get(port.id) : undefined;
+    if (state === undefined || state.port !== port || port.state !== 'open') {
+      const id = port instanceof Port ? port.id : String(port);
+      throw new InvalidPortError(
+        `Port ${id} is not valid: it was never opened by this client, failed to open, or is already closed (LV_INVALID_HPORT). Open a new port.`,
+      );
+    }
+    if (!Number.isInteger(channel) || channel < 0 || channel >= this.#options.maxVoiceChannels) {
+      throw new InvalidParameterError(
+        `Voice channel ${String(channel)} is out of range: use 0 to ${this.#options.maxVoiceChannels - 1}.`,
+        { code: ReturnCode.LV_SOUND_CHANNEL_OUT_OF_RANGE },
+      );
+    }
+    if (audio !== undefined && !isAudioBuffer(audio)) {
+      throw new InvalidParameterError('The audio must be a non-empty Buffer, Uint8Array or ArrayBuffer.', {
+        code: ReturnCode.LV_INVALID_BUFFER,
+      });
+    }
+    const lease = port.lease ?? (await this.#delayedLicense(state));
+    if (lease.state === 'lost') {
+      throw new LicensesExpiredError(
+        lease.lostError?.message ??
+          `The license of port ${port.id} was lost. Close the port and open a new one.`,
+        { server: lease.server, cause: lease.lostError },
+      );
+    }
+  }
+
+  /**
+   * Takes `count` seats of any feature the servers know (`TTS`, `AMD`, ...) until the lease is released.
+   *
+   * @throws {LicensesExceededError} (-26) when every server is out (after `wait`, if given).
+   * @throws {NoServerRespondingError} (-30) when no server answered before the operation timeout.
+   * @throws {InvalidParameterError} (-54) for a bad feature name, count or wait.
+   * @example
+   * ```ts
+   * const tts = await client.acquire('TTS', { count: 2, wait: 5_000, signal });
+   * await tts.release();
+   * ```
+   */
+  async acquire(feature: string, options: AcquireOptions = {}): Promise<Lease> {
+    this.#assertOpen('acquire()');
+    if (typeof feature !== 'string' || !FEATURE_PATTERN.test(feature)) {
+      throw new InvalidParameterError(
+        `Feature ${JSON.stringify(feature)} is not a license type name: use upper-case letters, digits and _, such as TTS.`,
+      );
+    }
+    const count = options.count ?? 1;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new InvalidParameterError(`count must be a whole number of at least 1, not ${String(count)}.`);
+    }
+    checkWait(options.wait);
+    return this.#acquireLease(feature, count, options.wait, options.signal, 'acquire');
+  }
+
+  /** A snapshot of every server, every held lease and the license cache. */
+  status(): ClientStatus {
+    const seats = this.#table.seatsByServer();
+    return {
+      closed: this.#closing !== undefined,
+      servers: this.#cluster.links.map((link) => ({
+        ...link.health.snapshot(),
+        seats: seats.get(link.server) ?? 0,
+      })),
+      leases: this.#table.all().map((r) => ({
+        id: r.id,
+        feature: r.feature,
+        count: r.count,
+        server: r.server,
+        state: r.state,
+        port: this.#portByLease.get(r.id)?.id,
+      })),
+      cache: this.#cache
+        .entries()
+        .map((e) => ({ lease: e.leaseId, feature: e.feature, expiresAt: e.expiresAt })),
+    };
+  }
+
+  /**
+   * Releases every seat (bounded by `closeTimeout`), closes every connection and stops every timer.
+   * Idempotent; after it, nothing of the client keeps the process alive.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutdown();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal Called by {@link Port.close}. */
+  async closePort(port: Port): Promise<void> {
+    const state = this.#ports.get(port.id);
+    if (state === undefined || state.port !== port) return;
+    this.#ports.delete(port.id);
+    const lease = port.lease ?? (await state.leaseLoading?.catch(() => undefined));
+    if (lease === undefined) return;
+    this.#portByLease.delete(lease.id);
+    if (this.#closing === undefined && lease.state === 'held' && this.#cache.put(lease.id, lease.feature)) {
+      this.#log('debug', 'license cached', { lease: lease.id, feature: lease.feature });
+      this.#armCache();
+      return;
+    }
+    await lease.release();
+  }
+
+  async #licenseFor(
+    type: PortLicenseType,
+    wait: number | undefined,
+    signal: AbortSignal | undefined,
+    operation: string,
+  ): Promise<Lease> {
+    const features = featuresFor(type);
+    const cached = this.#cache.take(features);
+    if (cached !== undefined) {
+      const lease = this.#leases.get(cached.leaseId);
+      if (lease !== undefined && lease.state === 'held') {
+        this.#log('debug', 'license taken from the cache', { lease: lease.id, feature: lease.feature });
+        return lease;
+      }
+    }
+    let last: unknown;
+    for (const [i, feature] of features.entries()) {
+      const isLast = i === features.length - 1;
+      try {
+        return await this.#acquireLease(feature, 1, isLast ? wait : undefined, signal, operation);
+      } catch (err) {
+        last = err;
+        // Auto: FULL first, then LITE; only exhaustion moves on to the next type.
+        if (isLast || !(err instanceof LicensesExceededError)) throw err;
+      }
+    }
+    throw last;
+  }
+
+  async #acquireLease(
+    feature: string,
+    count: number,
+    wait: number | undefined,
+    signal: AbortSignal | undefined,
+    operation: string,
+  ): Promise<Lease> {
+    const id = `${this.#idPrefix}-${this.#nextLease++}`;
+    this.#waiting.set(id, feature);
+    try {
+      const { link } = await this.#cluster.acquire({
+        lease: id,
+        feature,
+        count,
+        wait,
+        signal: this.#deadline(signal, wait ?? 0),
+        operation,
+      });
+      const record: LeaseRecord = {
+        id,
+        feature,
+        count,
+        server: link.server,
+        state: 'held',
+        acquiredAt: Date.now(),
+      };
+      const lease = new Lease(record, (l) => this.#release(l));
+      this.#leases.set(id, lease);
+      this.#keeper.track(record);
+      if (this.#closing !== undefined) {
+        await lease.release();
+        throw this.#closedError(operation);
+      }
+      this.#log('info', 'lease granted', { lease: id, feature, count, server: link.server });
+      return lease;
+    } finally {
+      this.#waiting.delete(id);
+    }
+  }
+
+  async #release(lease: Lease): Promise<void> {
+    this.#cache.remove(lease.id);
+    this.#leases.delete(lease.id);
+    const port = this.#portByLease.get(lease.id);
+    this.#portByLease.delete(lease.id);
+    if (port !== undefined) this.#ports.delete(port.id);
+    await this.#keeper.release([lease.id]);
+    this.#log('debug', 'lease released', { lease: lease.id, server: lease.server });
+  }
+
+  #delayedLicense(state: PortState): Promise<Lease> {
+    state.leaseLoading ??= this.#licenseFor(state.port.licenseType, undefined, undefined, 'loadVoiceChannel')
+      .then((lease) => {
+        if (state.port.state !== 'open') {
+          void lease.release();
+          throw new InvalidPortError(
+            `Port ${state.port.id} was closed while its license was being acquired.`,
+          );
+        }
+        this.#attach(state.port, lease);
+        return lease;
+      })
+      .catch((err: unknown) => {
+        state.leaseLoading = undefined;
+        if (err instanceof InvalidPortError) throw err;
+        throw new LicenseError(
+          `No license could be obtained for port ${state.port.id} (delayed acquisition): ${err instanceof Error ? err.message : String(err)}`,
+          {
+            code: ReturnCode.LV_ACQUIRING_LICENSE_FAILED,
+            cause: err,
+            server: isLicenseError(err) ? err.server : undefined,
+          },
+        );
+      });
+    return state.leaseLoading;
+  }
+
+  #attach(port: Port, lease: Lease): void {
+    port.attach(lease);
+    this.#portByLease.set(lease.id, port);
+  }
+
+  /** The call's signal: the caller's, the operation timeout (plus any wait), and the client's close. */
+  #deadline(signal: AbortSignal | undefined, extra: number): AbortSignal {
+    const timeout = AbortSignal.timeout(this.#options.operationTimeout + extra);
+    const signals = [timeout, this.#closeSignal.signal];
+    if (signal !== undefined) signals.push(signal);
+    return AbortSignal.any(signals);
+  }
+
+  #armCache(): void {
+    clearTimeout(this.#cacheTimer);
+    const next = this.#cache.nextExpiry();
+    if (next === undefined) return;
+    this.#cacheTimer = setTimeout(
+      () => {
+        const due = this.#cache.expired();
+        if (due.length > 0) {
+          this.#log('debug', 'cached licenses go back to the server', { leases: due.map((d) => d.leaseId) });
+          for (const entry of due) void this.#leases.get(entry.leaseId)?.release();
+        }
+        this.#armCache();
+      },
+      Math.max(0, next - Date.now()) + 1,
+    );
+    this.#cacheTimer.unref();
+  }
+
+  #wireEvents(): void {
+    const cluster = this.#cluster;
+    cluster.on('connect', (info) => {
+      this.#log('info', info.reconnected ? 'reconnected' : 'connected', info);
+      this.emit('connect', info);
+    });
+    cluster.on('disconnect', (info) => {
+      this.#log('warn', 'disconnected', { server: info.server, error: info.error.message });
+      this.emit('disconnect', info);
+    });
+    cluster.on('retry', (info) => {
+      this.#log('debug', 'retrying', { ...info, error: info.error.message });
+      this.emit('retry', info);
+    });
+    cluster.on('failover', (info) => {
+      this.#log('warn', 'failover', { ...info, error: info.error.message });
+      this.emit('failover', info);
+    });
+    cluster.on('push', (push, server) => {
+      if (push.push !== 'queue-position') return;
+      const feature = this.#waiting.get(push.lease);
+      if (feature !== undefined) {
+        this.emit('queue-position', { lease: push.lease, feature, position: push.position, server });
+      }
+    });
+    this.#keeper.on('reclaimed', ({ record, server }) => {
+      const lease = this.#leases.get(record.id);
+      this.#log('info', 'lease reclaimed', { lease: record.id, server });
+      if (lease !== undefined) this.emit('lease-reclaimed', { lease, server });
+    });
+    this.#keeper.on('migrated', ({ record, from, to }) => {
+      const lease = this.#leases.get(record.id);
+      this.#log('warn', 'lease migrated', { lease: record.id, from, to });
+      if (lease !== undefined) this.emit('lease-migrated', { lease, from, to });
+    });
+    this.#keeper.on('lost', ({ record, error }) => {
+      const lease = this.#leases.get(record.id);
+      this.#cache.remove(record.id);
+      this.#log('error', 'lease lost', { lease: record.id, error: error.message });
+      if (lease !== undefined)
+        this.emit('lease-lost', { lease, error, port: this.#portByLease.get(record.id) });
+    });
+  }
+
+  #watch(path: string, overrides: LicenseClientOptions): void {
+    this.#unwatch = watchClientProperties(
+      path,
+      (props) => void this.#reload(props, overrides),
+      (err) => this.#reloadFailed(err, path),
+    );
+  }
+
+  async #reload(props: ClientProperties, overrides: LicenseClientOptions): Promise<void> {
+    try {
+      const tls = overrides.tls ?? (await tlsFromProperties(props));
+      const next = resolveOptions({
+        ...optionsFromProperties(props),
+        ...(tls === undefined ? {} : { tls }),
+        ...overrides,
+        logger: this.#options.logger,
+      });
+      this.#options = next;
+      this.#cluster.update(next.servers, next.credentials);
+      this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
+      this.#log('info', 'configuration reloaded', { source: props.source, servers: this.#cluster.addresses });
+    } catch (err) {
+      this.#reloadFailed(err, props.source);
+    }
+  }
+
+  #reloadFailed(err: unknown, path: string): void {
+    const error = isLicenseError(err)
+      ? err
+      : new LicenseError(`Reloading ${path} failed: ${String(err)}`, { cause: err });
+    this.#log('error', `the edited configuration was not applied: ${error.message}`);
+    this.emit('error', error);
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closing !== undefined) throw this.#closedError(operation);
+  }
+
+  #closedError(operation: string): LicenseError {
+    return new LicenseError(`${operation}: this LicenseClient is closed. Make a new one.`, {
+      code: ReturnCode.LV_INVALID_CLIENT_OBJECT,
+      retryable: false,
+    });
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#unwatch?.();
+    this.#closeSignal.abort(this.#closedError('close()'));
+    clearTimeout(this.#cacheTimer);
+    this.#cache.drain();
+    for (const { port } of this.#ports.values()) void port.close();
+    const releasing = this.#keeper.release(this.#table.all().map((r) => r.id));
+    this.#keeper.close();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      releasing.catch(() => {}),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, this.#options.closeTimeout);
+      }),
+    ]);
+    clearTimeout(timer);
+    await this.#cluster.close();
+    this.#log('info', 'closed');
+  }
+}
+
+function checkWait(wait: number | undefined): void {
+  if (wait !== undefined && (!Number.isFinite(wait) || wait < 0)) {
+    throw new InvalidParameterError(`wait must be a number of milliseconds, 0 or more, not ${String(wait)}.`);
+  }
+}
+
+function isAudioBuffer(audio: unknown): boolean {
+  if (audio instanceof ArrayBuffer) return audio.byteLength > 0;
+  return ArrayBuffer.isView(audio) && audio.byteLength > 0;
+}
+
+async function tlsFromProperties(props: ClientProperties) {
+  const { tls } = props;
+  if (
+    tls.caFile === undefined &&
+    tls.certFile === undefined &&
+    tls.keyFile === undefined &&
+    tls.serverName === undefined
+  ) {
+    return undefined;
+  }
+  return readTlsMaterial(tls, props.source);
+}
+
+/** A lease-id prefix unique to this client: host, process and a random part, within the protocol's 64 characters. */
+function leasePrefix(): string {
+  const host =
+    hostname()
+      .replace(/[^A-Za-z0-9.-]/g, '')
+      .slice(0, 24) || 'host';
+  return `${host}.${process.pid}.${randomBytes(4).toString('hex')}`;
+}

@@ -1,0 +1,28 @@
+/**
+ * The logger option: any object with `debug`, `info`, `warn` and `error` (console, pino, winston...).
+ * Silent by default; a logger that throws never breaks the client.
+ */
+
+/** What the client logs to. Each call gets a message and an object of fields (never a secret). */
+export interface Logger {
+  debug(message: string, fields?: object): void;
+  info(message: string, fields?: object): void;
+  warn(message: string, fields?: object): void;
+  error(message: string, fields?: object): void;
+}
+
+/** A log function that calls the user's logger safely. */
+export type LogFn = (level: keyof Logger, message: string, fields?: object) => void;
+
+/** Wraps a logger (or none) into a log function that never throws. */
+export function makeLog(logger: Logger | undefined): LogFn {
+  if (logger === undefined) return () => {};
+  return (level, message, fields) => {
+    try {
+      const method = logger[level];
+      if (typeof method === 'function') method.call(logger, `lv-license-client: ${message}`, fields ?? {});
+    } catch {
+      // A broken logger must not break licensing.
+    }
+  };
+}

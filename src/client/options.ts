@@ -1,0 +1,195 @@
+/**
+ * LicenseClient's options: what a user passes, the defaults, and their validation.
+ */
+
+import type { ClusterServer } from '../cluster/cluster.js';
+import { Credentials } from '../config/credentials.js';
+import { parseServerList } from '../config/servers.js';
+import type { ClientProperties, LicenseType } from '../config/types.js';
+import { ConfigError } from '../errors.js';
+import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
+import type { Logger } from './logger.js';
+
+/** Options of {@link LicenseClient}. Durations are milliseconds, except the conf-mirroring `licenseCachePeriod`. */
+export interface LicenseClientOptions {
+  /**
+   * License servers in priority order: a `LICENSE_SERVERS` value (`'10.0.0.1:7569;10.0.0.2'`) or a list of
+   * `{ host, port, tls? }`.
+   *
+   * @defaultValue `'127.0.0.1:7569'`
+   */
+  servers?: string | readonly { host: string; port: number; tls?: boolean }[];
+  /** Account name, for servers in authentication mode (with `password`). */
+  username?: string | undefined;
+  /** Account password (with `username`). Never logged, never in an error or an event. */
+  password?: string | undefined;
+  /** The license type of `openPort()` when the call names none. @defaultValue `'Auto'` */
+  licenseType?: LicenseType;
+  /** Seconds a closed port's license is kept for the next port (`LICENSE_CACHE_PERIOD`); 0 = off. @defaultValue 30 */
+  licenseCachePeriod?: number;
+  /** Take a port's license at its first `loadVoiceChannel()` instead of at `openPort()`. @defaultValue false */
+  delayedLicenseAcquisition?: boolean;
+  /** TLS settings for `tls://` servers (PEM contents). */
+  tls?: TransportTlsOptions | undefined;
+  /** Give up a TCP/TLS connect after this long. @defaultValue 3000 */
+  connectTimeout?: number;
+  /** A server that does not answer a request within this long is treated as dead. @defaultValue 3000 */
+  requestTimeout?: number;
+  /** The longest `openPort()` / `acquire()` / `connect()` may take, retries included, not counting `wait`. @defaultValue 15000 */
+  operationTimeout?: number;
+  /** Renew held leases this often; by default a third of the server's lease TTL. */
+  heartbeatInterval?: number | undefined;
+  /** How long seats wait for their lost server to come back before they migrate. @defaultValue 10000 */
+  gracePeriod?: number;
+  /** The longest `close()` waits for servers to take seats back. @defaultValue 2000 */
+  closeTimeout?: number;
+  /** Voice channels per port: `loadVoiceChannel` accepts 0 to this minus 1. @defaultValue 64 */
+  maxVoiceChannels?: number;
+  /** Bounds of the jittered exponential backoff between reconnect attempts. @defaultValue `{ min: 100, max: 5000 }` */
+  reconnectDelay?: { min: number; max: number };
+  /** Where to log connection, retry, failover and lease lines (console, pino...). Silent by default. */
+  logger?: Logger | undefined;
+  /** Sent to servers in `hello`, for their logs. */
+  clientName?: string | undefined;
+  /** Makes sockets; for tests that inject their own. */
+  socketFactory?: SocketFactory | undefined;
+}
+
+/** Options after defaults and validation. */
+export interface ResolvedOptions {
+  readonly servers: readonly ClusterServer[];
+  readonly credentials: Credentials | undefined;
+  readonly licenseType: LicenseType;
+  readonly licenseCachePeriod: number;
+  readonly delayedLicenseAcquisition: boolean;
+  readonly tls: TransportTlsOptions | undefined;
+  readonly connectTimeout: number;
+  readonly requestTimeout: number;
+  readonly operationTimeout: number;
+  readonly heartbeatInterval: number | undefined;
+  readonly gracePeriod: number;
+  readonly closeTimeout: number;
+  readonly maxVoiceChannels: number;
+  readonly reconnectDelay: { readonly min: number; readonly max: number };
+  readonly logger: Logger | undefined;
+  readonly clientName: string;
+  readonly socketFactory: SocketFactory | undefined;
+}
+
+const LICENSE_TYPES: readonly LicenseType[] = ['Auto', 'SpeechPort', 'VoxLite'];
+
+function duration(name: string, value: number | undefined, fallback: number, min = 1): number {
+  if (value === undefined) return fallback;
+  if (!Number.isFinite(value) || value < min) {
+    throw new ConfigError(
+      `The ${name} option must be a number of milliseconds of at least ${min}, not ${String(value)}.`,
+      {
+        key: name,
+      },
+    );
+  }
+  return value;
+}
+
+function servers(value: LicenseClientOptions['servers']): ClusterServer[] {
+  if (value === undefined) return [{ host: '127.0.0.1', port: 7569, tls: false }];
+  if (typeof value === 'string') {
+    return parseServerList(value, { source: 'the servers option', key: 'servers' }).map((s) => ({
+      host: s.host,
+      port: s.port,
+      tls: s.tls,
+    }));
+  }
+  if (value.length === 0) throw new ConfigError('The servers option lists no server.', { key: 'servers' });
+  return value.map(({ host, port, tls }) => {
+    if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65_535) {
+      throw new ConfigError(
+        `The servers option has a bad entry ${JSON.stringify({ host, port })}: give a host and a port 1 to 65535.`,
+        {
+          key: 'servers',
+        },
+      );
+    }
+    return { host, port, tls: tls === true };
+  });
+}
+
+/**
+ * Applies the defaults and checks every option.
+ *
+ * @throws {ConfigError} naming the option that is wrong.
+ */
+export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
+  const { username, password } = options;
+  if ((username === undefined || username === '') !== (password === undefined || password === '')) {
+    throw new ConfigError(
+      'Give both username and password to authenticate, or neither to connect without authentication.',
+      {
+        key: username === undefined || username === '' ? 'username' : 'password',
+      },
+    );
+  }
+  const licenseType = options.licenseType ?? 'Auto';
+  if (!LICENSE_TYPES.includes(licenseType)) {
+    throw new ConfigError(
+      `The licenseType option must be Auto, SpeechPort or VoxLite, not ${JSON.stringify(licenseType)}.`,
+      {
+        key: 'licenseType',
+      },
+    );
+  }
+  const cache = options.licenseCachePeriod ?? 30;
+  if (!Number.isInteger(cache) || cache < 0 || cache > 3600) {
+    throw new ConfigError(`The licenseCachePeriod option is in seconds, 0 to 3600, not ${String(cache)}.`, {
+      key: 'licenseCachePeriod',
+    });
+  }
+  const reconnect = options.reconnectDelay ?? { min: 100, max: 5_000 };
+  const maxVoiceChannels = options.maxVoiceChannels ?? 64;
+  if (!Number.isInteger(maxVoiceChannels) || maxVoiceChannels < 1) {
+    throw new ConfigError('The maxVoiceChannels option must be a whole number of at least 1.', {
+      key: 'maxVoiceChannels',
+    });
+  }
+  return {
+    servers: servers(options.servers),
+    credentials:
+      username === undefined || username === '' || password === undefined
+        ? undefined
+        : new Credentials(username, password),
+    licenseType,
+    licenseCachePeriod: cache,
+    delayedLicenseAcquisition: options.delayedLicenseAcquisition ?? false,
+    tls: options.tls,
+    connectTimeout: duration('connectTimeout', options.connectTimeout, 3_000),
+    requestTimeout: duration('requestTimeout', options.requestTimeout, 3_000),
+    operationTimeout: duration('operationTimeout', options.operationTimeout, 15_000),
+    heartbeatInterval:
+      options.heartbeatInterval === undefined
+        ? undefined
+        : duration('heartbeatInterval', options.heartbeatInterval, 0, 10),
+    gracePeriod: duration('gracePeriod', options.gracePeriod, 10_000, 0),
+    closeTimeout: duration('closeTimeout', options.closeTimeout, 2_000, 0),
+    maxVoiceChannels,
+    reconnectDelay: {
+      min: duration('reconnectDelay.min', reconnect.min, 100),
+      max: duration('reconnectDelay.max', reconnect.max, 5_000),
+    },
+    logger: options.logger,
+    clientName: options.clientName ?? 'lv-license-client/0.1.0',
+    socketFactory: options.socketFactory,
+  };
+}
+
+/** The client options a `client_property.conf` gives, before the caller's overrides. */
+export function optionsFromProperties(props: ClientProperties): LicenseClientOptions {
+  return {
+    servers: props.licenseServers.map((s) => ({ host: s.host, port: s.port, tls: s.tls })),
+    ...(props.authentication === undefined
+      ? {}
+      : { username: props.authentication.username, password: props.authentication.password }),
+    licenseType: props.licenseType,
+    licenseCachePeriod: props.licenseCachePeriod,
+    delayedLicenseAcquisition: props.delayedLicenseAcquisition,
+  };
+}

@@ -1,0 +1,326 @@
+/**
+ * The prioritized list of license servers, each its own pool: which server gets new work, and the
+ * failover and retry loop of one acquire. Servers are asked in `LICENSE_SERVERS` order; the next one is
+ * asked when one is unreachable, does not answer in time, or is out of licenses. When no server answers
+ * at all, the whole pass is retried with jittered exponential backoff (p-retry) until the call's
+ * deadline or signal.
+ */
+import { EventEmitter } from 'eventemitter3';
+import pRetry, { AbortError } from 'p-retry';
+import {
+  abortError,
+  ConfigError,
+  InvalidParameterError,
+  isLicenseError,
+  type LicenseError,
+  LicensesExceededError,
+  NoServerRespondingError,
+  SocketsError,
+  TimeoutError,
+} from '../errors.js';
+import type { AcquireResult, Push } from '../protocol/messages.js';
+import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
+import { formatServer } from '../transport/dial.js';
+import type { ConnectionCredentials } from '../transport/handshake.js';
+import { orderForNewWork } from './health.js';
+import { ServerLink } from './server-link.js';
+
+/** A server to use: the parsed form of one `LICENSE_SERVERS` entry. */
+export interface ClusterServer {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+}
+
+/** Options of a {@link Cluster}. */
+export interface ClusterOptions {
+  servers: readonly ClusterServer[];
+  credentials?: ConnectionCredentials | undefined;
+  tls?: TransportTlsOptions | undefined;
+  connectTimeout: number;
+  requestTimeout: number;
+  clientName?: string | undefined;
+  socketFactory?: SocketFactory | undefined;
+  reconnectDelay: { min: number; max: number };
+  /** Bounds of the backoff between passes over all servers. */
+  retryDelay: { min: number; max: number };
+  now: () => number;
+}
+
+/** Events of a {@link Cluster}. */
+export interface ClusterEvents {
+  connect: [info: { server: string; reconnected: boolean }];
+  disconnect: [info: { server: string; error: LicenseError }];
+  retry: [info: { server?: string | undefined; attempt: number; error: LicenseError; operation: string }];
+  failover: [info: { from: string; to: string; operation: string; error: LicenseError }];
+  push: [push: Push, server: string];
+  /** An acquire whose answer never came: the server may hold a seat under that id. */
+  uncertain: [info: { server: string; lease: string }];
+}
+
+/** What to acquire, and where not to. */
+export interface AcquireRequest {
+  lease: string;
+  feature: string;
+  count: number;
+  /** Queue at the first server that answered "exhausted" for up to this many ms. */
+  wait?: number | undefined;
+  /** Aborts the whole call (the caller's signal combined with the call's deadline). */
+  signal: AbortSignal;
+  /** Servers not to ask (the one a lease is migrating away from). */
+  exclude?: ReadonlySet<string> | undefined;
+  /** For events and messages: `openPort`, `acquire`, `migrate`... */
+  operation: string;
+  /** Retry passes when no server answers; false makes one pass only. @defaultValue true */
+  retry?: boolean;
+}
+
+/** Where an acquire was granted. */
+export interface Granted {
+  readonly link: ServerLink;
+  readonly result: AcquireResult;
+}
+
+/** The prioritized servers. */
+export class Cluster extends EventEmitter<ClusterEvents> {
+  readonly #options: ClusterOptions;
+  #links: ServerLink[] = [];
+  readonly #retired = new Set<ServerLink>();
+
+  constructor(options: ClusterOptions) {
+    super();
+    this.#options = options;
+    this.#links = options.servers.map((server, priority) => this.#makeLink(server, priority));
+  }
+
+  /** Every server in use, in priority order. */
+  get links(): readonly ServerLink[] {
+    return this.#links;
+  }
+
+  /** `host:port` of every configured server, in priority order. */
+  get addresses(): string[] {
+    return this.#links.map((link) => link.server);
+  }
+
+  /** The link of a server (also one retired by a reload), by `host:port`. */
+  link(server: string): ServerLink | undefined {
+    return (
+      this.#links.find((l) => l.server === server) ?? [...this.#retired].find((l) => l.server === server)
+    );
+  }
+
+  /**
+   * Connects to the first server, in priority order, that answers and authenticates.
+   *
+   * @throws {LicenseError} the non-retryable error of a server (authentication, incompatibility), or
+   * `NoServerRespondingError` with every server's error.
+   */
+  async connectFirst(signal: AbortSignal): Promise<ServerLink> {
+    const errors: LicenseError[] = [];
+    for (const link of orderForNewWork(this.#links)) {
+      try {
+        await link.connection(signal);
+        return link;
+      } catch (err) {
+        if (signal.aborted) throw abortError(signal, 'connect()');
+        errors.push(asLicenseError(err, link.server));
+      }
+    }
+    throw this.#allFailed(errors, 'connect');
+  }
+
+  /**
+   * Acquires `count` seats of `feature` on the first server that can grant them: failover across
+   * servers, retries with backoff while none answers, queueing when asked to wait.
+   *
+   * @throws {LicenseError} `LicensesExceededError` when every server that answered is out of licenses,
+   * `AuthenticationError`/`IncompatibleServerError` when that is all the servers said,
+   * `NoServerRespondingError` when none answered before the deadline, or the abort reason.
+   */
+  async acquire(request: AcquireRequest): Promise<Granted> {
+    let last: LicenseError | undefined;
+    try {
+      return await pRetry(
+        async () => {
+          try {
+            return await this.#pass(request);
+          } catch (err) {
+            last = asLicenseError(err, undefined);
+            if (request.retry === false || !(last instanceof NoServerRespondingError))
+              throw new AbortError(last);
+            throw last;
+          }
+        },
+        {
+          retries: Number.POSITIVE_INFINITY,
+          minTimeout: this.#options.retryDelay.min,
+          maxTimeout: this.#options.retryDelay.max,
+          factor: 2,
+          randomize: true,
+          signal: request.signal,
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            if (isLicenseError(error))
+              this.emit('retry', { attempt: attemptNumber, error, operation: request.operation });
+          },
+        },
+      );
+    } catch (err) {
+      if (isLicenseError(err)) throw err;
+      if (request.signal.aborted) {
+        // The deadline: what the servers said is more useful than "time is up".
+        if (last !== undefined && isDeadline(request.signal)) throw last;
+        throw abortError(request.signal, request.operation);
+      }
+      throw asLicenseError(err, undefined);
+    }
+  }
+
+  /** Gives leases back on one server, best effort within the request timeout. */
+  async release(server: string, leases: readonly string[]): Promise<void> {
+    const link = this.link(server);
+    if (link === undefined || leases.length === 0 || !link.isUp) return;
+    await link.request('release', { leases: [...leases] });
+  }
+
+  /**
+   * Applies a new server list and credentials (hot reload). New servers join; removed servers stop
+   * getting new work but keep their connections, so held seats are not dropped.
+   */
+  update(servers: readonly ClusterServer[], credentials: ConnectionCredentials | undefined): void {
+    this.#options.credentials = credentials;
+    const next: ServerLink[] = [];
+    servers.forEach((server, priority) => {
+      const label = formatServer(server.host, server.port);
+      const existing =
+        this.#links.find((l) => l.server === label) ?? [...this.#retired].find((l) => l.server === label);
+      if (existing !== undefined) {
+        this.#retired.delete(existing);
+        existing.health.priority = priority;
+        existing.setCredentials(credentials);
+        next.push(existing);
+      } else {
+        next.push(this.#makeLink(server, priority));
+      }
+    });
+    for (const link of this.#links) if (!next.includes(link)) this.#retired.add(link);
+    this.#links = next;
+  }
+
+  /** Closes every link. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#links, ...this.#retired].map((link) => link.close()));
+  }
+
+  async #pass(request: AcquireRequest): Promise<Granted> {
+    const { lease, feature, count, signal } = request;
+    const errors: LicenseError[] = [];
+    const order = orderForNewWork(this.#links, request.exclude);
+    let exhausted: ServerLink | undefined;
+    for (const link of order) {
+      if (signal.aborted) throw abortError(signal, request.operation);
+      try {
+        const result = await link.request('acquire', { lease, feature, count }, { signal });
+        const previous = errors.at(-1);
+        if (previous !== undefined) {
+          this.emit('failover', {
+            from: previous.server ?? '?',
+            to: link.server,
+            operation: request.operation,
+            error: previous,
+          });
+        }
+        return { link, result };
+      } catch (err) {
+        if (signal.aborted) throw abortError(signal, request.operation);
+        const error = asLicenseError(err, link.server);
+        if (error instanceof InvalidParameterError || error instanceof ConfigError) throw error;
+        if (error instanceof TimeoutError) this.emit('uncertain', { server: link.server, lease });
+        if (error instanceof LicensesExceededError) exhausted ??= link;
+        errors.push(error);
+      }
+    }
+    if (request.wait !== undefined && request.wait > 0 && exhausted !== undefined) {
+      return this.#queue(exhausted, request, request.wait);
+    }
+    throw this.#allFailed(errors, request.operation, feature);
+  }
+
+  async #queue(link: ServerLink, request: AcquireRequest, wait: number): Promise<Granted> {
+    const { lease, feature, count, signal } = request;
+    try {
+      const result = await link.request(
+        'acquire',
+        { lease, feature, count, wait },
+        { signal, timeout: wait + this.#options.requestTimeout },
+      );
+      return { link, result };
+    } catch (err) {
+      // Leave the server's queue; the answer to the cancelled acquire is ignored.
+      if (signal.aborted && link.isUp) link.request('cancel', { lease }).catch(() => {});
+      if (signal.aborted) throw abortError(signal, request.operation);
+      throw asLicenseError(err, link.server);
+    }
+  }
+
+  #allFailed(errors: readonly LicenseError[], operation: string, feature?: string): LicenseError {
+    const exhausted = errors.filter((e) => e instanceof LicensesExceededError);
+    if (exhausted.length > 0) {
+      return new LicensesExceededError(
+        `No ${feature ?? ''} license free on any license server: ${exhausted.map((e) => e.message).join('; ')}`,
+        { cause: exhausted[0], server: exhausted[0]?.server, retryable: false },
+      );
+    }
+    const fatal = errors.find((e) => !e.retryable);
+    if (fatal !== undefined) return fatal;
+    return new NoServerRespondingError(
+      `No license server responding at address: ${this.addresses.join(';')} (${operation}: ${errors
+        .map((e) => e.message)
+        .join(' | ')})`,
+      { errors, cause: errors[0] },
+    );
+  }
+
+  #makeLink(server: ClusterServer, priority: number): ServerLink {
+    const o = this.#options;
+    const link = new ServerLink({
+      host: server.host,
+      port: server.port,
+      label: formatServer(server.host, server.port),
+      priority,
+      tls: server.tls ? (o.tls ?? {}) : undefined,
+      credentials: o.credentials,
+      connectTimeout: o.connectTimeout,
+      requestTimeout: o.requestTimeout,
+      clientName: o.clientName,
+      socketFactory: o.socketFactory,
+      reconnectDelay: o.reconnectDelay,
+      now: o.now,
+    });
+    link.on('up', ({ server: s, reconnected }) => this.emit('connect', { server: s, reconnected }));
+    link.on('down', (info) => this.emit('disconnect', info));
+    link.on('push', (push, s) => this.emit('push', push, s));
+    link.on('retry', ({ server: s, attempt, error }) =>
+      this.emit('retry', { server: s, attempt, error, operation: 'reconnect' }),
+    );
+    return link;
+  }
+}
+
+function isDeadline(signal: AbortSignal): boolean {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error && reason.name === 'TimeoutError';
+}
+
+/** Anything thrown, as a LicenseError that names the server. */
+export function asLicenseError(err: unknown, server: string | undefined): LicenseError {
+  if (isLicenseError(err)) return err;
+  if (err instanceof AbortError && isLicenseError(err.originalError)) return err.originalError;
+  return new SocketsError(
+    `Unexpected failure${server === undefined ? '' : ` talking to ${server}`}: ${String(err)}`,
+    {
+      server,
+      cause: err,
+    },
+  );
+}

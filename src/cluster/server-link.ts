@@ -1,0 +1,248 @@
+/**
+ * The client's link to one license server: at most one authenticated connection, opened on demand
+ * (single flight), declared down at once on a refused or reset connection and on a request that gets
+ * no answer in time (a black hole), and re-dialed in the background with jittered exponential backoff
+ * (p-retry) until it is back or the client closes.
+ */
+import { EventEmitter } from 'eventemitter3';
+import pRetry from 'p-retry';
+import { abortError, isLicenseError, type LicenseError, SocketsError, TimeoutError } from '../errors.js';
+import type { HelloResult, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
+import type { Connection } from '../transport/connection.js';
+import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
+import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
+import { ServerHealth } from './health.js';
+
+/** Where and how to reach one server. */
+export interface ServerLinkOptions {
+  host: string;
+  port: number;
+  /** `host:port` as shown to users. */
+  label: string;
+  priority: number;
+  tls?: TransportTlsOptions | undefined;
+  credentials?: ConnectionCredentials | undefined;
+  connectTimeout: number;
+  requestTimeout: number;
+  clientName?: string | undefined;
+  socketFactory?: SocketFactory | undefined;
+  /** Background reconnect backoff bounds, in ms. */
+  reconnectDelay: { min: number; max: number };
+  now: () => number;
+}
+
+/** Events of a {@link ServerLink}. */
+export interface ServerLinkEvents {
+  up: [info: { server: string; session: HelloResult; reconnected: boolean }];
+  down: [info: { server: string; error: LicenseError }];
+  push: [push: Push, server: string];
+  retry: [info: { server: string; attempt: number; error: LicenseError }];
+}
+
+/** Options of one request through a link. */
+export interface LinkRequestOptions {
+  signal?: AbortSignal | undefined;
+  /** The answer's deadline; defaults to the request timeout. */
+  timeout?: number | undefined;
+}
+
+/** One server: its connection, its health, and the loop that brings it back. */
+export class ServerLink extends EventEmitter<ServerLinkEvents> {
+  readonly server: string;
+  readonly health: ServerHealth;
+  readonly #options: ServerLinkOptions;
+  readonly #closing = new AbortController();
+  #connection: Connection | undefined;
+  #session: HelloResult | undefined;
+  #dialing: Promise<Connection> | undefined;
+  #recovering = false;
+  #everUp = false;
+
+  constructor(options: ServerLinkOptions) {
+    super();
+    this.#options = options;
+    this.server = options.label;
+    this.health = new ServerHealth(options.label, options.priority, options.now);
+  }
+
+  /** What the server said in `hello` on the current connection. */
+  get session(): HelloResult | undefined {
+    return this.#session;
+  }
+
+  /** Whether an authenticated connection is open now. */
+  get isUp(): boolean {
+    return this.#connection?.state === 'open';
+  }
+
+  /** Credentials for connections opened from now on (hot reload); the open one keeps its own. */
+  setCredentials(credentials: ConnectionCredentials | undefined): void {
+    this.#options.credentials = credentials;
+    if (this.health.state === 'down') this.#recover();
+  }
+
+  /**
+   * An open, authenticated connection: the current one, the dial in progress, or a new dial.
+   *
+   * @throws {LicenseError} why the server cannot be reached or talked to.
+   */
+  connection(signal?: AbortSignal): Promise<Connection> {
+    if (this.#closing.signal.aborted) return Promise.reject(this.#closedError());
+    if (this.#connection?.state === 'open') return Promise.resolve(this.#connection);
+    this.#dialing ??= this.#dial().finally(() => {
+      this.#dialing = undefined;
+    });
+    return signal === undefined ? this.#dialing : raceAbort(this.#dialing, signal, this.server);
+  }
+
+  /**
+   * Sends one request, connecting first if needed. A request that gets no answer in time takes the
+   * connection down: a server that cannot answer a small request within the deadline is treated as dead,
+   * which is how a black hole is noticed without waiting for TCP's own timeouts.
+   */
+  async request<Op extends RequestOp>(
+    op: Op,
+    params: ParamsOf<Op>,
+    options: LinkRequestOptions = {},
+  ): Promise<ResultOf<Op>> {
+    const connection = await this.connection(options.signal);
+    const started = this.#options.now();
+    try {
+      const result = await connection.request(op, params, {
+        signal: options.signal,
+        timeout: options.timeout ?? this.#options.requestTimeout,
+      });
+      if (op !== 'acquire') this.health.measured(this.#options.now() - started);
+      return result;
+    } catch (err) {
+      if (err instanceof TimeoutError && !options.signal?.aborted) {
+        connection.destroy(err);
+      } else if (isLicenseError(err) && !err.retryable) {
+        this.health.noteError(err);
+      }
+      throw err;
+    }
+  }
+
+  /** Closes the connection and stops reconnecting. Idempotent. */
+  async close(): Promise<void> {
+    this.#closing.abort();
+    this.health.closed();
+    const connection = this.#connection;
+    this.#connection = undefined;
+    await connection?.close();
+  }
+
+  async #dial(): Promise<Connection> {
+    this.health.connecting();
+    try {
+      const opened = await openConnection({
+        host: this.#options.host,
+        port: this.#options.port,
+        tls: this.#options.tls,
+        credentials: this.#options.credentials,
+        connectTimeout: this.#options.connectTimeout,
+        requestTimeout: this.#options.requestTimeout,
+        clientName: this.#options.clientName,
+        socketFactory: this.#options.socketFactory,
+        signal: this.#closing.signal,
+      });
+      const { connection } = opened;
+      if (this.#closing.signal.aborted) {
+        await connection.close();
+        throw this.#closedError();
+      }
+      this.#connection = connection;
+      this.#session = opened.session;
+      connection.on('push', (push) => this.emit('push', push, this.server));
+      connection.once('close', ({ error }) => this.#lost(connection, error));
+      const reconnected = this.#everUp;
+      this.#everUp = true;
+      this.health.up();
+      this.emit('up', { server: this.server, session: opened.session, reconnected });
+      return connection;
+    } catch (err) {
+      const error = isLicenseError(err)
+        ? err
+        : new SocketsError(`Could not connect to ${this.server}.`, { server: this.server, cause: err });
+      if (!this.#closing.signal.aborted) this.#markDown(error);
+      throw error;
+    }
+  }
+
+  #lost(connection: Connection, error: LicenseError | undefined): void {
+    if (this.#connection !== connection) return;
+    this.#connection = undefined;
+    if (this.#closing.signal.aborted) return;
+    this.#markDown(
+      error ?? new SocketsError(`The connection to ${this.server} closed.`, { server: this.server }),
+    );
+  }
+
+  #markDown(error: LicenseError): void {
+    const wasDown = this.health.state === 'down';
+    this.health.down(error);
+    if (!wasDown) this.emit('down', { server: this.server, error });
+    this.#recover();
+  }
+
+  /** Re-dials in the background until the server is back, so that it can serve again (fail back). */
+  #recover(): void {
+    if (this.#recovering || this.#closing.signal.aborted) return;
+    this.#recovering = true;
+    const { min, max } = this.#options.reconnectDelay;
+    pRetry(
+      async () => {
+        if (this.#connection?.state === 'open') return;
+        await this.connection();
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: min,
+        maxTimeout: max,
+        factor: 2,
+        randomize: true,
+        unref: true,
+        signal: this.#closing.signal,
+        // Wrong credentials or an incompatible server do not heal by themselves, and retrying them
+        // would only lock this address out at the server: wait for a configuration change instead.
+        shouldRetry: ({ error }) => !this.#closing.signal.aborted && isLicenseError(error) && error.retryable,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (isLicenseError(error))
+            this.emit('retry', { server: this.server, attempt: attemptNumber, error });
+        },
+      },
+    )
+      .catch(() => {
+        // Closing the client ends the loop; nothing to report.
+      })
+      .finally(() => {
+        this.#recovering = false;
+      });
+  }
+
+  #closedError(): LicenseError {
+    return new SocketsError(`The client is closed; ${this.server} is no longer used.`, {
+      server: this.server,
+      retryable: false,
+    });
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, server: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(abortError(signal, `Connecting to ${server}`, server));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal, `Connecting to ${server}`, server));
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(err);
+      },
+    );
+  });
+}
