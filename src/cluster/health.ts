@@ -50,8 +50,9 @@ export class ServerHealth {
     return this.#lastError;
   }
 
+  /** A first dial started; a server that is down stays down while it is re-dialed. */
   connecting(): void {
-    if (this.#state !== 'closed') this.#state = 'connecting';
+    if (this.#state === 'idle') this.#state = 'connecting';
   }
 
   up(): void {

@@ -176,13 +176,14 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     if (this.#closing.signal.aborted) return;
     this.#markDown(
       error ?? new SocketsError(`The connection to ${this.server} closed.`, { server: this.server }),
+      true,
     );
   }
 
-  #markDown(error: LicenseError): void {
-    const wasDown = this.health.state === 'down';
+  /** `lost`: an open connection went away (a disconnect), rather than a dial that failed. */
+  #markDown(error: LicenseError, lost = false): void {
     this.health.down(error);
-    if (!wasDown) this.emit('down', { server: this.server, error });
+    if (lost) this.emit('down', { server: this.server, error });
     this.#recover();
   }
 
