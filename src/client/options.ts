@@ -4,6 +4,7 @@
 
 import type { ClusterServer } from '../cluster/cluster.js';
 import { Credentials } from '../config/credentials.js';
+import { formatServer } from '../config/hosts.js';
 import { parseServerList } from '../config/servers.js';
 import type { ClientProperties, LicenseType } from '../config/types.js';
 import { ConfigError } from '../errors.js';
@@ -18,35 +19,35 @@ export interface LicenseClientOptions {
    *
    * @defaultValue `'127.0.0.1:7569'`
    */
-  servers?: string | readonly { host: string; port: number; tls?: boolean }[];
+  servers?: string | readonly { host: string; port: number; tls?: boolean }[] | undefined;
   /** Account name, for servers in authentication mode (with `password`). */
   username?: string | undefined;
   /** Account password (with `username`). Never logged, never in an error or an event. */
   password?: string | undefined;
   /** The license type of `openPort()` when the call names none. @defaultValue `'Auto'` */
-  licenseType?: LicenseType;
+  licenseType?: LicenseType | undefined;
   /** Seconds a closed port's license is kept for the next port (`LICENSE_CACHE_PERIOD`); 0 = off. @defaultValue 30 */
-  licenseCachePeriod?: number;
+  licenseCachePeriod?: number | undefined;
   /** Take a port's license at its first `loadVoiceChannel()` instead of at `openPort()`. @defaultValue false */
-  delayedLicenseAcquisition?: boolean;
+  delayedLicenseAcquisition?: boolean | undefined;
   /** TLS settings for `tls://` servers (PEM contents). */
   tls?: TransportTlsOptions | undefined;
   /** Give up a TCP/TLS connect after this long. @defaultValue 3000 */
-  connectTimeout?: number;
+  connectTimeout?: number | undefined;
   /** A server that does not answer a request within this long is treated as dead. @defaultValue 3000 */
-  requestTimeout?: number;
+  requestTimeout?: number | undefined;
   /** The longest `openPort()` / `acquire()` / `connect()` may take, retries included, not counting `wait`. @defaultValue 15000 */
-  operationTimeout?: number;
+  operationTimeout?: number | undefined;
   /** Renew held leases this often; by default a third of the server's lease TTL. */
   heartbeatInterval?: number | undefined;
   /** How long seats wait for their lost server to come back before they migrate. @defaultValue 10000 */
-  gracePeriod?: number;
+  gracePeriod?: number | undefined;
   /** The longest `close()` waits for servers to take seats back. @defaultValue 2000 */
-  closeTimeout?: number;
+  closeTimeout?: number | undefined;
   /** Voice channels per port: `loadVoiceChannel` accepts 0 to this minus 1. @defaultValue 64 */
-  maxVoiceChannels?: number;
+  maxVoiceChannels?: number | undefined;
   /** Bounds of the jittered exponential backoff between reconnect attempts. @defaultValue `{ min: 100, max: 5000 }` */
-  reconnectDelay?: { min: number; max: number };
+  reconnectDelay?: { min: number; max: number } | undefined;
   /** Where to log connection, retry, failover and lease lines (console, pino...). Silent by default. */
   logger?: Logger | undefined;
   /** Sent to servers in `hello`, for their logs. */
@@ -105,13 +106,30 @@ function servers(value: LicenseClientOptions['servers']): ClusterServer[] {
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65_535) {
       throw new ConfigError(
         `The servers option has a bad entry ${JSON.stringify({ host, port })}: give a host and a port 1 to 65535.`,
-        {
-          key: 'servers',
-        },
+        { key: 'servers' },
       );
+    }
+    // The same checks as a LICENSE_SERVERS entry, so a list and a string accept the same hosts.
+    const [parsed] = parseServerList(formatServer(host, port, tls === true), {
+      source: 'the servers option',
+      key: 'servers',
+    });
+    if (parsed === undefined || parsed.host !== host) {
+      throw new ConfigError(`The servers option has a bad host ${JSON.stringify(host)}.`, { key: 'servers' });
     }
     return { host, port, tls: tls === true };
   });
+}
+
+function reconnectDelay(value: { min: number; max: number }): { min: number; max: number } {
+  const min = duration('reconnectDelay.min', value.min, 100);
+  const max = duration('reconnectDelay.max', value.max, 5_000);
+  if (min > max) {
+    throw new ConfigError(`reconnectDelay.min (${min}) must not exceed reconnectDelay.max (${max}).`, {
+      key: 'reconnectDelay',
+    });
+  }
+  return { min, max };
 }
 
 /**
@@ -171,10 +189,7 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
     gracePeriod: duration('gracePeriod', options.gracePeriod, 10_000, 0),
     closeTimeout: duration('closeTimeout', options.closeTimeout, 2_000, 0),
     maxVoiceChannels,
-    reconnectDelay: {
-      min: duration('reconnectDelay.min', reconnect.min, 100),
-      max: duration('reconnectDelay.max', reconnect.max, 5_000),
-    },
+    reconnectDelay: reconnectDelay(reconnect),
     logger: options.logger,
     clientName: options.clientName ?? 'lv-license-client/0.1.0',
     socketFactory: options.socketFactory,

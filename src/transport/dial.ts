@@ -5,6 +5,7 @@
 import * as net from 'node:net';
 import { isIP, type Socket } from 'node:net';
 import * as tls from 'node:tls';
+import { formatServer } from '../config/hosts.js';
 import { abortError, type LicenseError, TimeoutError } from '../errors.js';
 import { connectError } from './socket-errors.js';
 
@@ -51,10 +52,8 @@ export const defaultSocketFactory: SocketFactory = (target) => {
   });
 };
 
-/** `host:port`, with brackets around an IPv6 address. */
-export function formatServer(host: string, port: number): string {
-  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
-}
+// `host:port`, with brackets around an IPv6 address: one spelling everywhere a server is named.
+export { formatServer } from '../config/hosts.js';
 
 /** Options of {@link dial}. */
 export interface DialOptions extends DialTarget {

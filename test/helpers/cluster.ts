@@ -20,11 +20,11 @@ export async function startServer(options: FakeLicenseServerOptions = {}): Promi
   return server;
 }
 
-export async function startServers(
-  n: number,
+/** Two servers with the same options: a primary and a secondary. */
+export async function startPair(
   options: FakeLicenseServerOptions = {},
-): Promise<FakeLicenseServer[]> {
-  return Promise.all(Array.from({ length: n }, () => startServer(options)));
+): Promise<[FakeLicenseServer, FakeLicenseServer]> {
+  return [await startServer(options), await startServer(options)];
 }
 
 /** Fast settings so that failure paths finish quickly in tests. */
