@@ -19,6 +19,7 @@ export class Lease implements AsyncDisposable {
   readonly #record: LeaseRecord;
   readonly #release: ReleaseFn;
   #releasing: Promise<void> | undefined;
+  #retired = false;
 
   /** @internal Made by the client; not for construction by applications. */
   constructor(record: LeaseRecord, release: ReleaseFn) {
@@ -48,7 +49,7 @@ export class Lease implements AsyncDisposable {
 
   /** `held`, `reconnecting` (its server is being reconnected), `lost`, or `released`. */
   get state(): LeaseState {
-    return this.#record.state;
+    return this.#retired ? 'released' : this.#record.state;
   }
 
   /** Why the lease was lost, when it was. */
@@ -58,10 +59,20 @@ export class Lease implements AsyncDisposable {
 
   /** Gives the seats back. Idempotent; never rejects for a server that is gone (the TTL frees them). */
   release(): Promise<void> {
+    if (this.#retired) return Promise.resolve();
     this.#releasing ??= this.#release(this);
     return this.#releasing;
   }
 
+  /**
+   * @internal This handle no longer stands for the seat (its port closed and the license went to the
+   * cache, where a new handle will carry it): releasing it does nothing, its state reads `released`.
+   */
+  retire(): void {
+    this.#retired = true;
+  }
+
+  /** Same as {@link Lease.release}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.release();
   }

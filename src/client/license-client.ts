@@ -19,6 +19,7 @@ import {
   LicensesExceededError,
   LicensesExpiredError,
   OpenPortError,
+  TimeoutError,
 } from '../errors.js';
 import { LeaseKeeper } from '../leases/lease-keeper.js';
 import { type LeaseRecord, type LeaseState, LeaseTable } from '../leases/lease-table.js';
@@ -43,6 +44,7 @@ export interface OpenPortOptions {
   licenseType?: PortLicenseType;
   /** Wait up to this many ms in a server's queue when every license is in use. */
   wait?: number;
+  /** Aborts the call: it rejects with the signal's reason as a `LicenseError` (-6 for a timeout, else -3). */
   signal?: AbortSignal;
 }
 
@@ -52,24 +54,43 @@ export interface AcquireOptions {
   count?: number;
   /** Wait up to this many ms in a server's queue when every license is in use. */
   wait?: number;
+  /** Aborts the call (and leaves a server's queue): it rejects with the signal's reason as a `LicenseError`. */
   signal?: AbortSignal;
 }
 
 /** What {@link LicenseClient.status} reports. */
 export interface ClientStatus {
+  /** Whether `close()` has been called. */
   readonly closed: boolean;
-  readonly servers: ReadonlyArray<ServerHealthSnapshot & { readonly seats: number }>;
+  /** Every configured server, in priority order, with its health and the seats this client holds there. */
+  readonly servers: ReadonlyArray<
+    ServerHealthSnapshot & {
+      /** Seats this client holds on the server. */
+      readonly seats: number;
+    }
+  >;
+  /** Every lease this client holds (ports' licenses included). */
   readonly leases: ReadonlyArray<{
+    /** The lease id. */
     readonly id: string;
+    /** The license feature (`FULL`, `LITE`, `TTS`...). */
     readonly feature: string;
+    /** Seats held. */
     readonly count: number;
+    /** `host:port` of the server that holds it. */
     readonly server: string;
+    /** `held`, `reconnecting`, `lost` or `released`. */
     readonly state: LeaseState;
+    /** The id of the port holding it, if a port does. */
     readonly port: number | undefined;
   }>;
+  /** Licenses kept by closed ports for the next port (`LICENSE_CACHE_PERIOD`). */
   readonly cache: ReadonlyArray<{
+    /** The lease id. */
     readonly lease: string;
+    /** The license feature. */
     readonly feature: string;
+    /** Epoch ms when it goes back to the server unless a port takes it. */
     readonly expiresAt: number;
   }>;
 }
@@ -115,6 +136,8 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   #closing: Promise<void> | undefined;
   #unwatch: (() => void) | undefined;
   readonly #closeSignal = new AbortController();
+  /** Acquires in flight, so that close() can wait for them to give back what they took. */
+  readonly #inflight = new Set<Promise<unknown>>();
 
   /**
    * Makes a client. No I/O happens here: the first call (or {@link LicenseClient.connect}) connects.
@@ -186,7 +209,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen('connect()');
-    await this.#cluster.connectFirst(this.#deadline(options.signal, 0));
+    const call = this.#callSignal(options.signal, 0, 'connect()');
+    try {
+      await this.#cluster.connectFirst(call.signal);
+    } finally {
+      call.done();
+    }
   }
 
   /**
@@ -210,11 +238,14 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       const port = new Port(this.#nextPort++, type, this, undefined);
       this.#ports.set(port.id, { port });
       if (this.#options.delayedLicenseAcquisition) return port;
+      const call = this.#callSignal(options.signal, options.wait ?? 0, 'openPort()');
       try {
-        this.#attach(port, await this.#licenseFor(type, options.wait, options.signal, 'openPort'));
+        this.#attach(port, await this.#licenseFor(type, options.wait, call.signal, 'openPort'));
       } catch (err) {
         this.#ports.delete(port.id);
         throw err;
+      } finally {
+        call.done();
       }
       return port;
     } catch (err) {
@@ -234,7 +265,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * (`LV_INVALID_BUFFER`) for audio that is not a non-empty Buffer, Uint8Array or ArrayBuffer.
    * @throws {LicenseError} -58 (`LV_ACQUIRING_LICENSE_FAILED`) when a delayed acquisition fails.
    */
-  async loadVoiceChannel(port: Port, channel: number, audio?: Uint8Array | ArrayBuffer): Promise<void> {
+  async loadVoiceChannel(
+    port: Port,
+    channel: number,
+    audio?: Uint8Array | ArrayBuffer,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
     const state = port instanceof Port ? this.#ports.get(port.id) : undefined;
     if (state === undefined || state.port !== port || port.state !== 'open') {
       const id = port instanceof Port ? port.id : String(port);
@@ -253,7 +289,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         code: ReturnCode.LV_INVALID_BUFFER,
       });
     }
-    const lease = port.lease ?? (await this.#delayedLicense(state));
+    const lease = port.lease ?? (await this.#delayedLicense(state, options.signal));
     if (lease.state === 'lost') {
       throw new LicensesExpiredError(
         lease.lostError?.message ??
@@ -287,7 +323,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       throw new InvalidParameterError(`count must be a whole number of at least 1, not ${String(count)}.`);
     }
     checkWait(options.wait);
-    return this.#acquireLease(feature, count, options.wait, options.signal, 'acquire');
+    const call = this.#callSignal(options.signal, options.wait ?? 0, 'acquire()');
+    try {
+      return await this.#acquireLease(feature, count, options.wait, call.signal, 'acquire');
+    } finally {
+      call.done();
+    }
   }
 
   /** A snapshot of every server, every held lease and the license cache. */
@@ -322,6 +363,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     return this.#closing;
   }
 
+  /** Same as {@link LicenseClient.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
@@ -331,10 +373,14 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     const state = this.#ports.get(port.id);
     if (state === undefined || state.port !== port) return;
     this.#ports.delete(port.id);
-    const lease = port.lease ?? (await state.leaseLoading?.catch(() => undefined));
+    await state.leaseLoading?.catch(() => undefined);
+    const lease = port.detach();
     if (lease === undefined) return;
     this.#portByLease.delete(lease.id);
     if (this.#closing === undefined && lease.state === 'held' && this.#cache.put(lease.id, lease.feature)) {
+      // The port's handle stops standing for the seat; the next port gets a fresh one.
+      lease.retire();
+      this.#leases.delete(lease.id);
       this.#log('debug', 'license cached', { lease: lease.id, feature: lease.feature });
       this.#armCache();
       return;
@@ -345,17 +391,17 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   async #licenseFor(
     type: PortLicenseType,
     wait: number | undefined,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
     operation: string,
   ): Promise<Lease> {
     const features = featuresFor(type);
-    const cached = this.#cache.take(features);
-    if (cached !== undefined) {
-      const lease = this.#leases.get(cached.leaseId);
-      if (lease !== undefined && lease.state === 'held') {
-        this.#log('debug', 'license taken from the cache', { lease: lease.id, feature: lease.feature });
-        return lease;
-      }
+    const cached = this.#cache.take(features, (id) => this.#table.get(id)?.state === 'held');
+    const record = cached === undefined ? undefined : this.#table.get(cached.leaseId);
+    if (record !== undefined) {
+      const lease = new Lease(record, (l) => this.#release(l));
+      this.#leases.set(record.id, lease);
+      this.#log('debug', 'license taken from the cache', { lease: record.id, feature: record.feature });
+      return lease;
     }
     let last: unknown;
     for (const [i, feature] of features.entries()) {
@@ -375,20 +421,15 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     feature: string,
     count: number,
     wait: number | undefined,
-    signal: AbortSignal | undefined,
+    signal: AbortSignal,
     operation: string,
   ): Promise<Lease> {
     const id = `${this.#idPrefix}-${this.#nextLease++}`;
     this.#waiting.set(id, feature);
     try {
-      const { link } = await this.#cluster.acquire({
-        lease: id,
-        feature,
-        count,
-        wait,
-        signal: this.#deadline(signal, wait ?? 0),
-        operation,
-      });
+      const acquiring = this.#cluster.acquire({ lease: id, feature, count, wait, signal, operation });
+      this.#inflight.add(acquiring);
+      const { link } = await acquiring.finally(() => this.#inflight.delete(acquiring));
       const record: LeaseRecord = {
         id,
         feature,
@@ -411,18 +452,32 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     }
   }
 
+  /** Releases through a handle; a handle that no longer stands for its seat does nothing. */
   async #release(lease: Lease): Promise<void> {
-    this.#cache.remove(lease.id);
-    this.#leases.delete(lease.id);
-    const port = this.#portByLease.get(lease.id);
-    this.#portByLease.delete(lease.id);
-    if (port !== undefined) this.#ports.delete(port.id);
-    await this.#keeper.release([lease.id]);
-    this.#log('debug', 'lease released', { lease: lease.id, server: lease.server });
+    if (this.#leases.get(lease.id) !== lease) return;
+    await this.#releaseId(lease.id);
   }
 
-  #delayedLicense(state: PortState): Promise<Lease> {
-    state.leaseLoading ??= this.#licenseFor(state.port.licenseType, undefined, undefined, 'loadVoiceChannel')
+  async #releaseId(id: string): Promise<void> {
+    this.#cache.remove(id);
+    this.#leases.delete(id);
+    const port = this.#portByLease.get(id);
+    this.#portByLease.delete(id);
+    if (port !== undefined) this.#ports.delete(port.id);
+    const server = this.#table.get(id)?.server;
+    await this.#keeper.release([id]);
+    this.#log('debug', 'lease released', { lease: id, server });
+  }
+
+  #delayedLicense(state: PortState, signal: AbortSignal | undefined): Promise<Lease> {
+    const call = this.#callSignal(signal, 0, 'loadVoiceChannel()');
+    state.leaseLoading ??= this.#licenseFor(
+      state.port.licenseType,
+      undefined,
+      call.signal,
+      'loadVoiceChannel',
+    )
+      .finally(() => call.done())
       .then((lease) => {
         if (state.port.state !== 'open') {
           void lease.release();
@@ -453,12 +508,36 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#portByLease.set(lease.id, port);
   }
 
-  /** The call's signal: the caller's, the operation timeout (plus any wait), and the client's close. */
-  #deadline(signal: AbortSignal | undefined, extra: number): AbortSignal {
-    const timeout = AbortSignal.timeout(this.#options.operationTimeout + extra);
-    const signals = [timeout, this.#closeSignal.signal];
-    if (signal !== undefined) signals.push(signal);
-    return AbortSignal.any(signals);
+  /**
+   * One call's signal: it fires on the caller's signal, at the operation timeout (plus any wait), or on
+   * close(). `done()` detaches it from the client-lifetime close signal, so that nothing accumulates there
+   * over millions of calls.
+   */
+  #callSignal(
+    signal: AbortSignal | undefined,
+    extra: number,
+    operation: string,
+  ): { signal: AbortSignal; done: () => void } {
+    const controller = new AbortController();
+    const ms = this.#options.operationTimeout + extra;
+    const onAbort = (reason: unknown) => () => controller.abort(reason);
+    const onClose = () => controller.abort(this.#closeSignal.signal.reason);
+    const onCaller = () => controller.abort(signal?.reason);
+    const timer = setTimeout(
+      onAbort(new TimeoutError(`${operation} did not finish within ${ms} ms (operationTimeout).`)),
+      ms,
+    );
+    this.#closeSignal.signal.addEventListener('abort', onClose, { once: true });
+    if (signal?.aborted === true) onCaller();
+    else signal?.addEventListener('abort', onCaller, { once: true });
+    return {
+      signal: controller.signal,
+      done: () => {
+        clearTimeout(timer);
+        this.#closeSignal.signal.removeEventListener('abort', onClose);
+        signal?.removeEventListener('abort', onCaller);
+      },
+    };
   }
 
   #armCache(): void {
@@ -470,7 +549,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         const due = this.#cache.expired();
         if (due.length > 0) {
           this.#log('debug', 'cached licenses go back to the server', { leases: due.map((d) => d.leaseId) });
-          for (const entry of due) void this.#leases.get(entry.leaseId)?.release();
+          for (const entry of due) void this.#releaseId(entry.leaseId);
         }
         this.#armCache();
       },
@@ -483,43 +562,44 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     const cluster = this.#cluster;
     cluster.on('connect', (info) => {
       this.#log('info', info.reconnected ? 'reconnected' : 'connected', info);
-      this.emit('connect', info);
+      this.#emit('connect', info);
     });
     cluster.on('disconnect', (info) => {
       this.#log('warn', 'disconnected', { server: info.server, error: info.error.message });
-      this.emit('disconnect', info);
+      this.#emit('disconnect', info);
     });
     cluster.on('retry', (info) => {
       this.#log('debug', 'retrying', { ...info, error: info.error.message });
-      this.emit('retry', info);
+      this.#emit('retry', info);
     });
     cluster.on('failover', (info) => {
       this.#log('warn', 'failover', { ...info, error: info.error.message });
-      this.emit('failover', info);
+      this.#emit('failover', info);
     });
     cluster.on('push', (push, server) => {
       if (push.push !== 'queue-position') return;
       const feature = this.#waiting.get(push.lease);
       if (feature !== undefined) {
-        this.emit('queue-position', { lease: push.lease, feature, position: push.position, server });
+        this.#emit('queue-position', { lease: push.lease, feature, position: push.position, server });
       }
     });
     this.#keeper.on('reclaimed', ({ record, server }) => {
       const lease = this.#leases.get(record.id);
       this.#log('info', 'lease reclaimed', { lease: record.id, server });
-      if (lease !== undefined) this.emit('lease-reclaimed', { lease, server });
+      if (lease !== undefined) this.#emit('lease-reclaimed', { lease, server });
     });
     this.#keeper.on('migrated', ({ record, from, to }) => {
       const lease = this.#leases.get(record.id);
       this.#log('warn', 'lease migrated', { lease: record.id, from, to });
-      if (lease !== undefined) this.emit('lease-migrated', { lease, from, to });
+      if (lease !== undefined) this.#emit('lease-migrated', { lease, from, to });
     });
     this.#keeper.on('lost', ({ record, error }) => {
       const lease = this.#leases.get(record.id);
-      this.#cache.remove(record.id);
+      // A lost license that sat in the cache belongs to no port: forget it.
+      if (this.#cache.remove(record.id)) void this.#releaseId(record.id);
       this.#log('error', 'lease lost', { lease: record.id, error: error.message });
       if (lease !== undefined)
-        this.emit('lease-lost', { lease, error, port: this.#portByLease.get(record.id) });
+        this.#emit('lease-lost', { lease, error, port: this.#portByLease.get(record.id) });
     });
   }
 
@@ -541,7 +621,10 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         logger: this.#options.logger,
       });
       this.#options = next;
-      this.#cluster.update(next.servers, next.credentials);
+      const retired = this.#cluster.update(next.servers, next.credentials);
+      for (const link of retired) {
+        if (this.#table.onServer(link.server).length === 0) void this.#cluster.dropRetired(link.server);
+      }
       this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
       this.#log('info', 'configuration reloaded', { source: props.source, servers: this.#cluster.addresses });
     } catch (err) {
@@ -554,7 +637,31 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       ? err
       : new LicenseError(`Reloading ${path} failed: ${String(err)}`, { cause: err });
     this.#log('error', `the edited configuration was not applied: ${error.message}`);
-    this.emit('error', error);
+    this.#emit('error', error);
+  }
+
+  /**
+   * Emits an event to the application. A listener that throws must not break licensing (the event
+   * fires from inside reconnects and migrations): its error is logged and reported as an `error` event.
+   */
+  #emit<K extends keyof LicenseClientEvents>(event: K, ...args: LicenseClientEvents[K]): void {
+    try {
+      (this.emit as (e: K, ...a: LicenseClientEvents[K]) => boolean)(event, ...args);
+    } catch (err) {
+      this.#log('error', `a "${event}" event listener threw; the client carries on`, { error: String(err) });
+      if (event === 'error') return;
+      const error = new LicenseError(`A "${event}" event listener threw: ${String(err)}`, {
+        code: ReturnCode.LV_EXCEPTION,
+        cause: err,
+      });
+      queueMicrotask(() => {
+        try {
+          this.emit('error', error);
+        } catch {
+          // An error listener that throws too: it was logged above.
+        }
+      });
+    }
   }
 
   #assertOpen(operation: string): void {
@@ -570,20 +677,22 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
 
   async #shutdown(): Promise<void> {
     this.#unwatch?.();
+    // Calls in flight end now; the seats they may have taken are given back with the rest.
     this.#closeSignal.abort(this.#closedError('close()'));
     clearTimeout(this.#cacheTimer);
     this.#cache.drain();
-    for (const { port } of this.#ports.values()) void port.close();
-    const releasing = this.#keeper.release(this.#table.all().map((r) => r.id));
-    this.#keeper.close();
+    const closingPorts = [...this.#ports.values()].map(({ port }) => port.close());
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      releasing.catch(() => {}),
-      new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, this.#options.closeTimeout);
-      }),
-    ]);
+    const deadline = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#options.closeTimeout);
+    });
+    const releasing = (async () => {
+      await Promise.allSettled([...this.#inflight, ...closingPorts]);
+      await this.#keeper.releaseEverything();
+    })();
+    await Promise.race([releasing.catch(() => {}), deadline]);
     clearTimeout(timer);
+    this.#keeper.close();
     await this.#cluster.close();
     this.#log('info', 'closed');
   }

@@ -5,9 +5,13 @@
 
 /** What the client logs to. Each call gets a message and an object of fields (never a secret). */
 export interface Logger {
+  /** Details: retries, cache hits, releases. */
   debug(message: string, fields?: object): void;
+  /** Connections, grants, reclaims, reloads. */
   info(message: string, fields?: object): void;
+  /** Disconnects, failovers, migrations, configuration warnings. */
   warn(message: string, fields?: object): void;
+  /** Failed `openPort()` calls, lost leases, rejected reloads. */
   error(message: string, fields?: object): void;
 }
 

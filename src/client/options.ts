@@ -19,7 +19,17 @@ export interface LicenseClientOptions {
    *
    * @defaultValue `'127.0.0.1:7569'`
    */
-  servers?: string | readonly { host: string; port: number; tls?: boolean }[] | undefined;
+  servers?:
+    | string
+    | readonly {
+        /** Host name, IPv4 or IPv6 address. */
+        host: string;
+        /** TCP port, 1 to 65535 (the vendor's default is 7569). */
+        port: number;
+        /** Connect with TLS (the `tls://` prefix of a `LICENSE_SERVERS` entry). @defaultValue false */
+        tls?: boolean;
+      }[]
+    | undefined;
   /** Account name, for servers in authentication mode (with `password`). */
   username?: string | undefined;
   /** Account password (with `username`). Never logged, never in an error or an event. */
@@ -47,7 +57,14 @@ export interface LicenseClientOptions {
   /** Voice channels per port: `loadVoiceChannel` accepts 0 to this minus 1. @defaultValue 64 */
   maxVoiceChannels?: number | undefined;
   /** Bounds of the jittered exponential backoff between reconnect attempts. @defaultValue `{ min: 100, max: 5000 }` */
-  reconnectDelay?: { min: number; max: number } | undefined;
+  reconnectDelay?:
+    | {
+        /** The first delay, in ms. */
+        min: number;
+        /** The longest delay, in ms. */
+        max: number;
+      }
+    | undefined;
   /** Where to log connection, retry, failover and lease lines (console, pino...). Silent by default. */
   logger?: Logger | undefined;
   /** Sent to servers in `hello`, for their logs. */

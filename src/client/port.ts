@@ -56,6 +56,13 @@ export class Port implements AsyncDisposable {
     this.#lease = lease;
   }
 
+  /** @internal The port closed: its license now belongs to the cache or is gone, not to this handle. */
+  detach(): Lease | undefined {
+    const lease = this.#lease;
+    this.#lease = undefined;
+    return lease;
+  }
+
   /** Closes the port: its license goes to the license cache or back to the server. Idempotent. */
   close(): Promise<void> {
     if (this.#closing === undefined) {
@@ -65,6 +72,7 @@ export class Port implements AsyncDisposable {
     return this.#closing;
   }
 
+  /** Same as {@link Port.close}, for `await using`. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }

@@ -9,19 +9,17 @@ import { EventEmitter } from 'eventemitter3';
 import pRetry, { AbortError } from 'p-retry';
 import {
   abortError,
-  ConfigError,
-  InvalidParameterError,
   isLicenseError,
   type LicenseError,
   LicensesExceededError,
   NoServerRespondingError,
   SocketsError,
-  TimeoutError,
 } from '../errors.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { formatServer } from '../transport/dial.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
+import { isNoAnswer } from '../transport/pending.js';
 import { orderForNewWork } from './health.js';
 import { ServerLink } from './server-link.js';
 
@@ -73,6 +71,15 @@ export interface AcquireRequest {
   operation: string;
   /** Retry passes when no server answers; false makes one pass only. @defaultValue true */
   retry?: boolean;
+}
+
+/** What one acquire call learnt across its passes. */
+interface Attempt {
+  /** The servers' errors of the last pass that got any. */
+  errors: LicenseError[];
+  /** Servers that may hold a seat under the lease id although no grant reached us. */
+  readonly uncertain: Set<string>;
+  granted: Granted | undefined;
 }
 
 /** Where an acquire was granted. */
@@ -139,17 +146,17 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * `NoServerRespondingError` when none answered before the deadline, or the abort reason.
    */
   async acquire(request: AcquireRequest): Promise<Granted> {
-    let last: LicenseError | undefined;
+    const attempt: Attempt = { errors: [], uncertain: new Set(), granted: undefined };
     try {
-      return await pRetry(
+      const granted = await pRetry(
         async () => {
           try {
-            return await this.#pass(request);
+            return await this.#pass(request, attempt);
           } catch (err) {
-            last = asLicenseError(err, undefined);
-            if (request.retry === false || !(last instanceof NoServerRespondingError))
-              throw new AbortError(last);
-            throw last;
+            const error = asLicenseError(err, undefined);
+            if (request.retry === false || !(error instanceof NoServerRespondingError))
+              throw new AbortError(error);
+            throw error;
           }
         },
         {
@@ -165,14 +172,24 @@ export class Cluster extends EventEmitter<ClusterEvents> {
           },
         },
       );
+      attempt.uncertain.delete(granted.link.server);
+      return granted;
     } catch (err) {
-      if (isLicenseError(err)) throw err;
+      // p-retry drops a grant that raced with the deadline: that seat is not ours to keep.
+      if (attempt.granted !== undefined) attempt.uncertain.add(attempt.granted.link.server);
+      if (isLicenseError(err) && !request.signal.aborted) throw err;
       if (request.signal.aborted) {
-        // The deadline: what the servers said is more useful than "time is up".
-        if (last !== undefined && isDeadline(request.signal)) throw last;
+        // At the deadline, what the servers said is more useful than "time is up".
+        if (isDeadline(request.signal) && attempt.errors.length > 0) {
+          throw this.#allFailed(attempt.errors, request.operation, request.feature);
+        }
         throw abortError(request.signal, request.operation);
       }
       throw asLicenseError(err, undefined);
+    } finally {
+      // An acquire whose answer never came may still have taken a seat under this id: the lease keeper
+      // gives such ids back (never the one that was granted and is now held).
+      for (const server of attempt.uncertain) this.emit('uncertain', { server, lease: request.lease });
     }
   }
 
@@ -187,7 +204,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
    * Applies a new server list and credentials (hot reload). New servers join; removed servers stop
    * getting new work but keep their connections, so held seats are not dropped.
    */
-  update(servers: readonly ClusterServer[], credentials: ConnectionCredentials | undefined): void {
+  update(servers: readonly ClusterServer[], credentials: ConnectionCredentials | undefined): ServerLink[] {
     this.#options.credentials = credentials;
     const next: ServerLink[] = [];
     servers.forEach((server, priority) => {
@@ -203,8 +220,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         next.push(this.#makeLink(server, priority));
       }
     });
-    for (const link of this.#links) if (!next.includes(link)) this.#retired.add(link);
+    const retired = this.#links.filter((link) => !next.includes(link));
+    for (const link of retired) this.#retired.add(link);
     this.#links = next;
+    return retired;
+  }
+
+  /** Closes a retired server's link (once it holds nothing for this client). */
+  async dropRetired(server: string): Promise<void> {
+    const link = [...this.#retired].find((l) => l.server === server);
+    if (link === undefined) return;
+    this.#retired.delete(link);
+    await link.close();
   }
 
   /** Closes every link. */
@@ -212,7 +239,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     await Promise.all([...this.#links, ...this.#retired].map((link) => link.close()));
   }
 
-  async #pass(request: AcquireRequest): Promise<Granted> {
+  async #pass(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
     const { lease, feature, count, signal } = request;
     const errors: LicenseError[] = [];
     const order = orderForNewWork(this.#links, request.exclude);
@@ -221,6 +248,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       if (signal.aborted) throw abortError(signal, request.operation);
       try {
         const result = await link.request('acquire', { lease, feature, count }, { signal });
+        attempt.granted = { link, result };
         const previous = errors.at(-1);
         if (previous !== undefined) {
           this.emit('failover', {
@@ -230,23 +258,25 @@ export class Cluster extends EventEmitter<ClusterEvents> {
             error: previous,
           });
         }
-        return { link, result };
+        return attempt.granted;
       } catch (err) {
-        if (signal.aborted) throw abortError(signal, request.operation);
         const error = asLicenseError(err, link.server);
-        if (error instanceof InvalidParameterError || error instanceof ConfigError) throw error;
-        if (error instanceof TimeoutError) this.emit('uncertain', { server: link.server, lease });
+        if (isNoAnswer(error) || (signal.aborted && link.isUp)) attempt.uncertain.add(link.server);
+        if (signal.aborted) throw abortError(signal, request.operation);
+        // Each server is its own pool: what one refuses (exhausted, a count above its pool, bad
+        // credentials) another may grant, so every server gets asked.
         if (error instanceof LicensesExceededError) exhausted ??= link;
         errors.push(error);
+        attempt.errors = [...errors];
       }
     }
     if (request.wait !== undefined && request.wait > 0 && exhausted !== undefined) {
-      return this.#queue(exhausted, request, request.wait);
+      return this.#queue(exhausted, request, request.wait, attempt);
     }
     throw this.#allFailed(errors, request.operation, feature);
   }
 
-  async #queue(link: ServerLink, request: AcquireRequest, wait: number): Promise<Granted> {
+  async #queue(link: ServerLink, request: AcquireRequest, wait: number, attempt: Attempt): Promise<Granted> {
     const { lease, feature, count, signal } = request;
     try {
       const result = await link.request(
@@ -254,29 +284,34 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         { lease, feature, count, wait },
         { signal, timeout: wait + this.#options.requestTimeout },
       );
-      return { link, result };
+      attempt.granted = { link, result };
+      return attempt.granted;
     } catch (err) {
-      // Leave the server's queue; the answer to the cancelled acquire is ignored.
-      if (signal.aborted && link.isUp) link.request('cancel', { lease }).catch(() => {});
-      if (signal.aborted) throw abortError(signal, request.operation);
-      throw asLicenseError(err, link.server);
+      if (signal.aborted) {
+        // Leave the server's queue. If the seat was granted meanwhile, the id is given back.
+        attempt.uncertain.add(link.server);
+        if (link.isUp) link.request('cancel', { lease }).catch(() => {});
+        throw abortError(signal, request.operation);
+      }
+      const error = asLicenseError(err, link.server);
+      if (isNoAnswer(error)) attempt.uncertain.add(link.server);
+      throw error;
     }
   }
 
   #allFailed(errors: readonly LicenseError[], operation: string, feature?: string): LicenseError {
-    const exhausted = errors.filter((e) => e instanceof LicensesExceededError);
-    if (exhausted.length > 0) {
-      return new LicensesExceededError(
-        `No ${feature ?? ''} license free on any license server: ${exhausted.map((e) => e.message).join('; ')}`,
-        { cause: exhausted[0], server: exhausted[0]?.server, retryable: false },
-      );
+    const said = errors.map((e) => e.message).join(' | ');
+    const exhausted = errors.find((e) => e instanceof LicensesExceededError);
+    if (exhausted !== undefined) {
+      return new LicensesExceededError(`No ${feature ?? ''} license free on any license server (${said})`, {
+        cause: exhausted,
+        server: exhausted.server,
+      });
     }
     const fatal = errors.find((e) => !e.retryable);
     if (fatal !== undefined) return fatal;
     return new NoServerRespondingError(
-      `No license server responding at address: ${this.addresses.join(';')} (${operation}: ${errors
-        .map((e) => e.message)
-        .join(' | ')})`,
+      `No license server responding at address: ${this.addresses.join(';')} (${operation}: ${said})`,
       { errors, cause: errors[0] },
     );
   }

@@ -13,6 +13,7 @@ export interface ServerHealthSnapshot {
   readonly server: string;
   /** Its place in `LICENSE_SERVERS`, 0 first. */
   readonly priority: number;
+  /** `idle` (not used yet), `connecting`, `up`, `down` (being reconnected) or `closed`. */
   readonly state: ServerState;
   /** The last error seen from it, if any. */
   readonly lastError: LicenseError | undefined;

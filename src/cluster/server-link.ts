@@ -6,12 +6,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import pRetry from 'p-retry';
-import { abortError, isLicenseError, type LicenseError, SocketsError, TimeoutError } from '../errors.js';
+import { abortError, isLicenseError, type LicenseError, SocketsError } from '../errors.js';
 import type { HelloResult, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
 import type { Connection } from '../transport/connection.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
-import { ServerHealth } from './health.js';
+import { isNoAnswer } from '../transport/pending.js';
+import { backoffDelay, ServerHealth } from './health.js';
 
 /** Where and how to reach one server. */
 export interface ServerLinkOptions {
@@ -46,6 +47,11 @@ export interface LinkRequestOptions {
   timeout?: number | undefined;
 }
 
+/** A connection that lived less than this counts as a flap: the next redial waits a backoff delay. */
+const STABLE_AFTER_MS = 2_000;
+/** How long a server that refused the credentials (or is incompatible) is not dialed again. */
+const MISCONFIGURED_COOL_DOWN_MS = 60_000;
+
 /** One server: its connection, its health, and the loop that brings it back. */
 export class ServerLink extends EventEmitter<ServerLinkEvents> {
   readonly server: string;
@@ -57,6 +63,12 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   #dialing: Promise<Connection> | undefined;
   #recovering = false;
   #everUp = false;
+  #upSince = 0;
+  #flaps = 0;
+  /** Do not redial before this time (a shutdown notice's `retryAfter`). */
+  #notBefore = 0;
+  /** A handshake error that will not heal by retrying (credentials, incompatibility), and until when it holds. */
+  #misconfigured: { error: LicenseError; until: number } | undefined;
 
   constructor(options: ServerLinkOptions) {
     super();
@@ -78,17 +90,24 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   /** Credentials for connections opened from now on (hot reload); the open one keeps its own. */
   setCredentials(credentials: ConnectionCredentials | undefined): void {
     this.#options.credentials = credentials;
+    this.#misconfigured = undefined;
     if (this.health.state === 'down') this.#recover();
   }
 
   /**
-   * An open, authenticated connection: the current one, the dial in progress, or a new dial.
+   * An open, authenticated connection: the current one, the dial in progress, or a new dial. A server
+   * that rejected the credentials is not dialed again for a while: each try would cost a failed login,
+   * and the server locks out addresses that fail too often.
    *
    * @throws {LicenseError} why the server cannot be reached or talked to.
    */
   connection(signal?: AbortSignal): Promise<Connection> {
     if (this.#closing.signal.aborted) return Promise.reject(this.#closedError());
     if (this.#connection?.state === 'open') return Promise.resolve(this.#connection);
+    const misconfigured = this.#misconfigured;
+    if (misconfigured !== undefined && this.#options.now() < misconfigured.until) {
+      return Promise.reject(misconfigured.error);
+    }
     this.#dialing ??= this.#dial().finally(() => {
       this.#dialing = undefined;
     });
@@ -98,7 +117,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   /**
    * Sends one request, connecting first if needed. A request that gets no answer in time takes the
    * connection down: a server that cannot answer a small request within the deadline is treated as dead,
-   * which is how a black hole is noticed without waiting for TCP's own timeouts.
+   * which is how a black hole is noticed without waiting for TCP's own timeouts. (A server's own
+   * LV_TIME_OUT answer, such as a wait that ran out, is an answer, and leaves the connection alone.)
    */
   async request<Op extends RequestOp>(
     op: Op,
@@ -115,8 +135,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       if (op !== 'acquire') this.health.measured(this.#options.now() - started);
       return result;
     } catch (err) {
-      if (err instanceof TimeoutError && !options.signal?.aborted) {
-        connection.destroy(err);
+      if (isNoAnswer(err)) {
+        connection.destroy(err as LicenseError);
       } else if (isLicenseError(err) && !err.retryable) {
         this.health.noteError(err);
       }
@@ -154,10 +174,12 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       }
       this.#connection = connection;
       this.#session = opened.session;
-      connection.on('push', (push) => this.emit('push', push, this.server));
+      this.#misconfigured = undefined;
+      connection.on('push', (push) => this.#onPush(push));
       connection.once('close', ({ error }) => this.#lost(connection, error));
       const reconnected = this.#everUp;
       this.#everUp = true;
+      this.#upSince = this.#options.now();
       this.health.up();
       this.emit('up', { server: this.server, session: opened.session, reconnected });
       return connection;
@@ -165,15 +187,34 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       const error = isLicenseError(err)
         ? err
         : new SocketsError(`Could not connect to ${this.server}.`, { server: this.server, cause: err });
-      if (!this.#closing.signal.aborted) this.#markDown(error);
+      if (!this.#closing.signal.aborted) {
+        if (!error.retryable) {
+          this.#misconfigured = { error, until: this.#options.now() + MISCONFIGURED_COOL_DOWN_MS };
+        }
+        this.#markDown(error);
+      }
       throw error;
     }
+  }
+
+  #onPush(push: Push): void {
+    if (push.push === 'shutdown') {
+      // The server is going away: new work goes elsewhere now, and redials wait as long as it asked.
+      this.#notBefore = this.#options.now() + (push.retryAfter ?? 0);
+      this.health.down(
+        new SocketsError(`${this.server} announced that it is shutting down: ${push.message}`, {
+          server: this.server,
+        }),
+      );
+    }
+    this.emit('push', push, this.server);
   }
 
   #lost(connection: Connection, error: LicenseError | undefined): void {
     if (this.#connection !== connection) return;
     this.#connection = undefined;
     if (this.#closing.signal.aborted) return;
+    this.#flaps = this.#options.now() - this.#upSince < STABLE_AFTER_MS ? this.#flaps + 1 : 0;
     this.#markDown(
       error ?? new SocketsError(`The connection to ${this.server} closed.`, { server: this.server }),
       true,
@@ -187,35 +228,48 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     this.#recover();
   }
 
-  /** Re-dials in the background until the server is back, so that it can serve again (fail back). */
+  /**
+   * Re-dials in the background until the server is back, so that it can serve again (fail back). The
+   * first redial after a loss is immediate (to reclaim seats fast), unless the server flaps (accepts,
+   * then drops us again at once) or asked us to wait: then it waits a backoff delay first.
+   */
   #recover(): void {
-    if (this.#recovering || this.#closing.signal.aborted) return;
+    if (this.#recovering || this.#closing.signal.aborted || this.#misconfigured !== undefined) return;
     this.#recovering = true;
     const { min, max } = this.#options.reconnectDelay;
-    pRetry(
-      async () => {
-        if (this.#connection?.state === 'open') return;
-        await this.connection();
-      },
-      {
-        retries: Number.POSITIVE_INFINITY,
-        minTimeout: min,
-        maxTimeout: max,
-        factor: 2,
-        randomize: true,
-        unref: true,
-        signal: this.#closing.signal,
-        // Wrong credentials or an incompatible server do not heal by themselves, and retrying them
-        // would only lock this address out at the server: wait for a configuration change instead.
-        shouldRetry: ({ error }) => !this.#closing.signal.aborted && isLicenseError(error) && error.retryable,
-        onFailedAttempt: ({ error, attemptNumber }) => {
-          if (isLicenseError(error))
-            this.emit('retry', { server: this.server, attempt: attemptNumber, error });
-        },
-      },
-    )
+    const firstDelay = Math.max(
+      this.#flaps > 0 ? backoffDelay(this.#flaps, min, max) : 0,
+      this.#notBefore - this.#options.now(),
+    );
+    const signal = this.#closing.signal;
+    delay(firstDelay, signal)
+      .then(() =>
+        pRetry(
+          async () => {
+            if (this.#connection?.state === 'open') return;
+            await this.connection();
+          },
+          {
+            retries: Number.POSITIVE_INFINITY,
+            minTimeout: min,
+            maxTimeout: max,
+            factor: 2,
+            randomize: true,
+            unref: true,
+            signal,
+            // Wrong credentials or an incompatible server do not heal by themselves, and retrying them
+            // would only lock this address out at the server: wait for a configuration change instead.
+            shouldRetry: ({ error }) => !signal.aborted && isLicenseError(error) && error.retryable,
+            onFailedAttempt: ({ error, attemptNumber }) => {
+              if (isLicenseError(error) && error.retryable) {
+                this.emit('retry', { server: this.server, attempt: attemptNumber, error });
+              }
+            },
+          },
+        ),
+      )
       .catch(() => {
-        // Closing the client ends the loop; nothing to report.
+        // Closing the client, or a configuration problem, ends the loop; the error is in the health record.
       })
       .finally(() => {
         this.#recovering = false;
@@ -228,6 +282,23 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       retryable: false,
     });
   }
+}
+
+/** Resolves after `ms` (at once for 0), or rejects when `signal` aborts; never keeps the process alive. */
+function delay(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) return Promise.resolve();
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    timer.unref();
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, server: string): Promise<T> {

@@ -7,7 +7,9 @@ import { ConfigError } from '../errors.js';
 
 /** What {@link Credentials} shows of itself: the username and a placeholder. */
 export interface RedactedCredentials {
+  /** The account name. */
   readonly username: string;
+  /** Always the placeholder, never the password. */
   readonly password: '[redacted]';
 }
 

@@ -1,9 +1,11 @@
 /**
  * Watches client_property.conf for edits (the opt-in `watch: true` of LicenseClient.fromConfigFile).
- * Polls the file's stat, which survives editors that replace the file instead of writing it in place,
- * and never keeps the process alive by itself.
+ * Polls the file's stat, which survives editors that replace the file instead of writing it in place;
+ * the first stat is taken at once, so an edit right after the start is not missed; the timer never keeps
+ * the process alive by itself.
  */
-import { type StatsListener, unwatchFile, watchFile } from 'node:fs';
+import { type Stats, statSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { loadClientProperties } from './load.js';
 import type { ClientProperties } from './types.js';
 
@@ -11,6 +13,12 @@ import type { ClientProperties } from './types.js';
 export interface WatchOptions {
   /** How often to look at the file, in ms. @defaultValue 500 */
   interval?: number;
+}
+
+type Fingerprint = string;
+
+function fingerprint(stats: Stats | undefined): Fingerprint {
+  return stats === undefined ? 'missing' : `${stats.ino}:${stats.size}:${stats.mtimeMs}`;
 }
 
 /**
@@ -24,24 +32,33 @@ export function watchClientProperties(
   onError: (error: unknown) => void,
   options: WatchOptions = {},
 ): () => void {
+  let last = fingerprint(statOrUndefined(path));
   let generation = 0;
-  const listener: StatsListener = (current, previous) => {
-    if (
-      current.mtimeMs === previous.mtimeMs &&
-      current.size === previous.size &&
-      current.ino === previous.ino
-    )
-      return;
+  let stopped = false;
+  const check = async () => {
+    const current = fingerprint(await stat(path).catch(() => undefined));
+    if (stopped || current === last) return;
+    last = current;
     const mine = ++generation;
-    loadClientProperties(path).then(
-      (properties) => {
-        if (mine === generation) onChange(properties);
-      },
-      (error: unknown) => {
-        if (mine === generation) onError(error);
-      },
-    );
+    try {
+      const properties = await loadClientProperties(path);
+      if (mine === generation && !stopped) onChange(properties);
+    } catch (error) {
+      if (mine === generation && !stopped) onError(error);
+    }
   };
-  watchFile(path, { interval: options.interval ?? 500, persistent: false }, listener);
-  return () => unwatchFile(path, listener);
+  const timer = setInterval(() => void check(), options.interval ?? 500);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
 }

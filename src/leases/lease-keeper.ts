@@ -6,7 +6,7 @@
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster } from '../cluster/cluster.js';
 import { asLicenseError } from '../cluster/cluster.js';
-import { type LicenseError, LicensesExpiredError } from '../errors.js';
+import { type LicenseError, LicensesExpiredError, SocketsError, TimeoutError } from '../errors.js';
 import type { Push } from '../protocol/messages.js';
 import type { LeaseRecord, LeaseTable } from './lease-table.js';
 
@@ -57,7 +57,11 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     cluster.on('connect', ({ server }) => this.#onConnect(server));
     cluster.on('disconnect', ({ server }) => this.#onDisconnect(server));
     cluster.on('push', (push, server) => this.#onPush(push, server));
-    cluster.on('uncertain', ({ server, lease }) => this.#orphan(server, lease));
+    cluster.on('uncertain', ({ server, lease }) => {
+      this.#orphan(server, lease);
+      // Give the seat back now if the server is there; otherwise when it comes back.
+      if (cluster.link(server)?.isUp === true) void this.#releaseOrphans(server).catch(() => {});
+    });
   }
 
   /** Starts keeping a freshly granted lease. */
@@ -207,7 +211,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
           const error = asLicenseError(err, server);
           this.#o.log('warn', 'reclaim failed', { server, lease: record.id, error: error.message });
           // Still unreachable: the grace timer decides. Anything else: the seat is gone here; move it.
-          if (!error.retryable || link.health.state === 'up') {
+          if (!(error instanceof TimeoutError || error instanceof SocketsError)) {
             this.#busy.delete(record.id);
             await this.#migrate(record, server, error.message);
           } else {
@@ -253,6 +257,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       this.emit('migrated', { record, from, to: link.server });
     } catch (err) {
       if (isReleased(record) || this.#closed) return;
+      // The home server may have come back while the move was being tried: keep the seat there.
+      if (await this.#takeBackAt(from, record)) return;
       const cause = asLicenseError(err, undefined);
       const error = new LicensesExpiredError(
         `The ${record.feature} license of lease ${record.id} was lost: ${why}, and no other license server could take it (${cause.message}). Close the port and open a new one.`,
@@ -265,6 +271,30 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     } finally {
       this.#busy.delete(record.id);
     }
+  }
+
+  /** Re-acquires a lease by its id on its own server, if that server is up. */
+  async #takeBackAt(server: string, record: LeaseRecord): Promise<boolean> {
+    const link = this.#o.cluster.link(server);
+    if (link === undefined || !link.isUp) return false;
+    try {
+      await link.request('acquire', { lease: record.id, feature: record.feature, count: record.count });
+    } catch {
+      return false;
+    }
+    record.server = server;
+    record.state = 'held';
+    this.#schedule(server);
+    this.emit('reclaimed', { record, server });
+    return true;
+  }
+
+  /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
+  async releaseEverything(): Promise<void> {
+    await this.release(this.#o.table.all().map((r) => r.id));
+    await Promise.all(
+      [...this.#orphans.keys()].map((server) => this.#releaseOrphans(server).catch(() => {})),
+    );
   }
 
   #orphan(server: string, lease: string): void {
@@ -280,8 +310,10 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       const record = this.#o.table.get(id);
       return record !== undefined && record.server === server && record.state !== 'lost';
     };
+    // Ids being reclaimed or migrated stay for the next round: their outcome is not known yet.
     const ids = [...set].filter((id) => !stillOurs(id) && !this.#busy.has(id));
-    this.#orphans.delete(server);
+    for (const id of set) if (!this.#busy.has(id)) set.delete(id);
+    if (set.size === 0) this.#orphans.delete(server);
     if (ids.length === 0) return;
     try {
       await this.#o.cluster.release(server, ids);

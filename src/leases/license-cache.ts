@@ -50,12 +50,18 @@ export class LicenseCache {
 
   /**
    * Takes a cached license of the first of `features` that has one (so `['FULL', 'LITE']` prefers FULL),
-   * the oldest first: it is the nearest to going back to the server. Expired entries are not handed out.
+   * the oldest first: it is the nearest to going back to the server. Expired entries, and those `usable`
+   * refuses (a lease whose server is being reconnected), are not handed out and stay cached.
    */
-  take(features: readonly string[]): CachedLicense | undefined {
+  take(
+    features: readonly string[],
+    usable: (leaseId: string) => boolean = () => true,
+  ): CachedLicense | undefined {
     const now = this.#now();
     for (const feature of features) {
-      const index = this.#entries.findIndex((e) => e.feature === feature && e.expiresAt > now);
+      const index = this.#entries.findIndex(
+        (e) => e.feature === feature && e.expiresAt > now && usable(e.leaseId),
+      );
       if (index >= 0) return this.#entries.splice(index, 1)[0];
     }
     return undefined;

@@ -53,7 +53,7 @@ type Style = 'code' | 'file';
 /**
  * Checks accounts given in code and returns a frozen copy of them.
  *
- * @throws {@link ConfigError} naming the account and field when: there are no accounts; a username is empty
+ * @throws `ConfigError` naming the account and field when: there are no accounts; a username is empty
  * or has control characters or surrounding blanks; an account has neither a password nor a verifier, or
  * both; a password is empty; a verifier is not `SCRAM-SHA-256$<iter>:<salt>$<StoredKey>:<ServerKey>`; a
  * license type is not a name like `FULL`; a count is not a whole number, 0 or more; an account has a field
@@ -106,7 +106,7 @@ export function validateAccounts(spec: AccountsSpec): AccountsSpec {
  *
  * @param text - The file's contents.
  * @param source - The file name that messages start with (`source:line: ...`).
- * @throws {@link ConfigError} with `file`, `line` and `key` set, for anything {@link validateAccounts}
+ * @throws `ConfigError` with `file`, `line` and `key` set, for anything {@link validateAccounts}
  * refuses and for lines that are not a `[username]` header, a comment or `KEY = value`. The message never
  * holds a password or verifier.
  */
@@ -127,7 +127,7 @@ export function parseAccountsFile(text: string, source?: string): AccountsSpec {
 /**
  * Reads and parses a `license_authentication.conf` file (see {@link parseAccountsFile} for the format).
  *
- * @throws {@link ConfigError} when the file is missing or unreadable (the file-system error is its `cause`),
+ * @throws `ConfigError` when the file is missing or unreadable (the file-system error is its `cause`),
  * or when {@link parseAccountsFile} refuses its contents.
  */
 export async function loadAccountsFile(path: string): Promise<AccountsSpec> {
@@ -146,7 +146,7 @@ export async function loadAccountsFile(path: string): Promise<AccountsSpec> {
 }
 
 /**
- * A copy of the accounts that is safe to log: each password and verifier replaced by {@link REDACTED}.
+ * A copy of the accounts that is safe to log: each password and verifier replaced by `'[redacted]'`.
  *
  * @example
  * ```ts

@@ -3,6 +3,7 @@
  * lv-license-client, with fault injection.
  *
  * @packageDocumentation
+ * @module lv-license-client/testing
  */
 export { isLicenseError, LicenseError } from '../errors.js';
 export {

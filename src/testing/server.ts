@@ -19,7 +19,9 @@ import { Session, type SessionHost } from './session.js';
 
 /** TLS material for the server: PEM strings or buffers. */
 export interface FakeServerTlsOptions {
+  /** The server's certificate chain (PEM). */
   cert: string | Buffer;
+  /** The private key of `cert` (PEM). */
   key: string | Buffer;
   /** CA to verify client certificates with; set with `requestCert` for mutual TLS. */
   ca?: string | Buffer;
@@ -70,6 +72,7 @@ export interface ReceivedRequest {
   readonly connection: number;
   /** The authenticated account, `''` in unauthenticated mode, `undefined` before authentication. */
   readonly account: string | undefined;
+  /** The operation: `hello`, `acquire`, `renew`, `release`... */
   readonly op: RequestOp;
   /** The request's fields, with the SCRAM messages replaced by `'[redacted]'`. */
   readonly params: Readonly<Record<string, unknown>>;

@@ -6,6 +6,7 @@
 import type { Socket } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
 import {
+  abortError,
   errorFromReturnCode,
   IncompatibleServerError,
   InvalidParameterError,
@@ -150,6 +151,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           new SocketsError(`The connection to ${this.server} is closed.`, { server: this.server }),
       );
     }
+    if (options.signal?.aborted) {
+      return Promise.reject(abortError(options.signal, `The ${op} request`, this.server));
+    }
     const id = this.#pending.nextId();
     let frame: Buffer;
     try {
@@ -182,6 +186,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
       this.#settleGreeting(reason);
       this.#pending.rejectAll(reason);
+      // Frames held back by backpressure (releases, say) still go out before the end of the stream.
+      for (const frame of this.#writeQueue.splice(0)) this.#socket.write(frame);
       this.#socket.end();
       const timer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
       timer.unref();
@@ -216,7 +222,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     for (const item of this.#decoder.push(chunk)) {
       this.#onItem(item);
-      if (this.#state === 'closed') return;
+      if (this.#state !== 'open') return;
     }
   }
 

@@ -13,6 +13,16 @@ interface Entry {
   readonly onAbort: (() => void) | undefined;
 }
 
+const NO_ANSWER = new WeakSet<LicenseError>();
+
+/**
+ * Whether `err` is this client's own deadline for an answer that never came (a sign of a dead or
+ * black-holed server), as opposed to a server's LV_TIME_OUT answer such as an acquire whose wait ran out.
+ */
+export function isNoAnswer(err: unknown): boolean {
+  return err instanceof TimeoutError && NO_ANSWER.has(err);
+}
+
 /** Options for one tracked request. */
 export interface TrackOptions {
   /** Reject with a {@link TimeoutError} after this many ms; 0 or undefined waits for ever. */
@@ -57,12 +67,12 @@ export class PendingRequests {
       const timer =
         timeout !== undefined && timeout > 0
           ? setTimeout(() => {
-              abandon(
-                new TimeoutError(
-                  `${this.#server} did not answer the ${op} request within ${timeout} ms: the server is overloaded, or the network drops its packets.`,
-                  { server: this.#server },
-                ),
+              const err = new TimeoutError(
+                `${this.#server} did not answer the ${op} request within ${timeout} ms: the server is overloaded, or the network drops its packets.`,
+                { server: this.#server },
               );
+              NO_ANSWER.add(err);
+              abandon(err);
             }, timeout)
           : undefined;
       const onAbort =
