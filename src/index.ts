@@ -2,6 +2,7 @@
  * lv-license-client: get and hold licenses from LumenVox-style license servers.
  *
  * @packageDocumentation
+ * @module lv-license-client
  */
 export {
   type AcquireOptions,
@@ -43,6 +44,29 @@ export {
   type ServerAddress,
   type TlsConfig,
 } from './config/index.js';
+export {
+  type ConfigCandidate,
+  createSupportBundle,
+  DEFAULT_STEP_TIMEOUT,
+  type DoctorFinding,
+  type DoctorOptions,
+  type DoctorReport,
+  type DoctorVerdict,
+  type FeatureCount,
+  type FindingStatus,
+  getServerStatus,
+  LIBRARY_VERSION,
+  type ProbeOptions,
+  type ProbeTlsOptions,
+  probeServer,
+  redactConf,
+  runDoctor,
+  type ServerProbe,
+  type ServerStatus,
+  type StatusOptions,
+  type StatusReport,
+  type SupportBundle,
+} from './doctor/index.js';
 export {
   AuthenticationError,
   abortError,

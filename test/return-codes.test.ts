@@ -88,3 +88,14 @@ describe('ReturnCode', () => {
     expect(isReturnCode('-12')).toBe(false);
   });
 });
+
+describe('LIBRARY_VERSION', () => {
+  it('matches package.json', async () => {
+    const { LIBRARY_VERSION } = await import('../src/version.js');
+    const { readFileSync } = await import('node:fs');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    };
+    expect(LIBRARY_VERSION).toBe(pkg.version);
+  });
+});

@@ -14,6 +14,7 @@ main(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
   env: process.env,
+  isTTY: process.stdout.isTTY === true,
 }).then(
   (status) => {
     process.exitCode = status;

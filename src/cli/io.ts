@@ -9,6 +9,18 @@ export interface CliIo {
   /** Fires when the command should stop (SIGINT / SIGTERM in the real process). */
   signal?: AbortSignal | undefined;
   env?: NodeJS.ProcessEnv | undefined;
+  /**
+   * Whether stdout is a terminal, which allows colour (never with `NO_COLOR` set). Unset: ask
+   * `process.stdout.isTTY`.
+   */
+  isTTY?: boolean | undefined;
+}
+
+/** Whether a command may colour its output: on a terminal, and never with `NO_COLOR` set (no-color.org). */
+export function useColor(io: CliIo): boolean {
+  const env = io.env ?? process.env;
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false;
+  return io.isTTY ?? process.stdout.isTTY === true;
 }
 
 /** A command line that cannot be run as given: exit status 2. */

@@ -1,13 +1,17 @@
 /**
  * The `lv-license` command: dispatches to its subcommands.
  */
+import { doctor } from './doctor.js';
 import { type CliIo, UsageError } from './io.js';
 import { serve } from './serve.js';
+import { status } from './status.js';
 
 export const USAGE = `Usage: lv-license <command> [options]
 
 Commands:
   serve     run a license server (the bundled fake server) in the foreground
+  doctor    check client_property.conf and every license server, and say what to fix
+  status    show each license server and this account's licenses: total, in use, queued, free
 
 Run "lv-license <command> --help" for a command's options.
 `;
@@ -19,6 +23,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     switch (command) {
       case 'serve':
         return await serve(rest, io);
+      case 'doctor':
+        return await doctor(rest, io);
+      case 'status':
+        return await status(rest, io);
       case undefined:
       case '-h':
       case '--help':

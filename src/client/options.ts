@@ -9,6 +9,7 @@ import { parseServerList } from '../config/servers.js';
 import type { ClientProperties, LicenseType } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
+import { LIBRARY_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
 
 /** Options of {@link LicenseClient}. Durations are milliseconds, except the conf-mirroring `licenseCachePeriod`. */
@@ -208,7 +209,7 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
     maxVoiceChannels,
     reconnectDelay: reconnectDelay(reconnect),
     logger: options.logger,
-    clientName: options.clientName ?? 'lv-license-client/0.1.0',
+    clientName: options.clientName ?? `lv-license-client/${LIBRARY_VERSION}`,
     socketFactory: options.socketFactory,
   };
 }

@@ -1,12 +1,11 @@
 /**
  * Finding and reading `client_property.conf`: the only code of the library that touches the file system.
  */
-import { open } from 'node:fs/promises';
-import { posix, win32 } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { CONFIG_PATH_ENV, defaultConfigPath } from './defaults.js';
 import { parseClientProperties } from './parse.js';
-import type { ClientProperties, LoadClientPropertiesOptions, TlsConfig } from './types.js';
+import { readConfFile, resolveTlsPaths } from './source.js';
+import type { ClientProperties, LoadClientPropertiesOptions } from './types.js';
 
 interface Candidate {
   readonly path: string;
@@ -40,7 +39,9 @@ export async function loadClientProperties(
   const env = options.env ?? process.env;
   const platform = options.platform ?? process.platform;
   const candidate = pickPath(path, env, platform);
-  const { text, mode } = await readConfFile(candidate);
+  const { text, mode } = await readConfFile(candidate.path).catch((error: unknown) => {
+    throw readError(error, candidate);
+  });
   const parsed = parseClientProperties(text, {
     source: candidate.path,
     ...(platform === 'win32' ? {} : { fileMode: mode }),
@@ -53,21 +54,6 @@ function pickPath(path: string | undefined, env: NodeJS.ProcessEnv, platform: No
   const fromEnv = env[CONFIG_PATH_ENV]?.trim();
   if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, origin: `${CONFIG_PATH_ENV}` };
   return { path: defaultConfigPath(platform), origin: `the default path on ${platform}` };
-}
-
-async function readConfFile(candidate: Candidate): Promise<{ text: string; mode: number }> {
-  try {
-    const handle = await open(candidate.path, 'r');
-    try {
-      const stats = await handle.stat();
-      const text = await handle.readFile({ encoding: 'utf8' });
-      return { text, mode: stats.mode };
-    } finally {
-      await handle.close();
-    }
-  } catch (error) {
-    throw readError(error, candidate);
-  }
 }
 
 function readError(error: unknown, candidate: Candidate): ConfigError {
@@ -95,16 +81,4 @@ function readError(error: unknown, candidate: Candidate): ConfigError {
       cause: error,
     },
   );
-}
-
-function resolveTlsPaths(tls: TlsConfig, file: string, platform: NodeJS.Platform): TlsConfig {
-  const paths = platform === 'win32' ? win32 : posix;
-  const directory = paths.dirname(paths.resolve(file));
-  const resolve = (value: string): string => paths.resolve(directory, value);
-  return Object.freeze({
-    ...tls,
-    ...(tls.caFile === undefined ? {} : { caFile: resolve(tls.caFile) }),
-    ...(tls.certFile === undefined ? {} : { certFile: resolve(tls.certFile) }),
-    ...(tls.keyFile === undefined ? {} : { keyFile: resolve(tls.keyFile) }),
-  });
 }

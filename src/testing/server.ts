@@ -11,6 +11,7 @@ import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION } from '../pro
 import type { AuthMode, Greeting, Request, RequestOp } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
+import { LIBRARY_VERSION } from '../version.js';
 import { type AccountsSpec, loadAccountsFile, validateAccounts } from './accounts.js';
 import { AuthFailureGuard } from './guard.js';
 import { ANONYMOUS_ACCOUNT, type LeaseRecord, LicensePools } from './pools.js';
@@ -130,7 +131,7 @@ export class FakeLicenseServer implements AsyncDisposable {
       type: 'greeting',
       protocol: PROTOCOL_NAME,
       version: PROTOCOL_VERSION,
-      server: options.name ?? 'lv-license-client-fake/0.1.0',
+      server: options.name ?? `lv-license-client-fake/${LIBRARY_VERSION}`,
       auth: this.#auth,
       message: 'LumenVox-style license server. Send newline-delimited JSON; see docs/protocol.md',
     };

@@ -1,0 +1,175 @@
+/**
+ * `runDoctor`: the vendor's troubleshooting checklist as one call. Configuration first, then every server
+ * in parallel, then the verdict.
+ */
+import type { Credentials } from '../config/credentials.js';
+import { loadClientProperties } from '../config/load.js';
+import { configCandidates, readConfFile, resolveTlsPaths } from '../config/source.js';
+import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
+import type { ClientProperties, ServerAddress, TlsConfig } from '../config/types.js';
+import { LIBRARY_VERSION } from '../version.js';
+import { authFindings } from './auth-findings.js';
+import { fileFinding, parseFindings, warningFindings } from './config-findings.js';
+import { finding, messageOf } from './finding.js';
+import { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
+import { type Recovery, recoverParse } from './recover.js';
+import { serverListFindings } from './server-list-findings.js';
+import type { DoctorFinding, DoctorOptions, DoctorReport } from './types.js';
+import { decideVerdict, restartReminder, verdictFinding } from './verdict.js';
+
+/** The configuration as the doctor understood it. */
+interface ConfigState {
+  readonly findings: DoctorFinding[];
+  readonly path: string | null;
+  readonly loads: boolean;
+  readonly props: ClientProperties | undefined;
+  readonly credentials: Credentials | undefined;
+  readonly servers: readonly ServerAddress[];
+  readonly pathsTried: DoctorReport['config']['pathsTried'];
+}
+
+/**
+ * Runs every check of `lv-license doctor`: which configuration file, whether it loads (every error and
+ * warning with its line), `LICENSE_SERVERS`, `[AUTHENTICATION]`, then each server in parallel (DNS, TCP,
+ * TLS, greeting, authentication, licenses, round trip), and the verdict: can this machine open a port now,
+ * and on which server?
+ *
+ * Never rejects for what it finds: every problem is a finding. Each network step has its own deadline
+ * (`timeout`, 3 s by default), so it ends within seconds even when servers never answer. The password is
+ * used for the SCRAM exchange only: it is in no finding.
+ *
+ * @example
+ * ```ts
+ * const report = await runDoctor({ config: '/etc/lumenvox/client_property.conf' });
+ * for (const f of report.findings) console.log(f.status.toUpperCase(), f.title, f.detail, f.fix ?? '');
+ * if (!report.verdict.ok) process.exitCode = 1;
+ * ```
+ */
+export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorReport> {
+  const timeout = options.timeout ?? DEFAULT_STEP_TIMEOUT;
+  const config = await inspectConfig(options.config, options.env ?? process.env);
+  const findings = [...config.findings];
+  const material = await tlsMaterial(config, findings);
+  const licenseType = config.props?.licenseType ?? 'Auto';
+  const probes = await Promise.all(
+    config.servers.map((server) =>
+      probeServer(server, {
+        credentials: config.credentials,
+        tls: material,
+        timeout,
+        licenseType,
+        signal: options.signal,
+      }),
+    ),
+  );
+  for (const probe of probes) findings.push(...probe.findings);
+  const verdict = decideVerdict({ configLoads: config.loads, licenseType, probes });
+  findings.push(verdictFinding(verdict), restartReminder());
+  return Object.freeze({
+    version: 1,
+    tool: 'lv-license doctor',
+    library: LIBRARY_VERSION,
+    node: process.version,
+    config: Object.freeze({ path: config.path, pathsTried: config.pathsTried }),
+    findings: Object.freeze(findings),
+    verdict: Object.freeze(verdict),
+  });
+}
+
+async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<ConfigState> {
+  const candidates = await configCandidates(path, env);
+  const used = candidates[0]?.path ?? '';
+  let loaded: ClientProperties | undefined;
+  let loadError: unknown;
+  try {
+    loaded = await loadClientProperties(path, { env });
+  } catch (err) {
+    loadError = err;
+  }
+  const file = await readConfFile(used).catch(() => undefined);
+  if (file === undefined) {
+    return {
+      findings: [
+        fileFinding(candidates, loadError ?? new Error(`${used} cannot be read.`)),
+        ...parseFindings(undefined, undefined),
+        ...serverListFindings(undefined, undefined),
+      ],
+      path: null,
+      loads: false,
+      props: undefined,
+      credentials: undefined,
+      servers: [],
+      pathsTried: candidates,
+    };
+  }
+  const fileMode = process.platform === 'win32' ? undefined : file.mode;
+  const recovery: Recovery | undefined =
+    loaded === undefined ? recoverParse(file.text, used, fileMode) : undefined;
+  const recovered = recovery?.props;
+  const props =
+    loaded ??
+    (recovered === undefined
+      ? undefined
+      : Object.freeze({ ...recovered, tls: resolveTlsPaths(recovered.tls, used) }));
+  const credentials = loaded === undefined ? recovery?.credentials : loaded.authentication;
+  const servers = recovery?.serversUnusable === true ? [] : (props?.licenseServers ?? []);
+  return {
+    findings: [
+      fileFinding(candidates, undefined),
+      ...parseFindings(loaded, recovery),
+      ...warningFindings(props?.warnings ?? []),
+      ...serverListFindings(props?.licenseServers, recovery),
+      ...authFindings({
+        text: file.text,
+        path: used,
+        mode: fileMode,
+        recovery,
+        credentials,
+        platform: process.platform,
+      }),
+    ],
+    path: used,
+    loads: loaded !== undefined,
+    props,
+    credentials,
+    servers,
+    pathsTried: candidates,
+  };
+}
+
+function hasTlsFiles(tls: TlsConfig): boolean {
+  return tls.caFile !== undefined || tls.certFile !== undefined || tls.keyFile !== undefined;
+}
+
+/** Reads the `[TLS]` files when a server needs them, adding a `tls.files` finding. */
+async function tlsMaterial(config: ConfigState, findings: DoctorFinding[]): Promise<TlsMaterial | undefined> {
+  const tls = config.props?.tls;
+  if (tls === undefined || (!config.servers.some((s) => s.tls) && !hasTlsFiles(tls))) return undefined;
+  const named = [
+    ['CA_FILE', tls.caFile],
+    ['CERT_FILE', tls.certFile],
+    ['KEY_FILE', tls.keyFile],
+  ].filter(([, path]) => path !== undefined);
+  try {
+    const material = await readTlsMaterial(tls, config.path ?? undefined);
+    findings.push(
+      finding(
+        'tls.files',
+        '[TLS] files',
+        'pass',
+        named.length === 0
+          ? "No [TLS] files: tls:// servers must have certificates from a CA in Node's bundled list."
+          : `Read ${named.map(([key, path]) => `${key} ${path}`).join(', ')}.`,
+        { data: Object.fromEntries(named) },
+      ),
+    );
+    return material;
+  } catch (err) {
+    findings.push(
+      finding('tls.files', '[TLS] files', 'fail', messageOf(err), {
+        fix: 'Fix the path in the [TLS] section, or the permissions of the file, so the user the apps run as can read it.',
+      }),
+    );
+    return {};
+  }
+}

@@ -1,0 +1,102 @@
+/**
+ * `getServerStatus`: for `lv-license status`, each server's reachability and this account's seat counts,
+ * from the same probe the doctor runs.
+ */
+import { loadClientProperties } from '../config/load.js';
+import { readTlsMaterial } from '../config/tls-files.js';
+import type { LicenseType } from '../config/types.js';
+import { LIBRARY_VERSION } from '../version.js';
+import { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
+import type { FeatureCount } from './types.js';
+
+/** Options of {@link getServerStatus}. */
+export interface StatusOptions {
+  /** The configuration file; without it `LV_CLIENT_PROPERTY_CONF`, then the vendor's default path. */
+  config?: string | undefined;
+  /** Where `LV_CLIENT_PROPERTY_CONF` is looked up. @defaultValue `process.env` */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** The deadline of each network step, in ms. @defaultValue 3000 */
+  timeout?: number | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+/** One server's state, as `lv-license status --json` prints it. */
+export interface ServerStatus {
+  /** `host:port` or `tls://host:port`. */
+  readonly server: string;
+  /** A TCP connection could be opened. */
+  readonly reachable: boolean;
+  /** It answered the `status` request: {@link ServerStatus.features} holds its counts. */
+  readonly answered: boolean;
+  /** The server software, from its greeting. */
+  readonly software?: string;
+  /** The account the counts are for; absent in unauthenticated mode. */
+  readonly account?: string;
+  /** Seat counts per license type for this account. */
+  readonly features?: Readonly<Record<string, FeatureCount>>;
+  /** Round-trip time of one `ping`, in ms. */
+  readonly rttMs?: number;
+  /** Why it did not answer. */
+  readonly error?: string;
+}
+
+/** What `lv-license status --json` prints. */
+export interface StatusReport {
+  readonly version: 1;
+  readonly tool: 'lv-license status';
+  readonly library: string;
+  readonly config: { readonly path: string };
+  readonly licenseType: LicenseType;
+  /** In priority order. */
+  readonly servers: readonly ServerStatus[];
+}
+
+/**
+ * Asks every configured server, in parallel, for this account's seat counts.
+ *
+ * @throws {ConfigError} when the configuration cannot be loaded, or a `[TLS]` file cannot be read.
+ * @example
+ * ```ts
+ * const status = await getServerStatus();
+ * for (const s of status.servers) console.log(s.server, s.answered ? s.features : s.error);
+ * ```
+ */
+export async function getServerStatus(options: StatusOptions = {}): Promise<StatusReport> {
+  const props = await loadClientProperties(options.config, { env: options.env ?? process.env });
+  const tls = props.licenseServers.some((s) => s.tls)
+    ? await readTlsMaterial(props.tls, props.source)
+    : undefined;
+  const probes = await Promise.all(
+    props.licenseServers.map((server) =>
+      probeServer(server, {
+        credentials: props.authentication,
+        tls,
+        timeout: options.timeout ?? DEFAULT_STEP_TIMEOUT,
+        licenseType: props.licenseType,
+        signal: options.signal,
+      }),
+    ),
+  );
+  return Object.freeze({
+    version: 1,
+    tool: 'lv-license status',
+    library: LIBRARY_VERSION,
+    config: Object.freeze({ path: props.source }),
+    licenseType: props.licenseType,
+    servers: Object.freeze(
+      probes.map(
+        (probe): ServerStatus =>
+          Object.freeze({
+            server: probe.server,
+            reachable: probe.reachable,
+            answered: probe.features !== undefined,
+            ...(probe.software === undefined ? {} : { software: probe.software }),
+            ...(probe.account === undefined ? {} : { account: probe.account }),
+            ...(probe.features === undefined ? {} : { features: probe.features }),
+            ...(probe.rttMs === undefined ? {} : { rttMs: probe.rttMs }),
+            ...(probe.error === undefined ? {} : { error: probe.error }),
+          }),
+      ),
+    ),
+  });
+}
