@@ -99,3 +99,4 @@ export {
   type ReturnCodeValue,
   returnCodeName,
 } from './protocol/return-codes.js';
+export type { DialTarget, SocketFactory, TransportTlsOptions } from './transport/dial.js';

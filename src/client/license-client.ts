@@ -41,21 +41,27 @@ import { Port, type PortOwner } from './port.js';
 /** Options of {@link LicenseClient.openPort}. */
 export interface OpenPortOptions {
   /** The license the port holds; defaults to the client's `licenseType` (the conf's `LICENSE_TYPE`). */
-  licenseType?: PortLicenseType;
+  licenseType?: PortLicenseType | undefined;
   /** Wait up to this many ms in a server's queue when every license is in use. */
-  wait?: number;
-  /** Aborts the call: it rejects with the signal's reason as a `LicenseError` (-6 for a timeout, else -3). */
-  signal?: AbortSignal;
+  wait?: number | undefined;
+  /**
+   * Aborts the call; the `OpenPortError` then has `status` -3 (LV_RESET) for an abort, and for an
+   * `AbortSignal.timeout()` what the servers said if one answered (-26 while queued), else -6 (LV_TIME_OUT).
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** Options of {@link LicenseClient.acquire}. */
 export interface AcquireOptions {
   /** Seats to take. @defaultValue 1 */
-  count?: number;
+  count?: number | undefined;
   /** Wait up to this many ms in a server's queue when every license is in use. */
-  wait?: number;
-  /** Aborts the call (and leaves a server's queue): it rejects with the signal's reason as a `LicenseError`. */
-  signal?: AbortSignal;
+  wait?: number | undefined;
+  /**
+   * Aborts the call and leaves a server's queue. It rejects with LV_RESET (-3) for an abort, and for an
+   * `AbortSignal.timeout()` with what the servers said if one answered (-26 while queued), else -6 (LV_TIME_OUT).
+   */
+  signal?: AbortSignal | undefined;
 }
 
 /** What {@link LicenseClient.status} reports. */

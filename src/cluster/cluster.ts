@@ -16,6 +16,7 @@ import {
   SocketsError,
 } from '../errors.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
+import { ReturnCode } from '../protocol/return-codes.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { formatServer } from '../transport/dial.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
@@ -342,9 +343,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 }
 
+/**
+ * Whether the call's own operation deadline fired (a `TimeoutError` of this library as the reason), as
+ * opposed to the caller's signal: at the deadline the servers' answers are the better error, while a
+ * caller's abort or `AbortSignal.timeout()` is reported as such.
+ */
 function isDeadline(signal: AbortSignal): boolean {
   const reason: unknown = signal.reason;
-  return reason instanceof Error && reason.name === 'TimeoutError';
+  return isLicenseError(reason) && reason.code === ReturnCode.LV_TIME_OUT;
 }
 
 /** Anything thrown, as a LicenseError that names the server. */

@@ -10,6 +10,7 @@ import type { TlsConfig } from './types.js';
 
 /** Where a configuration file could come from, in the order the loader looks. */
 export interface ConfigCandidate {
+  /** The path looked at. */
   readonly path: string;
   /** `'argument'` (`--config`), `'env'` (`LV_CLIENT_PROPERTY_CONF`) or `'default'` (the vendor's path). */
   readonly origin: 'argument' | 'env' | 'default';

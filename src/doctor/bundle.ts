@@ -18,10 +18,22 @@ export interface SupportBundle {
   readonly bundle: 1;
   /** When it was made, ISO 8601. */
   readonly createdAt: string;
+  /** The version of lv-license-client. */
   readonly library: string;
+  /** `process.version`. */
   readonly node: string;
-  readonly platform: { readonly os: NodeJS.Platform; readonly arch: string; readonly release: string };
+  /** The machine the doctor ran on. */
+  readonly platform: {
+    /** `process.platform`. */
+    readonly os: NodeJS.Platform;
+    /** `os.arch()`. */
+    readonly arch: string;
+    /** `os.release()`: the kernel or Windows version. */
+    readonly release: string;
+  };
+  /** The configuration file checked. */
   readonly config: {
+    /** Its path, or `null` when none could be read. */
     readonly path: string | null;
     /** The file's text with every secret replaced by `[redacted]`; `null` when it could not be read. */
     readonly text: string | null;

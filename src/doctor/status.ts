@@ -17,6 +17,7 @@ export interface StatusOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** The deadline of each network step, in ms. @defaultValue 3000 */
   timeout?: number | undefined;
+  /** Stops the run: requests in flight end, their sockets destroyed. */
   signal?: AbortSignal | undefined;
 }
 
@@ -42,10 +43,18 @@ export interface ServerStatus {
 
 /** What `lv-license status --json` prints. */
 export interface StatusReport {
+  /** The version of this document's shape. */
   readonly version: 1;
+  /** The command that made it. */
   readonly tool: 'lv-license status';
+  /** The version of lv-license-client. */
   readonly library: string;
-  readonly config: { readonly path: string };
+  /** The configuration file read. */
+  readonly config: {
+    /** Its path. */
+    readonly path: string;
+  };
+  /** The conf's `LICENSE_TYPE`. */
   readonly licenseType: LicenseType;
   /** In priority order. */
   readonly servers: readonly ServerStatus[];

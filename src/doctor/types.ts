@@ -17,6 +17,7 @@ export interface DoctorFinding {
   readonly id: string;
   /** A short name of the check, for people: `'TCP connect'`. */
   readonly title: string;
+  /** `pass`, `warn`, `fail`, `skip` or `info`. */
   readonly status: FindingStatus;
   /** What was found, one sentence or two. Never holds a password. */
   readonly detail: string;
@@ -30,8 +31,11 @@ export interface DoctorFinding {
 
 /** Seat counts of one license type (feature) for this account on one server. */
 export interface FeatureCount {
+  /** Seats in the pool. */
   readonly total: number;
+  /** Seats held by leases. */
   readonly inUse: number;
+  /** Seats asked for by acquires waiting in the queue. */
   readonly queued: number;
   /** `total - inUse`, never below 0. */
   readonly free: number;
@@ -81,11 +85,13 @@ export type { ConfigCandidate } from '../config/source.js';
 export interface DoctorReport {
   /** The version of this document's shape. */
   readonly version: 1;
+  /** The command that made it. */
   readonly tool: 'lv-license doctor';
   /** The version of lv-license-client. */
   readonly library: string;
   /** `process.version`. */
   readonly node: string;
+  /** The configuration file checked. */
   readonly config: {
     /** The file read, or `null` when none could be read. */
     readonly path: string | null;
@@ -94,6 +100,7 @@ export interface DoctorReport {
   };
   /** Every check, in order: configuration, servers, authentication, each server, the verdict, reminders. */
   readonly findings: readonly DoctorFinding[];
+  /** The conclusion: whether a port can be opened now, where, and why (not). */
   readonly verdict: DoctorVerdict;
 }
 
@@ -124,7 +131,14 @@ export interface ProbeTlsOptions {
 /** Options of {@link probeServer}. */
 export interface ProbeOptions {
   /** The account; without it the server must be in unauthenticated mode. */
-  credentials?: { readonly username: string; readonly password: string } | undefined;
+  credentials?:
+    | {
+        /** The account name. */
+        readonly username: string;
+        /** Its password; used for SCRAM only, never shown. */
+        readonly password: string;
+      }
+    | undefined;
   /** TLS material for `tls://` entries. */
   tls?: ProbeTlsOptions | undefined;
   /** The deadline of each step, in ms. @defaultValue 3000 */

@@ -6,6 +6,7 @@
  * @module lv-license-client/testing
  */
 export { isLicenseError, LicenseError } from '../errors.js';
+export type { AuthMode } from '../protocol/messages.js';
 export {
   type AccountSpec,
   type AccountsSpec,

@@ -25,8 +25,11 @@ export interface TransportTlsOptions {
 
 /** What {@link SocketFactory} is asked to open. */
 export interface DialTarget {
+  /** Host name or IP address of the server. */
   host: string;
+  /** TCP port of the server. */
   port: number;
+  /** TLS settings, for a TLS connection; `undefined` for plain TCP. */
   tls?: TransportTlsOptions | undefined;
 }
 

@@ -24,6 +24,17 @@ describe('races and failure paths', () => {
     await client.loadVoiceChannel(port, 1);
   });
 
+  it("a caller's AbortSignal.timeout while queued is reported as LV_TIME_OUT and leaves the queue", async () => {
+    const server = await startServer({ licenses: { TTS: 1 } });
+    const client = makeClient([server]);
+    await client.acquire('TTS');
+    const err = await client
+      .acquire('TTS', { wait: 10_000, signal: AbortSignal.timeout(150) })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: -6, name: 'TimeoutError' });
+    await expect.poll(() => server.requests().filter((r) => r.op === 'cancel').length).toBe(1);
+  });
+
   it('an openPort abandoned after its acquire was sent gives the seat back', async () => {
     const server = await startServer({ licenses: { FULL: 1 } });
     const client = makeClient([server], { licenseType: 'SpeechPort' });
