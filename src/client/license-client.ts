@@ -141,7 +141,8 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   #cacheTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #unwatch: (() => void) | undefined;
-  readonly #closeSignal = new AbortController();
+  /** The calls in flight, which close() aborts. */
+  readonly #calls = new Set<AbortController>();
   /** Acquires in flight, so that close() can wait for them to give back what they took. */
   readonly #inflight = new Set<Promise<unknown>>();
 
@@ -516,8 +517,8 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
 
   /**
    * One call's signal: it fires on the caller's signal, at the operation timeout (plus any wait), or on
-   * close(). `done()` detaches it from the client-lifetime close signal, so that nothing accumulates there
-   * over millions of calls.
+   * close(), which aborts every call in {@link LicenseClient.#calls}. Nothing is added to a long-lived
+   * signal, so nothing accumulates over millions of calls; `done()` must be called when the call ends.
    */
   #callSignal(
     signal: AbortSignal | undefined,
@@ -526,21 +527,19 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   ): { signal: AbortSignal; done: () => void } {
     const controller = new AbortController();
     const ms = this.#options.operationTimeout + extra;
-    const onAbort = (reason: unknown) => () => controller.abort(reason);
-    const onClose = () => controller.abort(this.#closeSignal.signal.reason);
     const onCaller = () => controller.abort(signal?.reason);
-    const timer = setTimeout(
-      onAbort(new TimeoutError(`${operation} did not finish within ${ms} ms (operationTimeout).`)),
-      ms,
-    );
-    this.#closeSignal.signal.addEventListener('abort', onClose, { once: true });
+    const timer = setTimeout(() => {
+      controller.abort(new TimeoutError(`${operation} did not finish within ${ms} ms (operationTimeout).`));
+    }, ms);
+    this.#calls.add(controller);
+    if (this.#closing !== undefined) controller.abort(this.#closedError(operation));
     if (signal?.aborted === true) onCaller();
     else signal?.addEventListener('abort', onCaller, { once: true });
     return {
       signal: controller.signal,
       done: () => {
         clearTimeout(timer);
-        this.#closeSignal.signal.removeEventListener('abort', onClose);
+        this.#calls.delete(controller);
         signal?.removeEventListener('abort', onCaller);
       },
     };
@@ -684,7 +683,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   async #shutdown(): Promise<void> {
     this.#unwatch?.();
     // Calls in flight end now; the seats they may have taken are given back with the rest.
-    this.#closeSignal.abort(this.#closedError('close()'));
+    for (const call of this.#calls) call.abort(this.#closedError('close()'));
     clearTimeout(this.#cacheTimer);
     this.#cache.drain();
     const closingPorts = [...this.#ports.values()].map(({ port }) => port.close());

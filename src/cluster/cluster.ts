@@ -15,13 +15,15 @@ import {
   NoServerRespondingError,
   SocketsError,
 } from '../errors.js';
+import { idBatches } from '../protocol/batches.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { formatServer } from '../transport/dial.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { isNoAnswer } from '../transport/pending.js';
-import { orderForNewWork } from './health.js';
+import { delay } from './delay.js';
+import { backoffDelay, orderForNewWork } from './health.js';
 import { ServerLink } from './server-link.js';
 
 /** A server to use: the parsed form of one `LICENSE_SERVERS` entry. */
@@ -149,30 +151,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async acquire(request: AcquireRequest): Promise<Granted> {
     const attempt: Attempt = { errors: [], uncertain: new Set(), granted: undefined };
     try {
-      const granted = await pRetry(
-        async () => {
-          try {
-            return await this.#pass(request, attempt);
-          } catch (err) {
-            const error = asLicenseError(err, undefined);
-            if (request.retry === false || !(error instanceof NoServerRespondingError))
-              throw new AbortError(error);
-            throw error;
-          }
-        },
-        {
-          retries: Number.POSITIVE_INFINITY,
-          minTimeout: this.#options.retryDelay.min,
-          maxTimeout: this.#options.retryDelay.max,
-          factor: 2,
-          randomize: true,
-          signal: request.signal,
-          onFailedAttempt: ({ error, attemptNumber }) => {
-            if (isLicenseError(error))
-              this.emit('retry', { attempt: attemptNumber, error, operation: request.operation });
-          },
-        },
-      );
+      const granted = await this.#passes(request, attempt);
       attempt.uncertain.delete(granted.link.server);
       return granted;
     } catch (err) {
@@ -194,11 +173,53 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     }
   }
 
+  /**
+   * The first pass at once (the common case costs no retry machinery); further passes, with jittered
+   * exponential backoff, only while no server answers at all.
+   */
+  async #passes(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
+    try {
+      return await this.#pass(request, attempt);
+    } catch (err) {
+      const error = asLicenseError(err, undefined);
+      if (request.retry === false || !(error instanceof NoServerRespondingError) || request.signal.aborted) {
+        throw error;
+      }
+      this.emit('retry', { attempt: 1, error, operation: request.operation });
+    }
+    const { min, max } = this.#options.retryDelay;
+    await delay(backoffDelay(1, min, max), request.signal);
+    return pRetry(
+      async () => {
+        try {
+          return await this.#pass(request, attempt);
+        } catch (err) {
+          const error = asLicenseError(err, undefined);
+          if (!(error instanceof NoServerRespondingError)) throw new AbortError(error);
+          throw error;
+        }
+      },
+      {
+        retries: Number.POSITIVE_INFINITY,
+        minTimeout: min,
+        maxTimeout: max,
+        factor: 2,
+        randomize: true,
+        signal: request.signal,
+        onFailedAttempt: ({ error, attemptNumber }) => {
+          if (isLicenseError(error)) {
+            this.emit('retry', { attempt: attemptNumber + 1, error, operation: request.operation });
+          }
+        },
+      },
+    );
+  }
+
   /** Gives leases back on one server, best effort within the request timeout. */
   async release(server: string, leases: readonly string[]): Promise<void> {
     const link = this.link(server);
     if (link === undefined || leases.length === 0 || !link.isUp) return;
-    await link.request('release', { leases: [...leases] });
+    for (const batch of idBatches(leases)) await link.request('release', { leases: batch });
   }
 
   /**

@@ -12,6 +12,7 @@ import type { Connection } from '../transport/connection.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
 import { isNoAnswer } from '../transport/pending.js';
+import { delay } from './delay.js';
 import { backoffDelay, ServerHealth } from './health.js';
 
 /** Where and how to reach one server. */
@@ -282,23 +283,6 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       retryable: false,
     });
   }
-}
-
-/** Resolves after `ms` (at once for 0), or rejects when `signal` aborts; never keeps the process alive. */
-function delay(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    timer.unref();
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, server: string): Promise<T> {

@@ -7,6 +7,7 @@ import { EventEmitter } from 'eventemitter3';
 import type { Cluster } from '../cluster/cluster.js';
 import { asLicenseError } from '../cluster/cluster.js';
 import { type LicenseError, LicensesExpiredError, SocketsError, TimeoutError } from '../errors.js';
+import { idBatches } from '../protocol/batches.js';
 import type { Push } from '../protocol/messages.js';
 import type { LeaseRecord, LeaseTable } from './lease-table.js';
 
@@ -116,10 +117,17 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     return Math.max(50, Math.floor(ttl / 3));
   }
 
+  /**
+   * Keeps one heartbeat timer per server that holds leases. An armed timer is left alone: restarting it
+   * on every grant or release would starve the renewals of a busy client's long-held seats.
+   */
   #schedule(server: string): void {
-    clearTimeout(this.#beats.get(server));
-    this.#beats.delete(server);
-    if (this.#closed || this.#o.table.onServer(server, ['held']).length === 0) return;
+    if (this.#closed || this.#o.table.onServer(server, ['held']).length === 0) {
+      clearTimeout(this.#beats.get(server));
+      this.#beats.delete(server);
+      return;
+    }
+    if (this.#beats.has(server)) return;
     const timer = setTimeout(() => void this.#beat(server), this.#interval(server));
     timer.unref();
     this.#beats.set(server, timer);
@@ -134,10 +142,13 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       return;
     }
     try {
-      const { unknown } = await link.request('renew', { leases: held.map((r) => r.id) });
+      const unknown = new Set<string>();
+      for (const batch of idBatches(held.map((r) => r.id))) {
+        for (const id of (await link.request('renew', { leases: batch })).unknown) unknown.add(id);
+      }
       // Seats the server no longer knows (it restarted without its state, or our renewals were late):
       // take them again under the same ids, which never counts a seat twice.
-      const missing = held.filter((r) => unknown.includes(r.id) && r.state === 'held');
+      const missing = held.filter((r) => unknown.has(r.id) && r.state === 'held');
       if (missing.length > 0) await this.#reclaim(server, missing);
       await this.#releaseOrphans(server);
     } catch (err) {
@@ -250,7 +261,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
           .catch(() => this.#orphan(link.server, record.id));
         return;
       }
-      record.server = link.server;
+      this.#o.table.move(record, link.server);
       record.state = 'held';
       record.acquiredAt = this.#o.now();
       this.#schedule(link.server);
@@ -282,7 +293,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     } catch {
       return false;
     }
-    record.server = server;
+    this.#o.table.move(record, server);
     record.state = 'held';
     this.#schedule(server);
     this.emit('reclaimed', { record, server });

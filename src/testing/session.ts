@@ -62,6 +62,7 @@ export class Session {
   #heldInput: Buffer[] = [];
   #heldOutput: Buffer[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
+  #corked = false;
 
   constructor(id: number, socket: Socket, host: SessionHost, idleTimeout: number) {
     this.id = id;
@@ -155,8 +156,21 @@ export class Session {
         if (!this.#closing && !this.#socket.destroyed) this.#socket.write(frame);
       }, delay).unref();
     } else {
-      this.#socket.write(frame);
+      this.#write(frame);
     }
+  }
+
+  /** Answers produced in the same tick (a pipelined burst) leave in one system call. */
+  #write(frame: Buffer): void {
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
+    }
+    this.#socket.write(frame);
   }
 
   /** Answers with an error, then closes: for clients that cannot go on. */

@@ -74,6 +74,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #greeting: Greeting | LicenseError | undefined;
   #greetingWaiters: Array<(item: Greeting | LicenseError) => void> = [];
   #firstBytes = '';
+  #corked = false;
 
   constructor(socket: Socket, settings: ConnectionSettings) {
     super();
@@ -206,6 +207,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#writeQueue.length > 0 || this.#socket.writableNeedDrain) {
       this.#writeQueue.push(frame);
       return;
+    }
+    // Frames written in the same tick (pipelined requests) leave in one system call.
+    if (!this.#corked) {
+      this.#corked = true;
+      this.#socket.cork();
+      process.nextTick(() => {
+        this.#corked = false;
+        this.#socket.uncork();
+      });
     }
     this.#socket.write(frame);
   }

@@ -52,12 +52,12 @@ describe('LeaseTable', () => {
     expect(table.get('a')).toBe(replacement);
   });
 
-  it('holds records by reference: state and server changes show through', () => {
+  it('holds records by reference: state changes show through, and move() re-files a lease by server', () => {
     const table = new LeaseTable();
     const a = record('a', 's1:7569');
     table.add(a);
     a.state = 'reconnecting';
-    a.server = 's2:7569';
+    table.move(a, 's2:7569');
     a.acquiredAt = 99;
     a.lostError = new LicensesExpiredError('lost');
     expect(table.onServer('s1:7569')).toEqual([]);
