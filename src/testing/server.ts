@@ -114,6 +114,8 @@ export class FakeLicenseServer implements AsyncDisposable {
   #paused = false;
   #delay = 0;
   #expiryTimer: NodeJS.Timeout | undefined;
+  /** When the expiry timer fires: nothing can expire before. */
+  #nextCheckAt: number | undefined;
   #closed = false;
   readonly #sessionHost: SessionHost;
 
@@ -160,7 +162,7 @@ export class FakeLicenseServer implements AsyncDisposable {
       takeFault: (op) => this.#takeFault(op),
       record: (session, request) => this.#record(session.id, session.account, request),
       log: (line) => this.#log(line),
-      afterChange: () => this.#afterChange(),
+      afterChange: (deadline) => this.#afterChange(deadline),
       sessionFor: (id) => this.#sessions.get(id),
     };
   }
@@ -233,6 +235,7 @@ export class FakeLicenseServer implements AsyncDisposable {
   pause(): void {
     this.#paused = true;
     clearTimeout(this.#expiryTimer);
+    this.#nextCheckAt = undefined;
   }
 
   /** Answers again: what arrived while paused is handled in order. */
@@ -283,7 +286,7 @@ export class FakeLicenseServer implements AsyncDisposable {
 
   /** Requests received so far, oldest first (at most the last 10,000). Secrets are never recorded. */
   requests(): ReceivedRequest[] {
-    return [...this.#requests];
+    return this.#requests.slice(-REQUEST_LOG_LIMIT);
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -402,7 +405,8 @@ export class FakeLicenseServer implements AsyncDisposable {
     this.#requests.push(
       Object.freeze({ at: Date.now(), connection, account, op, params: Object.freeze(safe) }),
     );
-    if (this.#requests.length > REQUEST_LOG_LIMIT) this.#requests.shift();
+    // Trimmed in chunks, not one shift() per request (which would copy 10,000 entries each time).
+    if (this.#requests.length >= 2 * REQUEST_LOG_LIMIT) this.#requests.splice(0, REQUEST_LOG_LIMIT);
   }
 
   #log(line: string): void {
@@ -413,9 +417,20 @@ export class FakeLicenseServer implements AsyncDisposable {
     }
   }
 
-  /** Expires leases and waits, grants what now fits, reports queue moves, and re-arms the one timer. */
-  #afterChange(): void {
+  /**
+   * Expires leases and waits, grants what now fits, reports queue moves, and re-arms the one timer.
+   * Expiry scans every lease, so it runs only when the earliest deadline is due; between those times a
+   * change only grants waiters, and `deadline` (a new lease's or waiter's) moves the timer earlier.
+   */
+  #afterChange(deadline?: number): void {
     if (this.#paused || this.#closed) return;
+    const due = this.#nextCheckAt;
+    if (due !== undefined && Date.now() < due) {
+      const granted = this.#grantWaiters();
+      const next = Math.min(deadline ?? due, granted > 0 ? Date.now() + this.#pools.leaseTtl : due);
+      if (next < due) this.#arm(next);
+      return;
+    }
     const { expired, timedOut } = this.#pools.expire();
     this.#revoke(
       expired,
@@ -427,6 +442,18 @@ export class FakeLicenseServer implements AsyncDisposable {
         .get(waiter.owner)
         ?.fail(waiter.requestId, ReturnCode.LV_TIME_OUT, `No ${waiter.feature} license became free in time.`);
     }
+    this.#grantWaiters();
+    const next = this.#pools.nextDeadline();
+    if (next === undefined) {
+      clearTimeout(this.#expiryTimer);
+      this.#nextCheckAt = undefined;
+    } else {
+      this.#arm(next);
+    }
+  }
+
+  /** Grants the queue heads that now fit and tells waiters where they stand; returns how many were granted. */
+  #grantWaiters(): number {
     const { granted, positions } = this.#pools.drain();
     for (const { waiter, lease } of granted) {
       const session = this.#sessions.get(waiter.owner);
@@ -448,14 +475,20 @@ export class FakeLicenseServer implements AsyncDisposable {
     for (const { waiter, position } of positions) {
       this.#sessions.get(waiter.owner)?.push({ push: 'queue-position', lease: waiter.id, position });
     }
-    this.#armExpiry();
+    return granted.length;
   }
 
-  #armExpiry(): void {
+  /** The one expiry timer, set for `at` (epoch ms). */
+  #arm(at: number): void {
     clearTimeout(this.#expiryTimer);
-    const next = this.#pools.nextDeadline();
-    if (next === undefined) return;
-    this.#expiryTimer = setTimeout(() => this.#afterChange(), Math.max(0, next - Date.now()) + 1);
+    this.#nextCheckAt = at;
+    this.#expiryTimer = setTimeout(
+      () => {
+        this.#nextCheckAt = undefined;
+        this.#afterChange();
+      },
+      Math.max(0, at - Date.now()) + 1,
+    );
     this.#expiryTimer.unref();
   }
 

@@ -38,8 +38,11 @@ export interface SessionHost {
   takeFault(op: RequestOp): number | undefined;
   record(session: Session, request: Request): void;
   log(line: string): void;
-  /** Called after anything that can free seats or change the queue. */
-  afterChange(): void;
+  /**
+   * Called after anything that can free seats or change the queue; `deadline` is the expiry of a lease
+   * or waiter just added (epoch ms), so the server's timer can fire in time.
+   */
+  afterChange(deadline?: number): void;
   /** The session of connection `id`, while it is open. */
   sessionFor(id: number): Session | undefined;
 }
@@ -378,11 +381,11 @@ export class Session {
         this.#host.log(
           `connection ${this.id} ${outcome.reclaimed ? 'reclaimed' : 'granted'} ${req.feature} x${req.count} lease ${req.lease}${who}`,
         );
-        this.#host.afterChange();
+        this.#host.afterChange(Date.now() + pools.leaseTtl);
         return grantResult(outcome.lease, pools.leaseTtl, outcome.reclaimed);
       case 'queued':
         this.push({ push: 'queue-position', lease: req.lease, position: outcome.position });
-        this.#host.afterChange();
+        this.#host.afterChange(Date.now() + (req.wait ?? 0));
         return undefined;
       case 'exhausted':
         this.fail(
