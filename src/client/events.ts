@@ -37,7 +37,7 @@ export interface LicenseClientEvents {
       attempt: number;
       /** Why it failed. */
       error: LicenseError;
-      /** `openPort`, `acquire`, `connect`, `reconnect`... */
+      /** `openPort`, `acquire`, `loadVoiceChannel` (delayed acquisition), `reconnect`... */
       operation: string;
     },
   ];

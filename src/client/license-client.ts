@@ -45,8 +45,9 @@ export interface OpenPortOptions {
   /** Wait up to this many ms in a server's queue when every license is in use. */
   wait?: number | undefined;
   /**
-   * Aborts the call; the `OpenPortError` then has `status` -3 (LV_RESET) for an abort, and for an
-   * `AbortSignal.timeout()` what the servers said if one answered (-26 while queued), else -6 (LV_TIME_OUT).
+   * Aborts the call (and leaves a server's queue); the `OpenPortError` then has `status` -3 (LV_RESET) for
+   * an abort and -6 (LV_TIME_OUT) for `AbortSignal.timeout()`. (At the client's own `operationTimeout`
+   * the status is what the servers said, such as -26 or -30.)
    */
   signal?: AbortSignal | undefined;
 }
@@ -58,8 +59,9 @@ export interface AcquireOptions {
   /** Wait up to this many ms in a server's queue when every license is in use. */
   wait?: number | undefined;
   /**
-   * Aborts the call and leaves a server's queue. It rejects with LV_RESET (-3) for an abort, and for an
-   * `AbortSignal.timeout()` with what the servers said if one answered (-26 while queued), else -6 (LV_TIME_OUT).
+   * Aborts the call and leaves a server's queue: it rejects with LV_RESET (-3) for an abort and with
+   * LV_TIME_OUT (-6) for `AbortSignal.timeout()`. (At the client's own `operationTimeout` it rejects with
+   * what the servers said, such as -26 or -30.)
    */
   signal?: AbortSignal | undefined;
 }
@@ -208,11 +210,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   }
 
   /**
-   * Connects to the first server, in priority order, that answers and authenticates. Optional: every
-   * call connects by itself when needed.
+   * Connects to the first server, in priority order, that answers and authenticates: each server is
+   * tried once, within the operation timeout. Optional: every call connects by itself when needed (and
+   * retries).
    *
-   * @throws {LicenseError} `NoServerRespondingError` (-30) when no server answers within the operation
-   * timeout, `AuthenticationError` (-34), `IncompatibleServerError` (-28).
+   * @throws {LicenseError} `NoServerRespondingError` (-30) when no server answers,
+   * `AuthenticationError` (-34), `IncompatibleServerError` (-28), or the abort reason.
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen('connect()');
@@ -474,6 +477,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     const server = this.#table.get(id)?.server;
     await this.#keeper.release([id]);
     this.#log('debug', 'lease released', { lease: id, server });
+    if (server !== undefined) this.#dropIfRetiredAndEmpty(server);
+  }
+
+  /** A server removed by a reload is let go once this client holds nothing there. */
+  #dropIfRetiredAndEmpty(server: string): void {
+    if (this.#table.onServer(server).length === 0) void this.#cluster.dropRetired(server);
   }
 
   #delayedLicense(state: PortState, signal: AbortSignal | undefined): Promise<Lease> {
@@ -625,11 +634,10 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         ...overrides,
         logger: this.#options.logger,
       });
+      if (this.#closing !== undefined) return;
       this.#options = next;
       const retired = this.#cluster.update(next.servers, next.credentials);
-      for (const link of retired) {
-        if (this.#table.onServer(link.server).length === 0) void this.#cluster.dropRetired(link.server);
-      }
+      for (const link of retired) this.#dropIfRetiredAndEmpty(link.server);
       this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
       this.#log('info', 'configuration reloaded', { source: props.source, servers: this.#cluster.addresses });
     } catch (err) {

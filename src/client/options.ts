@@ -4,9 +4,14 @@
 
 import type { ClusterServer } from '../cluster/cluster.js';
 import { Credentials } from '../config/credentials.js';
+import {
+  DEFAULT_LICENSE_CACHE_PERIOD,
+  DEFAULT_LICENSE_SERVERS,
+  MAX_LICENSE_CACHE_PERIOD,
+} from '../config/defaults.js';
 import { formatServer } from '../config/hosts.js';
 import { parseServerList } from '../config/servers.js';
-import type { ClientProperties, LicenseType } from '../config/types.js';
+import { type ClientProperties, LICENSE_TYPES, type LicenseType } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { LIBRARY_VERSION } from '../version.js';
@@ -47,7 +52,7 @@ export interface LicenseClientOptions {
   connectTimeout?: number | undefined;
   /** A server that does not answer a request within this long is treated as dead. @defaultValue 3000 */
   requestTimeout?: number | undefined;
-  /** The longest `openPort()` / `acquire()` / `connect()` may take, retries included, not counting `wait`. @defaultValue 15000 */
+  /** The longest `openPort()` / `acquire()` may take, retries included, not counting `wait` (and `connect()`, which tries each server once). @defaultValue 15000 */
   operationTimeout?: number | undefined;
   /** Renew held leases this often; by default a third of the server's lease TTL. */
   heartbeatInterval?: number | undefined;
@@ -95,8 +100,6 @@ export interface ResolvedOptions {
   readonly socketFactory: SocketFactory | undefined;
 }
 
-const LICENSE_TYPES: readonly LicenseType[] = ['Auto', 'SpeechPort', 'VoxLite'];
-
 function duration(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value < min) {
@@ -110,8 +113,7 @@ function duration(name: string, value: number | undefined, fallback: number, min
   return value;
 }
 
-function servers(value: LicenseClientOptions['servers']): ClusterServer[] {
-  if (value === undefined) return [{ host: '127.0.0.1', port: 7569, tls: false }];
+function servers(value: LicenseClientOptions['servers'] = DEFAULT_LICENSE_SERVERS): ClusterServer[] {
   if (typeof value === 'string') {
     return parseServerList(value, { source: 'the servers option', key: 'servers' }).map((s) => ({
       host: s.host,
@@ -174,11 +176,14 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
       },
     );
   }
-  const cache = options.licenseCachePeriod ?? 30;
-  if (!Number.isInteger(cache) || cache < 0 || cache > 3600) {
-    throw new ConfigError(`The licenseCachePeriod option is in seconds, 0 to 3600, not ${String(cache)}.`, {
-      key: 'licenseCachePeriod',
-    });
+  const cache = options.licenseCachePeriod ?? DEFAULT_LICENSE_CACHE_PERIOD;
+  if (!Number.isInteger(cache) || cache < 0 || cache > MAX_LICENSE_CACHE_PERIOD) {
+    throw new ConfigError(
+      `The licenseCachePeriod option is in seconds, 0 to ${MAX_LICENSE_CACHE_PERIOD}, not ${String(cache)}.`,
+      {
+        key: 'licenseCachePeriod',
+      },
+    );
   }
   const reconnect = options.reconnectDelay ?? { min: 100, max: 5_000 };
   const maxVoiceChannels = options.maxVoiceChannels ?? 64;

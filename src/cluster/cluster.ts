@@ -2,8 +2,8 @@
  * The prioritized list of license servers, each its own pool: which server gets new work, and the
  * failover and retry loop of one acquire. Servers are asked in `LICENSE_SERVERS` order; the next one is
  * asked when one is unreachable, does not answer in time, or is out of licenses. When no server answers
- * at all, the whole pass is retried with jittered exponential backoff (p-retry) until the call's
- * deadline or signal.
+ * at all, the whole pass is retried after a jittered backoff, then with p-retry's jittered exponential
+ * backoff, until the call's deadline or signal.
  */
 import { EventEmitter } from 'eventemitter3';
 import pRetry, { AbortError } from 'p-retry';
@@ -215,11 +215,42 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
   }
 
-  /** Gives leases back on one server, best effort within the request timeout. */
+  /**
+   * Gives leases back on one server, in frames of at most 500 ids.
+   *
+   * @throws {LicenseError} `SocketsError` when the server is not connected (the caller keeps the ids for
+   * when it returns), or the request's error.
+   */
   async release(server: string, leases: readonly string[]): Promise<void> {
-    const link = this.link(server);
-    if (link === undefined || leases.length === 0 || !link.isUp) return;
+    if (leases.length === 0) return;
+    const link = this.#upLink(server);
     for (const batch of idBatches(leases)) await link.request('release', { leases: batch });
+  }
+
+  /**
+   * Renews leases on one server, in frames of at most 500 ids.
+   *
+   * @returns the ids the server no longer knows.
+   * @throws {LicenseError} `SocketsError` when the server is not connected, or the request's error.
+   */
+  async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
+    const link = this.#upLink(server);
+    const unknown = new Set<string>();
+    for (const batch of idBatches(leases)) {
+      for (const id of (await link.request('renew', { leases: batch })).unknown) unknown.add(id);
+    }
+    return unknown;
+  }
+
+  /** The link of a server that is connected now; a release or renewal never dials. */
+  #upLink(server: string): ServerLink {
+    const link = this.link(server);
+    if (link === undefined || !link.isUp) {
+      throw new SocketsError(`${server} is not connected; its seats are given back when it returns.`, {
+        server,
+      });
+    }
+    return link;
   }
 
   /**

@@ -109,6 +109,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     if (misconfigured !== undefined && this.#options.now() < misconfigured.until) {
       return Promise.reject(misconfigured.error);
     }
+    if (this.#options.now() < this.#notBefore) {
+      return Promise.reject(
+        new SocketsError(`${this.server} announced a shutdown and asked clients to come back later.`, {
+          server: this.server,
+        }),
+      );
+    }
     this.#dialing ??= this.#dial().finally(() => {
       this.#dialing = undefined;
     });

@@ -56,18 +56,6 @@ export async function configCandidates(
   );
 }
 
-/** How a candidate's origin reads in a sentence. */
-export function describeOrigin(origin: ConfigCandidate['origin']): string {
-  switch (origin) {
-    case 'argument':
-      return 'given with --config';
-    case 'env':
-      return `named by ${CONFIG_PATH_ENV}`;
-    default:
-      return "the vendor's default path";
-  }
-}
-
 /**
  * Reads the file's text and mode.
  *

@@ -2,7 +2,6 @@
  * Findings about the configuration file itself: which file, whether it loads, and its warnings.
  */
 import { CONFIG_PATH_ENV } from '../config/defaults.js';
-import { describeOrigin } from '../config/source.js';
 import type { ClientProperties, ConfigWarning } from '../config/types.js';
 import type { ConfigError } from '../errors.js';
 import { finding, messageOf } from './finding.js';
@@ -121,4 +120,16 @@ export function warningFindings(warnings: readonly ConfigWarning[]): DoctorFindi
         data: { code: w.code, line: w.line, key: w.key },
       });
     });
+}
+
+/** How a candidate's origin reads in a sentence. */
+function describeOrigin(origin: ConfigCandidate['origin']): string {
+  switch (origin) {
+    case 'argument':
+      return 'given with --config';
+    case 'env':
+      return `named by ${CONFIG_PATH_ENV}`;
+    default:
+      return "the vendor's default path";
+  }
 }

@@ -7,7 +7,6 @@ import { EventEmitter } from 'eventemitter3';
 import type { Cluster } from '../cluster/cluster.js';
 import { asLicenseError } from '../cluster/cluster.js';
 import { type LicenseError, LicensesExpiredError, SocketsError, TimeoutError } from '../errors.js';
-import { idBatches } from '../protocol/batches.js';
 import type { Push } from '../protocol/messages.js';
 import type { LeaseRecord, LeaseTable } from './lease-table.js';
 
@@ -89,7 +88,6 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       [...byServer].map(async ([server, leases]) => {
         try {
           await this.#o.cluster.release(server, leases);
-          if (!this.#o.cluster.link(server)?.isUp) for (const id of leases) this.#orphan(server, id);
         } catch (err) {
           for (const id of leases) this.#orphan(server, id);
           this.#o.log('warn', 'release failed; the server frees the seats when their TTL runs out', {
@@ -142,10 +140,10 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       return;
     }
     try {
-      const unknown = new Set<string>();
-      for (const batch of idBatches(held.map((r) => r.id))) {
-        for (const id of (await link.request('renew', { leases: batch })).unknown) unknown.add(id);
-      }
+      const unknown = await this.#o.cluster.renew(
+        server,
+        held.map((r) => r.id),
+      );
       // Seats the server no longer knows (it restarted without its state, or our renewals were late):
       // take them again under the same ids, which never counts a seat twice.
       const missing = held.filter((r) => unknown.has(r.id) && r.state === 'held');

@@ -7,7 +7,9 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { ConfigError } from '../errors.js';
-import { DEFAULT_MAX_FRAME_BYTES, PROTOCOL_NAME, PROTOCOL_VERSION } from '../protocol/constants.js';
+import { buildGreeting, errorResponse } from '../protocol/builders.js';
+import { encodeFrame } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
 import type { AuthMode, Greeting, Request, RequestOp } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
@@ -16,7 +18,7 @@ import { type AccountsSpec, loadAccountsFile, validateAccounts } from './account
 import { AuthFailureGuard } from './guard.js';
 import { ANONYMOUS_ACCOUNT, type LeaseRecord, LicensePools } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
-import { Session, type SessionHost } from './session.js';
+import { grantResult, Session, type SessionHost } from './session.js';
 
 /** TLS material for the server: PEM strings or buffers. */
 export interface FakeServerTlsOptions {
@@ -129,14 +131,10 @@ export class FakeLicenseServer implements AsyncDisposable {
     this.#auth = accounts === undefined ? 'none' : 'scram-sha-256';
     this.#pools = new LicensePools({ now: Date.now, leaseTtl: options.leaseTtl ?? 30_000 });
     this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
-    this.#greeting = {
-      type: 'greeting',
-      protocol: PROTOCOL_NAME,
-      version: PROTOCOL_VERSION,
+    this.#greeting = buildGreeting({
       server: options.name ?? `lv-license-client-fake/${LIBRARY_VERSION}`,
       auth: this.#auth,
-      message: 'LumenVox-style license server. Send newline-delimited JSON; see docs/protocol.md',
-    };
+    });
     if (accounts === undefined) {
       for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES)) {
         this.#pools.setTotal(ANONYMOUS_ACCOUNT, feature, total);
@@ -369,7 +367,7 @@ export class FakeLicenseServer implements AsyncDisposable {
     if (this.#sessions.size >= (this.#options.maxConnections ?? 1_000)) {
       socket.on('error', () => {});
       socket.end(
-        `${JSON.stringify({ id: null, ok: false, error: { code: ReturnCode.LV_NO_SERVER_AVAILABLE, name: 'LV_NO_SERVER_AVAILABLE', message: 'Too many connections.' } })}\n`,
+        encodeFrame(errorResponse(null, ReturnCode.LV_NO_SERVER_AVAILABLE, 'Too many connections.')),
       );
       return;
     }
@@ -464,13 +462,7 @@ export class FakeLicenseServer implements AsyncDisposable {
       this.#log(
         `connection ${waiter.owner} granted ${lease.feature} x${lease.count} lease ${lease.id} after waiting`,
       );
-      session.answer(waiter.requestId, {
-        lease: lease.id,
-        feature: lease.feature,
-        count: lease.count,
-        ttl: this.#pools.leaseTtl,
-        reclaimed: false,
-      });
+      session.answer(waiter.requestId, grantResult(lease, this.#pools.leaseTtl, false));
     }
     for (const { waiter, position } of positions) {
       this.#sessions.get(waiter.owner)?.push({ push: 'queue-position', lease: waiter.id, position });

@@ -117,8 +117,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /**
    * Waits for the server's greeting, the first frame on every connection.
    *
-   * @throws {LicenseError} `TimeoutError` when none comes within `timeout` ms; `IncompatibleServerError`
-   * when what comes is not a license server's greeting.
+   * It has no deadline of its own: the handshake bounds the wait (see `openConnection`).
+   *
+   * @throws {LicenseError} `IncompatibleServerError` when what comes is not a license server's greeting;
+   * the connection's error when it closes first.
    */
   greeting(): Promise<Greeting> {
     return new Promise<Greeting>((resolve, reject) => {
