@@ -7,8 +7,8 @@ import { PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { Greeting } from '../protocol/messages.js';
 import { checkVersion } from '../protocol/versioning.js';
 import { Connection } from '../transport/connection.js';
+import { StepTimeoutError, withDeadline } from '../transport/deadline.js';
 import { dial, type TransportTlsOptions } from '../transport/dial.js';
-import { StepTimeoutError, withDeadline } from './deadline.js';
 import { finding, messageOf, serversKey } from './finding.js';
 import type { StepContext, StepResult } from './network-steps.js';
 

@@ -5,8 +5,8 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import * as net from 'node:net';
 import type { ServerAddress } from '../config/types.js';
+import { StepTimeoutError, withDeadline } from '../transport/deadline.js';
 import { classifySocketError } from '../transport/socket-errors.js';
-import { StepTimeoutError, withDeadline } from './deadline.js';
 import { finding, formatMs, messageOf, reasonOf, serversKey } from './finding.js';
 import type { DoctorFinding } from './types.js';
 

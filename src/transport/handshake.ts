@@ -5,7 +5,6 @@
  */
 import {
   AuthenticationError,
-  abortError,
   IncompatibleServerError,
   isLicenseError,
   type LicenseError,
@@ -17,6 +16,7 @@ import { ScramError } from '../protocol/protocol-error.js';
 import { ScramClient } from '../protocol/scram.js';
 import { checkVersion } from '../protocol/versioning.js';
 import { Connection } from './connection.js';
+import { withDeadline } from './deadline.js';
 import { type DialTarget, dial, formatServer, type SocketFactory } from './dial.js';
 
 /** The account a client authenticates as. The password is only used to compute SCRAM proofs. */
@@ -80,11 +80,14 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
     keepAliveDelay: options.keepAliveDelay,
   });
   try {
-    const greeting = await withDeadline(connection.greeting(), requestTimeout, options.signal, () => {
-      return new TimeoutError(
-        `Connected to ${server}, but it sent no greeting within ${requestTimeout} ms: it is not an lv-license server (check the port in LICENSE_SERVERS), or it is overloaded.`,
-        { server },
-      );
+    const greeting = await withDeadline(connection.greeting(), requestTimeout, {
+      what: 'The handshake',
+      signal: options.signal,
+      onTimeout: () =>
+        new TimeoutError(
+          `Connected to ${server}, but it sent no greeting within ${requestTimeout} ms: it is not an lv-license server (check the port in LICENSE_SERVERS), or it is overloaded.`,
+          { server },
+        ),
     });
     checkCompatible(server, greeting, options.credentials !== undefined);
     const request = { signal: options.signal };
@@ -169,38 +172,5 @@ function authError(server: string, username: string, err: unknown): LicenseError
   return new AuthenticationError(`Authentication with ${server} failed: ${String(err)}.`, {
     server,
     cause: err,
-  });
-}
-
-function withDeadline<T>(
-  promise: Promise<T>,
-  ms: number,
-  signal: AbortSignal | undefined,
-  onTimeout: () => LicenseError,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const finish = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = () => {
-      finish();
-      reject(abortError(signal as AbortSignal, 'The handshake'));
-    };
-    const timer = setTimeout(() => {
-      finish();
-      reject(onTimeout());
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        finish();
-        resolve(value);
-      },
-      (err: unknown) => {
-        finish();
-        reject(err);
-      },
-    );
   });
 }

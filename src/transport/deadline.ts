@@ -1,6 +1,6 @@
 /**
- * Every network step of the doctor has its own deadline, so a server that never answers costs a few
- * seconds, never a hang.
+ * A deadline around one network step (the greeting, a doctor probe...), so that a peer that never
+ * answers costs a bounded time, never a hang.
  */
 import { abortError, type LicenseError, TimeoutError } from '../errors.js';
 
@@ -16,7 +16,13 @@ export class StepTimeoutError extends TimeoutError {
 export function withDeadline<T>(
   promise: Promise<T>,
   ms: number,
-  options: { what: string; signal?: AbortSignal | undefined; onGiveUp?: () => void },
+  options: {
+    what: string;
+    signal?: AbortSignal | undefined;
+    onGiveUp?: () => void;
+    /** The error at the deadline; a {@link StepTimeoutError} naming `what` by default. */
+    onTimeout?: () => LicenseError;
+  },
 ): Promise<T> {
   const { signal, what } = options;
   return new Promise<T>((resolve, reject) => {
@@ -35,7 +41,7 @@ export function withDeadline<T>(
     };
     const onAbort = () => giveUp(abortError(signal as AbortSignal, what));
     const timer = setTimeout(
-      () => giveUp(new StepTimeoutError(`${what} did not finish within ${ms} ms.`)),
+      () => giveUp(options.onTimeout?.() ?? new StepTimeoutError(`${what} did not finish within ${ms} ms.`)),
       ms,
     );
     if (signal?.aborted) {
