@@ -1,14 +1,7 @@
-/**
- * LicenseClient: the facade an application uses. Ports and leases over the cluster (servers,
- * failover, retry) and the lease keeper (heartbeats, reclaim, migration), plus the license cache.
- */
-import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
 import { EventEmitter } from 'eventemitter3';
 import { Cluster } from '../cluster/cluster.js';
 import type { ServerHealthSnapshot } from '../cluster/health.js';
 import { loadClientProperties } from '../config/load.js';
-import { readTlsMaterial } from '../config/tls-files.js';
 import type { ClientProperties } from '../config/types.js';
 import { watchClientProperties } from '../config/watch.js';
 import {
@@ -19,13 +12,14 @@ import {
   LicensesExceededError,
   LicensesExpiredError,
   OpenPortError,
-  TimeoutError,
 } from '../errors.js';
 import { LeaseKeeper } from '../leases/lease-keeper.js';
 import { type LeaseRecord, type LeaseState, LeaseTable } from '../leases/lease-table.js';
 import { LicenseCache } from '../leases/license-cache.js';
 import { FEATURE_PATTERN } from '../protocol/constants.js';
 import { ReturnCode } from '../protocol/return-codes.js';
+import { checkWait, isAudioBuffer, leasePrefix, tlsFromProperties } from './arguments.js';
+import { CallDeadlines } from './calls.js';
 import type { LicenseClientEvents } from './events.js';
 import { Lease } from './lease.js';
 import { featuresFor, isPortLicenseType, type PortLicenseType } from './license-types.js';
@@ -37,6 +31,7 @@ import {
   resolveOptions,
 } from './options.js';
 import { Port, type PortOwner } from './port.js';
+import { safeEmit } from './safe-emit.js';
 
 /** Options of {@link LicenseClient.openPort}. */
 export interface OpenPortOptions {
@@ -143,8 +138,8 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   #cacheTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
   #unwatch: (() => void) | undefined;
-  /** The calls in flight, which close() aborts. */
-  readonly #calls = new Set<AbortController>();
+  /** The deadlines of the calls in flight, which close() aborts. */
+  readonly #calls = new CallDeadlines(() => this.#options.operationTimeout);
   /** Acquires in flight, so that close() can wait for them to give back what they took. */
   readonly #inflight = new Set<Promise<unknown>>();
 
@@ -219,7 +214,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    */
   async connect(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen('connect()');
-    const call = this.#callSignal(options.signal, 0, 'connect()');
+    const call = this.#calls.start(options.signal, 0, 'connect()');
     try {
       await this.#cluster.connectFirst(call.signal);
     } finally {
@@ -248,7 +243,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       const port = new Port(this.#nextPort++, type, this, undefined);
       this.#ports.set(port.id, { port });
       if (this.#options.delayedLicenseAcquisition) return port;
-      const call = this.#callSignal(options.signal, options.wait ?? 0, 'openPort()');
+      const call = this.#calls.start(options.signal, options.wait ?? 0, 'openPort()');
       try {
         this.#attach(port, await this.#licenseFor(type, options.wait, call.signal, 'openPort'));
       } catch (err) {
@@ -333,7 +328,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       throw new InvalidParameterError(`count must be a whole number of at least 1, not ${String(count)}.`);
     }
     checkWait(options.wait);
-    const call = this.#callSignal(options.signal, options.wait ?? 0, 'acquire()');
+    const call = this.#calls.start(options.signal, options.wait ?? 0, 'acquire()');
     try {
       return await this.#acquireLease(feature, count, options.wait, call.signal, 'acquire');
     } finally {
@@ -486,7 +481,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   }
 
   #delayedLicense(state: PortState, signal: AbortSignal | undefined): Promise<Lease> {
-    const call = this.#callSignal(signal, 0, 'loadVoiceChannel()');
+    const call = this.#calls.start(signal, 0, 'loadVoiceChannel()');
     state.leaseLoading ??= this.#licenseFor(
       state.port.licenseType,
       undefined,
@@ -522,36 +517,6 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   #attach(port: Port, lease: Lease): void {
     port.attach(lease);
     this.#portByLease.set(lease.id, port);
-  }
-
-  /**
-   * One call's signal: it fires on the caller's signal, at the operation timeout (plus any wait), or on
-   * close(), which aborts every call in {@link LicenseClient.#calls}. Nothing is added to a long-lived
-   * signal, so nothing accumulates over millions of calls; `done()` must be called when the call ends.
-   */
-  #callSignal(
-    signal: AbortSignal | undefined,
-    extra: number,
-    operation: string,
-  ): { signal: AbortSignal; done: () => void } {
-    const controller = new AbortController();
-    const ms = this.#options.operationTimeout + extra;
-    const onCaller = () => controller.abort(signal?.reason);
-    const timer = setTimeout(() => {
-      controller.abort(new TimeoutError(`${operation} did not finish within ${ms} ms (operationTimeout).`));
-    }, ms);
-    this.#calls.add(controller);
-    if (this.#closing !== undefined) controller.abort(this.#closedError(operation));
-    if (signal?.aborted === true) onCaller();
-    else signal?.addEventListener('abort', onCaller, { once: true });
-    return {
-      signal: controller.signal,
-      done: () => {
-        clearTimeout(timer);
-        this.#calls.delete(controller);
-        signal?.removeEventListener('abort', onCaller);
-      },
-    };
   }
 
   #armCache(): void {
@@ -653,28 +618,9 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#emit('error', error);
   }
 
-  /**
-   * Emits an event to the application. A listener that throws must not break licensing (the event
-   * fires from inside reconnects and migrations): its error is logged and reported as an `error` event.
-   */
+  /** Emits an event to the application; a listener that throws never breaks licensing (see safeEmit). */
   #emit<K extends keyof LicenseClientEvents>(event: K, ...args: LicenseClientEvents[K]): void {
-    try {
-      (this.emit as (e: K, ...a: LicenseClientEvents[K]) => boolean)(event, ...args);
-    } catch (err) {
-      this.#log('error', `a "${event}" event listener threw; the client carries on`, { error: String(err) });
-      if (event === 'error') return;
-      const error = new LicenseError(`A "${event}" event listener threw: ${String(err)}`, {
-        code: ReturnCode.LV_EXCEPTION,
-        cause: err,
-      });
-      queueMicrotask(() => {
-        try {
-          this.emit('error', error);
-        } catch {
-          // An error listener that throws too: it was logged above.
-        }
-      });
-    }
+    safeEmit(this, this.#log, event, args);
   }
 
   #assertOpen(operation: string): void {
@@ -691,7 +637,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   async #shutdown(): Promise<void> {
     this.#unwatch?.();
     // Calls in flight end now; the seats they may have taken are given back with the rest.
-    for (const call of this.#calls) call.abort(this.#closedError('close()'));
+    this.#calls.abortAll(this.#closedError('close()'));
     clearTimeout(this.#cacheTimer);
     this.#cache.drain();
     const closingPorts = [...this.#ports.values()].map(({ port }) => port.close());
@@ -709,37 +655,4 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     await this.#cluster.close();
     this.#log('info', 'closed');
   }
-}
-
-function checkWait(wait: number | undefined): void {
-  if (wait !== undefined && (!Number.isFinite(wait) || wait < 0)) {
-    throw new InvalidParameterError(`wait must be a number of milliseconds, 0 or more, not ${String(wait)}.`);
-  }
-}
-
-function isAudioBuffer(audio: unknown): boolean {
-  if (audio instanceof ArrayBuffer) return audio.byteLength > 0;
-  return ArrayBuffer.isView(audio) && audio.byteLength > 0;
-}
-
-async function tlsFromProperties(props: ClientProperties) {
-  const { tls } = props;
-  if (
-    tls.caFile === undefined &&
-    tls.certFile === undefined &&
-    tls.keyFile === undefined &&
-    tls.serverName === undefined
-  ) {
-    return undefined;
-  }
-  return readTlsMaterial(tls, props.source);
-}
-
-/** A lease-id prefix unique to this client: host, process and a random part, within the protocol's 64 characters. */
-function leasePrefix(): string {
-  const host =
-    hostname()
-      .replace(/[^A-Za-z0-9.-]/g, '')
-      .slice(0, 24) || 'host';
-  return `${host}.${process.pid}.${randomBytes(4).toString('hex')}`;
 }
