@@ -1,7 +1,7 @@
 /**
  * The deadline and abort signal of each call in flight (openPort, acquire, connect...). Calls are kept
- * in a set that close() aborts, instead of each listening on a client-lifetime signal: nothing
- * accumulates over millions of calls.
+ * in one map that close() aborts, instead of each listening on a client-lifetime signal, and one timer
+ * armed for the earliest deadline serves them all: nothing accumulates over millions of calls.
  */
 import { type LicenseError, TimeoutError } from '../errors.js';
 
@@ -11,11 +11,20 @@ export interface CallSignal {
   done(): void;
 }
 
+interface Call {
+  /** Epoch ms of the call's deadline. */
+  readonly deadline: number;
+  readonly ms: number;
+  readonly operation: string;
+}
+
 /** The calls in flight and their deadlines. */
 export class CallDeadlines {
-  readonly #calls = new Set<AbortController>();
+  readonly #calls = new Map<AbortController, Call>();
   readonly #timeout: () => number;
   #closed: LicenseError | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
 
   /** @param timeout - the operation timeout in ms, read at each call (it can change on a reload). */
   constructor(timeout: () => number) {
@@ -29,19 +38,18 @@ export class CallDeadlines {
   start(signal: AbortSignal | undefined, extra: number, operation: string): CallSignal {
     const controller = new AbortController();
     const ms = this.#timeout() + extra;
+    const deadline = Date.now() + ms;
     const onCaller = () => controller.abort(signal?.reason);
-    const timer = setTimeout(() => {
-      controller.abort(new TimeoutError(`${operation} did not finish within ${ms} ms (operationTimeout).`));
-    }, ms);
-    this.#calls.add(controller);
+    this.#calls.set(controller, { deadline, ms, operation });
+    if (deadline < this.#timerAt) this.#arm(deadline);
     if (this.#closed !== undefined) controller.abort(this.#closed);
     if (signal?.aborted === true) onCaller();
     else signal?.addEventListener('abort', onCaller, { once: true });
     return {
       signal: controller.signal,
       done: () => {
-        clearTimeout(timer);
         this.#calls.delete(controller);
+        if (this.#calls.size === 0) this.#disarm();
         signal?.removeEventListener('abort', onCaller);
       },
     };
@@ -50,6 +58,37 @@ export class CallDeadlines {
   /** Aborts every call in flight, and every call started from now on, with `reason`. */
   abortAll(reason: LicenseError): void {
     this.#closed = reason;
-    for (const call of this.#calls) call.abort(reason);
+    for (const call of this.#calls.keys()) call.abort(reason);
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - Date.now()));
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [controller, call] of this.#calls) {
+      if (call.deadline <= now) {
+        if (!controller.signal.aborted) {
+          controller.abort(
+            new TimeoutError(`${call.operation} did not finish within ${call.ms} ms (operationTimeout).`),
+          );
+        }
+      } else if (call.deadline < next) {
+        next = call.deadline;
+      }
+    }
+    if (next < Number.POSITIVE_INFINITY) this.#arm(next);
   }
 }

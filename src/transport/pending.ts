@@ -1,6 +1,8 @@
 /**
  * The requests one connection is waiting on: their ids, deadlines and abort signals. A request that
- * times out or is aborted is dropped alone; the shared socket stays up.
+ * times out or is aborted is dropped alone; the shared socket stays up. One timer per connection,
+ * armed for the earliest deadline, serves every request (a timer per request costs more than the
+ * request itself when thousands are pipelined).
  */
 import { abortError, type LicenseError, TimeoutError } from '../errors.js';
 
@@ -8,7 +10,9 @@ interface Entry {
   readonly op: string;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: LicenseError) => void;
-  readonly timer: NodeJS.Timeout | undefined;
+  /** Epoch ms after which the request times out; `Infinity` for none. */
+  readonly deadline: number;
+  readonly timeout: number;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
 }
@@ -28,8 +32,6 @@ export interface TrackOptions {
   /** Reject with a {@link TimeoutError} after this many ms; 0 or undefined waits for ever. */
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
-  /** Called once if the request is abandoned (timeout or abort) while still pending. */
-  onAbandon?: ((id: number) => void) | undefined;
 }
 
 /** Request ids and the promises waiting on them. */
@@ -37,6 +39,8 @@ export class PendingRequests {
   readonly #entries = new Map<number, Entry>();
   readonly #server: string;
   #nextId = 1;
+  #timer: NodeJS.Timeout | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
 
   constructor(server: string) {
     this.#server = server;
@@ -56,31 +60,18 @@ export class PendingRequests {
 
   /** Starts waiting for the answer to request `id`. */
   track(id: number, op: string, options: TrackOptions = {}): Promise<unknown> {
-    const { signal, timeout, onAbandon } = options;
+    const { signal } = options;
     if (signal?.aborted) return Promise.reject(abortError(signal, `The ${op} request`, this.#server));
+    const timeout = options.timeout ?? 0;
+    const deadline = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
     return new Promise<unknown>((resolve, reject) => {
-      const abandon = (err: LicenseError) => {
-        if (this.#take(id) === undefined) return;
-        reject(err);
-        onAbandon?.(id);
-      };
-      const timer =
-        timeout !== undefined && timeout > 0
-          ? setTimeout(() => {
-              const err = new TimeoutError(
-                `${this.#server} did not answer the ${op} request within ${timeout} ms: the server is overloaded, or the network drops its packets.`,
-                { server: this.#server },
-              );
-              NO_ANSWER.add(err);
-              abandon(err);
-            }, timeout)
-          : undefined;
       const onAbort =
         signal === undefined
           ? undefined
-          : () => abandon(abortError(signal, `The ${op} request`, this.#server));
+          : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
-      this.#entries.set(id, { op, resolve, reject, timer, signal, onAbort });
+      this.#entries.set(id, { op, resolve, reject, deadline, timeout, signal, onAbort });
+      if (deadline < this.#timerAt) this.#arm(deadline);
     });
   }
 
@@ -112,8 +103,41 @@ export class PendingRequests {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
-    clearTimeout(entry.timer);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
+    if (this.#entries.size === 0) this.#disarm();
     return entry;
+  }
+
+  #arm(at: number): void {
+    clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - Date.now()));
+  }
+
+  #disarm(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+  }
+
+  /** Times out every request past its deadline, and re-arms for the earliest one left. */
+  #sweep(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    const now = Date.now();
+    let next = Number.POSITIVE_INFINITY;
+    for (const [id, entry] of [...this.#entries]) {
+      if (entry.deadline <= now) {
+        const err = new TimeoutError(
+          `${this.#server} did not answer the ${entry.op} request within ${entry.timeout} ms: the server is overloaded, or the network drops its packets.`,
+          { server: this.#server },
+        );
+        NO_ANSWER.add(err);
+        this.reject(id, err);
+      } else if (entry.deadline < next) {
+        next = entry.deadline;
+      }
+    }
+    if (next < Number.POSITIVE_INFINITY && this.#entries.size > 0) this.#arm(next);
   }
 }
