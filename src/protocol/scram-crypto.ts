@@ -53,14 +53,35 @@ export function isAcceptedIterationCount(iterations: number): boolean {
   );
 }
 
+/**
+ * The last few derivations, so that reconnecting to the same server (same salt and iteration count) does
+ * not run PBKDF2 again: it blocks the event loop for milliseconds at 4096 iterations, and for a second at
+ * the 1,000,000 a server may ask for. Keyed by a hash, never by the password itself.
+ */
+const DERIVED = new Map<string, { clientKey: Buffer; serverKey: Buffer }>();
+const DERIVED_LIMIT = 16;
+
 /** The keys of a password: `SaltedPassword = Hi(Normalize(password), salt, i)`, then ClientKey and ServerKey. */
 export function derivePasswordKeys(
   password: string,
   salt: Uint8Array,
   iterations: number,
 ): { clientKey: Buffer; serverKey: Buffer } {
-  const salted = pbkdf2Sync(normalizeCredential(password, 'password'), salt, iterations, KEY_BYTES, 'sha256');
-  return { clientKey: hmac(salted, 'Client Key'), serverKey: hmac(salted, 'Server Key') };
+  const normalized = normalizeCredential(password, 'password');
+  const key = createHash('sha256')
+    .update(normalized)
+    .update('\0')
+    .update(salt)
+    .update(`\0${iterations}`)
+    .digest('base64');
+  const cached = DERIVED.get(key);
+  if (cached !== undefined)
+    return { clientKey: Buffer.from(cached.clientKey), serverKey: Buffer.from(cached.serverKey) };
+  const salted = pbkdf2Sync(normalized, salt, iterations, KEY_BYTES, 'sha256');
+  const keys = { clientKey: hmac(salted, 'Client Key'), serverKey: hmac(salted, 'Server Key') };
+  if (DERIVED.size >= DERIVED_LIMIT) DERIVED.delete(DERIVED.keys().next().value as string);
+  DERIVED.set(key, { clientKey: Buffer.from(keys.clientKey), serverKey: Buffer.from(keys.serverKey) });
+  return keys;
 }
 
 /** Options of {@link deriveScramCredentials}. */
