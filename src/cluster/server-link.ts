@@ -30,6 +30,8 @@ export interface ServerLinkOptions {
   socketFactory?: SocketFactory | undefined;
   /** Background reconnect backoff bounds, in ms. */
   reconnectDelay: { min: number; max: number };
+  /** How long a server that refused the credentials is left alone before one more try. @defaultValue 60000 */
+  misconfiguredCoolDown?: number | undefined;
   now: () => number;
 }
 
@@ -70,6 +72,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   #notBefore = 0;
   /** A handshake error that will not heal by retrying (credentials, incompatibility), and until when it holds. */
   #misconfigured: { error: LicenseError; until: number } | undefined;
+  #probe: NodeJS.Timeout | undefined;
 
   constructor(options: ServerLinkOptions) {
     super();
@@ -155,6 +158,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   /** Closes the connection and stops reconnecting. Idempotent. */
   async close(): Promise<void> {
     this.#closing.abort();
+    clearTimeout(this.#probe);
     this.health.closed();
     const connection = this.#connection;
     this.#connection = undefined;
@@ -197,7 +201,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         : new SocketsError(`Could not connect to ${this.server}.`, { server: this.server, cause: err });
       if (!this.#closing.signal.aborted) {
         if (!error.retryable) {
-          this.#misconfigured = { error, until: this.#options.now() + MISCONFIGURED_COOL_DOWN_MS };
+          this.#misconfigured = { error, until: this.#options.now() + this.#coolDown };
+          this.#probeLater();
         }
         this.#markDown(error);
       }
@@ -227,6 +232,26 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       error ?? new SocketsError(`The connection to ${this.server} closed.`, { server: this.server }),
       true,
     );
+  }
+
+  /**
+   * One dial after the cool-down of a configuration problem, so that a server fixed on its side (an
+   * account reset) gets work again without waiting for every other server to fail: one failed login per
+   * cool-down at most, far below any lockout.
+   */
+  #probeLater(): void {
+    clearTimeout(this.#probe);
+    this.#probe = setTimeout(() => {
+      if (this.#closing.signal.aborted || this.isUp) return;
+      this.connection().catch(() => {
+        // Still refused: the dial's own error handling arms the next probe.
+      });
+    }, this.#coolDown + 1);
+    this.#probe.unref();
+  }
+
+  get #coolDown(): number {
+    return this.#options.misconfiguredCoolDown ?? MISCONFIGURED_COOL_DOWN_MS;
   }
 
   /** `lost`: an open connection went away (a disconnect), rather than a dial that failed. */
