@@ -1,11 +1,8 @@
 /**
- * Small checks and helpers of LicenseClient's calls: argument validation, the lease-id prefix, and the
- * conf's TLS material.
+ * Small checks and helpers of LicenseClient's calls: argument validation and the lease-id prefix.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
-import type { ClientProperties } from '../config/types.js';
 import { InvalidParameterError } from '../errors.js';
 
 /**
@@ -23,20 +20,6 @@ export function checkWait(wait: number | undefined): void {
 export function isAudioBuffer(audio: unknown): boolean {
   if (audio instanceof ArrayBuffer) return audio.byteLength > 0;
   return ArrayBuffer.isView(audio) && audio.byteLength > 0;
-}
-
-/** The PEM contents named by the conf's `[TLS]` section, or `undefined` when it has none. */
-export async function tlsFromProperties(props: ClientProperties): Promise<TlsMaterial | undefined> {
-  const { tls } = props;
-  if (
-    tls.caFile === undefined &&
-    tls.certFile === undefined &&
-    tls.keyFile === undefined &&
-    tls.serverName === undefined
-  ) {
-    return undefined;
-  }
-  return readTlsMaterial(tls, props.source);
 }
 
 /** A lease-id prefix unique to this client: host, process and a random part, within the protocol's 64 characters. */

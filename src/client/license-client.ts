@@ -2,8 +2,6 @@ import { EventEmitter } from 'eventemitter3';
 import { Cluster } from '../cluster/cluster.js';
 import type { ServerHealthSnapshot } from '../cluster/health.js';
 import { loadClientProperties } from '../config/load.js';
-import type { ClientProperties } from '../config/types.js';
-import { watchClientProperties } from '../config/watch.js';
 import {
   InvalidParameterError,
   InvalidPortError,
@@ -18,7 +16,7 @@ import { type LeaseRecord, type LeaseState, LeaseTable } from '../leases/lease-t
 import { LicenseCache } from '../leases/license-cache.js';
 import { FEATURE_PATTERN } from '../protocol/constants.js';
 import { ReturnCode } from '../protocol/return-codes.js';
-import { checkWait, isAudioBuffer, leasePrefix, tlsFromProperties } from './arguments.js';
+import { checkWait, isAudioBuffer, leasePrefix } from './arguments.js';
 import { CallDeadlines } from './calls.js';
 import type { LicenseClientEvents } from './events.js';
 import { Lease } from './lease.js';
@@ -31,7 +29,9 @@ import {
   resolveOptions,
 } from './options.js';
 import { Port, type PortOwner } from './port.js';
+import { watchAndReload } from './reload.js';
 import { safeEmit } from './safe-emit.js';
+import { wireEvents } from './wire-events.js';
 
 /** Options of {@link LicenseClient.openPort}. */
 export interface OpenPortOptions {
@@ -193,12 +193,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   static async fromConfigFile(path?: string, overrides: FromConfigFileOptions = {}): Promise<LicenseClient> {
     const props = await loadClientProperties(path);
     const { watch, ...rest } = overrides;
-    const tls = rest.tls ?? (await tlsFromProperties(props));
-    const client = new LicenseClient({
-      ...optionsFromProperties(props),
-      ...(tls === undefined ? {} : { tls }),
-      ...rest,
-    });
+    const client = new LicenseClient(await optionsFromProperties(props, rest));
     for (const warning of props.warnings) client.#log('warn', warning.message, { code: warning.code });
     if (watch === true) client.#watch(props.source, rest);
     return client;
@@ -538,84 +533,36 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   }
 
   #wireEvents(): void {
-    const cluster = this.#cluster;
-    cluster.on('connect', (info) => {
-      this.#log('info', info.reconnected ? 'reconnected' : 'connected', info);
-      this.#emit('connect', info);
-    });
-    cluster.on('disconnect', (info) => {
-      this.#log('warn', 'disconnected', { server: info.server, error: info.error.message });
-      this.#emit('disconnect', info);
-    });
-    cluster.on('retry', (info) => {
-      this.#log('debug', 'retrying', { ...info, error: info.error.message });
-      this.#emit('retry', info);
-    });
-    cluster.on('failover', (info) => {
-      this.#log('warn', 'failover', { ...info, error: info.error.message });
-      this.#emit('failover', info);
-    });
-    cluster.on('push', (push, server) => {
-      if (push.push !== 'queue-position') return;
-      const feature = this.#waiting.get(push.lease);
-      if (feature !== undefined) {
-        this.#emit('queue-position', { lease: push.lease, feature, position: push.position, server });
-      }
-    });
-    this.#keeper.on('reclaimed', ({ record, server }) => {
-      const lease = this.#leases.get(record.id);
-      this.#log('info', 'lease reclaimed', { lease: record.id, server });
-      if (lease !== undefined) this.#emit('lease-reclaimed', { lease, server });
-    });
-    this.#keeper.on('migrated', ({ record, from, to }) => {
-      const lease = this.#leases.get(record.id);
-      this.#log('warn', 'lease migrated', { lease: record.id, from, to });
-      if (lease !== undefined) this.#emit('lease-migrated', { lease, from, to });
-    });
-    this.#keeper.on('lost', ({ record, error }) => {
-      const lease = this.#leases.get(record.id);
-      // A lost license that sat in the cache belongs to no port: forget it.
-      if (this.#cache.remove(record.id)) void this.#releaseId(record.id);
-      this.#log('error', 'lease lost', { lease: record.id, error: error.message });
-      if (lease !== undefined)
-        this.#emit('lease-lost', { lease, error, port: this.#portByLease.get(record.id) });
+    wireEvents({
+      cluster: this.#cluster,
+      keeper: this.#keeper,
+      log: this.#log,
+      emit: (event, ...args) => this.#emit(event, ...args),
+      waitingFeature: (id) => this.#waiting.get(id),
+      lease: (id) => this.#leases.get(id),
+      portOf: (id) => this.#portByLease.get(id),
+      lostFromCache: (id) => {
+        // A lost license that sat in the cache belongs to no port: forget it.
+        if (this.#cache.remove(id)) void this.#releaseId(id);
+      },
     });
   }
 
   #watch(path: string, overrides: LicenseClientOptions): void {
-    this.#unwatch = watchClientProperties(
-      path,
-      (props) => void this.#reload(props, overrides),
-      (err) => this.#reloadFailed(err, path),
-    );
-  }
-
-  async #reload(props: ClientProperties, overrides: LicenseClientOptions): Promise<void> {
-    try {
-      const tls = overrides.tls ?? (await tlsFromProperties(props));
-      const next = resolveOptions({
-        ...optionsFromProperties(props),
-        ...(tls === undefined ? {} : { tls }),
-        ...overrides,
-        logger: this.#options.logger,
-      });
-      if (this.#closing !== undefined) return;
-      this.#options = next;
-      const retired = this.#cluster.update(next.servers, next.credentials);
-      for (const link of retired) this.#dropIfRetiredAndEmpty(link.server);
-      this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
-      this.#log('info', 'configuration reloaded', { source: props.source, servers: this.#cluster.addresses });
-    } catch (err) {
-      this.#reloadFailed(err, props.source);
-    }
-  }
-
-  #reloadFailed(err: unknown, path: string): void {
-    const error = isLicenseError(err)
-      ? err
-      : new LicenseError(`Reloading ${path} failed: ${String(err)}`, { cause: err });
-    this.#log('error', `the edited configuration was not applied: ${error.message}`);
-    this.#emit('error', error);
+    this.#unwatch = watchAndReload(path, overrides, {
+      apply: (next, source) => {
+        if (this.#closing !== undefined) return;
+        this.#options = { ...next, logger: this.#options.logger };
+        const retired = this.#cluster.update(next.servers, next.credentials);
+        for (const link of retired) this.#dropIfRetiredAndEmpty(link.server);
+        this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
+        this.#log('info', 'configuration reloaded', { source, servers: this.#cluster.addresses });
+      },
+      fail: (error) => {
+        this.#log('error', `the edited configuration was not applied: ${error.message}`);
+        this.#emit('error', error);
+      },
+    });
   }
 
   /** Emits an event to the application; a listener that throws never breaks licensing (see safeEmit). */

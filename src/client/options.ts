@@ -11,6 +11,7 @@ import {
 } from '../config/defaults.js';
 import { formatServer } from '../config/hosts.js';
 import { parseServerList } from '../config/servers.js';
+import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
 import { type ClientProperties, LICENSE_TYPES, type LicenseType } from '../config/types.js';
 import { ConfigError } from '../errors.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
@@ -219,8 +220,17 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
   };
 }
 
-/** The client options a `client_property.conf` gives, before the caller's overrides. */
-export function optionsFromProperties(props: ClientProperties): LicenseClientOptions {
+/**
+ * The client options a `client_property.conf` gives (servers, credentials, license settings, and the
+ * PEM contents its `[TLS]` section names), with the caller's `overrides` on top.
+ *
+ * @throws {ConfigError} when a `[TLS]` file cannot be read.
+ */
+export async function optionsFromProperties(
+  props: ClientProperties,
+  overrides: LicenseClientOptions = {},
+): Promise<LicenseClientOptions> {
+  const tls = overrides.tls ?? (await tlsFromProperties(props));
   return {
     servers: props.licenseServers.map((s) => ({ host: s.host, port: s.port, tls: s.tls })),
     ...(props.authentication === undefined
@@ -229,5 +239,18 @@ export function optionsFromProperties(props: ClientProperties): LicenseClientOpt
     licenseType: props.licenseType,
     licenseCachePeriod: props.licenseCachePeriod,
     delayedLicenseAcquisition: props.delayedLicenseAcquisition,
+    ...(tls === undefined ? {} : { tls }),
+    ...overrides,
   };
+}
+
+/** The PEM contents named by the conf's `[TLS]` section, or `undefined` when it has none. */
+async function tlsFromProperties(props: ClientProperties): Promise<TlsMaterial | undefined> {
+  const { tls } = props;
+  const none =
+    tls.caFile === undefined &&
+    tls.certFile === undefined &&
+    tls.keyFile === undefined &&
+    tls.serverName === undefined;
+  return none ? undefined : readTlsMaterial(tls, props.source);
 }

@@ -381,8 +381,8 @@ describe('optionsFromProperties', () => {
     '',
   ].join('\n');
 
-  it('maps a parsed conf to options', () => {
-    const options = optionsFromProperties(parseClientProperties(CONF, { source: 'test.conf' }));
+  it('maps a parsed conf to options', async () => {
+    const options = await optionsFromProperties(parseClientProperties(CONF, { source: 'test.conf' }));
     expect(options).toEqual({
       servers: [
         { host: '10.0.0.1', port: 7569, tls: false },
@@ -397,8 +397,8 @@ describe('optionsFromProperties', () => {
     });
   });
 
-  it('resolves into the same values', () => {
-    const resolved = resolveOptions(optionsFromProperties(parseClientProperties(CONF)));
+  it('resolves into the same values', async () => {
+    const resolved = resolveOptions(await optionsFromProperties(parseClientProperties(CONF)));
     expect(resolved.servers).toEqual([
       { host: '10.0.0.1', port: 7569, tls: false },
       { host: 'ls2.example.com', port: 4971, tls: true },
@@ -413,8 +413,8 @@ describe('optionsFromProperties', () => {
     expect(inspect(resolved, { depth: 10 })).not.toContain(SECRET);
   });
 
-  it('has no username/password keys when the conf does not authenticate', () => {
-    const options = optionsFromProperties(
+  it('has no username/password keys when the conf does not authenticate', async () => {
+    const options = await optionsFromProperties(
       parseClientProperties('[GLOBAL]\nLICENSE_SERVERS = tls://h\n[SRE]\nLICENSE_TYPE = SpeechPort\n'),
     );
     expect('username' in options).toBe(false);
@@ -428,8 +428,8 @@ describe('optionsFromProperties', () => {
     expect(resolveOptions(options).credentials).toBeUndefined();
   });
 
-  it('an empty conf gives the conf defaults, which resolve like no options at all', () => {
-    const options = optionsFromProperties(parseClientProperties(''));
+  it('an empty conf gives the conf defaults, which resolve like no options at all', async () => {
+    const options = await optionsFromProperties(parseClientProperties(''));
     expect(options).toEqual({
       servers: [{ host: '127.0.0.1', port: 7569, tls: false }],
       licenseType: 'Auto',
@@ -439,9 +439,9 @@ describe('optionsFromProperties', () => {
     expect(resolveOptions(options)).toEqual(resolveOptions({}));
   });
 
-  it('the caller overrides the conf by spreading over it', () => {
+  it('the caller overrides the conf by spreading over it', async () => {
     const options = {
-      ...optionsFromProperties(parseClientProperties(CONF)),
+      ...(await optionsFromProperties(parseClientProperties(CONF))),
       licenseType: 'Auto' as const,
       servers: 'override:1',
     };
@@ -451,9 +451,9 @@ describe('optionsFromProperties', () => {
     expect(resolved.licenseCachePeriod).toBe(120);
   });
 
-  it('returns server objects of its own, not the frozen parsed addresses', () => {
+  it('returns server objects of its own, not the frozen parsed addresses', async () => {
     const props = parseClientProperties(CONF);
-    const options = optionsFromProperties(props);
+    const options = await optionsFromProperties(props);
     const servers = options.servers as readonly object[];
     expect(servers[0]).not.toBe(props.licenseServers[0]);
     expect(Object.keys(servers[0] ?? {}).sort()).toEqual(['host', 'port', 'tls']);

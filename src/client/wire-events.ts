@@ -1,0 +1,69 @@
+/**
+ * Turns what the cluster and the lease keeper report into the client's events and log lines.
+ */
+import type { Cluster } from '../cluster/cluster.js';
+import type { LeaseKeeper } from '../leases/lease-keeper.js';
+import type { LicenseClientEvents } from './events.js';
+import type { Lease } from './lease.js';
+import type { LogFn } from './logger.js';
+import type { Port } from './port.js';
+
+/** What the wiring needs from the client. */
+export interface EventContext {
+  readonly cluster: Cluster;
+  readonly keeper: LeaseKeeper;
+  readonly log: LogFn;
+  emit<K extends keyof LicenseClientEvents>(event: K, ...args: LicenseClientEvents[K]): void;
+  /** The feature of an acquire waiting in a queue, by lease id. */
+  waitingFeature(id: string): string | undefined;
+  /** The application's handle of a lease, if it has one. */
+  lease(id: string): Lease | undefined;
+  /** The port that holds a lease, if one does. */
+  portOf(id: string): Port | undefined;
+  /** A lease was lost: if it sat in the license cache, forget it there. */
+  lostFromCache(id: string): void;
+}
+
+/** Subscribes the client to its cluster and lease keeper. */
+export function wireEvents(ctx: EventContext): void {
+  const { cluster, keeper, log } = ctx;
+  cluster.on('connect', (info) => {
+    log('info', info.reconnected ? 'reconnected' : 'connected', info);
+    ctx.emit('connect', info);
+  });
+  cluster.on('disconnect', (info) => {
+    log('warn', 'disconnected', { server: info.server, error: info.error.message });
+    ctx.emit('disconnect', info);
+  });
+  cluster.on('retry', (info) => {
+    log('debug', 'retrying', { ...info, error: info.error.message });
+    ctx.emit('retry', info);
+  });
+  cluster.on('failover', (info) => {
+    log('warn', 'failover', { ...info, error: info.error.message });
+    ctx.emit('failover', info);
+  });
+  cluster.on('push', (push, server) => {
+    if (push.push !== 'queue-position') return;
+    const feature = ctx.waitingFeature(push.lease);
+    if (feature !== undefined) {
+      ctx.emit('queue-position', { lease: push.lease, feature, position: push.position, server });
+    }
+  });
+  keeper.on('reclaimed', ({ record, server }) => {
+    log('info', 'lease reclaimed', { lease: record.id, server });
+    const lease = ctx.lease(record.id);
+    if (lease !== undefined) ctx.emit('lease-reclaimed', { lease, server });
+  });
+  keeper.on('migrated', ({ record, from, to }) => {
+    log('warn', 'lease migrated', { lease: record.id, from, to });
+    const lease = ctx.lease(record.id);
+    if (lease !== undefined) ctx.emit('lease-migrated', { lease, from, to });
+  });
+  keeper.on('lost', ({ record, error }) => {
+    const lease = ctx.lease(record.id);
+    ctx.lostFromCache(record.id);
+    log('error', 'lease lost', { lease: record.id, error: error.message });
+    if (lease !== undefined) ctx.emit('lease-lost', { lease, error, port: ctx.portOf(record.id) });
+  });
+}
