@@ -216,7 +216,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /**
-   * Gives leases back on one server, in frames of at most 500 ids.
+   * Gives leases back on one server, in frames that fit its frame limit (at most 500 ids each).
    *
    * @throws {LicenseError} `SocketsError` when the server is not connected (the caller keeps the ids for
    * when it returns), or the request's error.
@@ -224,11 +224,13 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async release(server: string, leases: readonly string[]): Promise<void> {
     if (leases.length === 0) return;
     const link = this.#upLink(server);
-    for (const batch of idBatches(leases)) await link.request('release', { leases: batch });
+    for (const batch of idBatches(leases, link.session?.maxFrameBytes)) {
+      await link.request('release', { leases: batch });
+    }
   }
 
   /**
-   * Renews leases on one server, in frames of at most 500 ids.
+   * Renews leases on one server, in frames that fit its frame limit (at most 500 ids each).
    *
    * @returns the ids the server no longer knows.
    * @throws {LicenseError} `SocketsError` when the server is not connected, or the request's error.
@@ -236,7 +238,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
     const link = this.#upLink(server);
     const unknown = new Set<string>();
-    for (const batch of idBatches(leases)) {
+    for (const batch of idBatches(leases, link.session?.maxFrameBytes)) {
       for (const id of (await link.request('renew', { leases: batch })).unknown) unknown.add(id);
     }
     return unknown;
