@@ -2,9 +2,9 @@
  * Finding and reading `client_property.conf`: the only code of the library that touches the file system.
  */
 import { ConfigError } from '../errors.js';
-import { CONFIG_PATH_ENV, defaultConfigPath } from './defaults.js';
+import { CONFIG_PATH_ENV } from './defaults.js';
 import { parseClientProperties } from './parse.js';
-import { readConfFile, resolveTlsPaths } from './source.js';
+import { givenConfigPaths, readConfFile, resolveTlsPaths } from './source.js';
 import type { ClientProperties, LoadClientPropertiesOptions } from './types.js';
 
 interface Candidate {
@@ -42,18 +42,37 @@ export async function loadClientProperties(
   const { text, mode } = await readConfFile(candidate.path).catch((error: unknown) => {
     throw readError(error, candidate);
   });
+  return propertiesFromFile(candidate.path, text, mode, platform);
+}
+
+/**
+ * What {@link loadClientProperties} makes of a file already read: its options, with the file's mode
+ * checked (POSIX) and `[TLS]` paths resolved against its directory.
+ *
+ * @throws {@link ConfigError} when the contents are not valid.
+ */
+export function propertiesFromFile(
+  path: string,
+  text: string,
+  mode: number,
+  platform: NodeJS.Platform = process.platform,
+): ClientProperties {
   const parsed = parseClientProperties(text, {
-    source: candidate.path,
+    source: path,
     ...(platform === 'win32' ? {} : { fileMode: mode }),
   });
-  return Object.freeze({ ...parsed, tls: resolveTlsPaths(parsed.tls, candidate.path, platform) });
+  return Object.freeze({ ...parsed, tls: resolveTlsPaths(parsed.tls, path, platform) });
 }
 
 function pickPath(path: string | undefined, env: NodeJS.ProcessEnv, platform: NodeJS.Platform): Candidate {
-  if (path !== undefined && path !== '') return { path, origin: 'the path passed to loadClientProperties' };
-  const fromEnv = env[CONFIG_PATH_ENV]?.trim();
-  if (fromEnv !== undefined && fromEnv !== '') return { path: fromEnv, origin: `${CONFIG_PATH_ENV}` };
-  return { path: defaultConfigPath(platform), origin: `the default path on ${platform}` };
+  const [first] = givenConfigPaths(path, env, platform);
+  const origin =
+    first.origin === 'argument'
+      ? 'the path passed to loadClientProperties'
+      : first.origin === 'env'
+        ? CONFIG_PATH_ENV
+        : `the default path on ${platform}`;
+  return { path: first.path, origin };
 }
 
 function readError(error: unknown, candidate: Candidate): ConfigError {

@@ -35,20 +35,34 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** A place the configuration may come from. */
+export type GivenPath = Omit<ConfigCandidate, 'used' | 'exists'>;
+
 /**
- * Every place the loader would look, in its order; the first one given is the one it reads (it does not
- * fall back to the next when that file is missing).
+ * Every place given for the file, in the loader's order: the argument, `LV_CLIENT_PROPERTY_CONF`, the
+ * vendor default. The first is the one read (there is no fall back to the next when it is missing).
  */
+export function givenConfigPaths(
+  path: string | undefined,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): [GivenPath, ...GivenPath[]] {
+  const given: GivenPath[] = [];
+  if (path !== undefined && path !== '') given.push({ path, origin: 'argument' });
+  const fromEnv = env[CONFIG_PATH_ENV]?.trim();
+  if (fromEnv !== undefined && fromEnv !== '') given.push({ path: fromEnv, origin: 'env' });
+  const fallback: GivenPath = { path: defaultConfigPath(platform), origin: 'default' };
+  const [first = fallback, ...rest] = [...given, fallback];
+  return [first, ...rest];
+}
+
+/** {@link givenConfigPaths}, each with whether it is the one read and whether a file exists there. */
 export async function configCandidates(
   path: string | undefined,
   env: NodeJS.ProcessEnv,
   platform: NodeJS.Platform = process.platform,
 ): Promise<ConfigCandidate[]> {
-  const given: Array<Omit<ConfigCandidate, 'used' | 'exists'>> = [];
-  if (path !== undefined && path !== '') given.push({ path, origin: 'argument' });
-  const fromEnv = env[CONFIG_PATH_ENV]?.trim();
-  if (fromEnv !== undefined && fromEnv !== '') given.push({ path: fromEnv, origin: 'env' });
-  given.push({ path: defaultConfigPath(platform), origin: 'default' });
+  const given = givenConfigPaths(path, env, platform);
   return Promise.all(
     given.map(async (candidate, index) =>
       Object.freeze({ ...candidate, used: index === 0, exists: await exists(candidate.path) }),

@@ -3,7 +3,7 @@
  * in parallel, then the verdict.
  */
 import type { Credentials } from '../config/credentials.js';
-import { loadClientProperties } from '../config/load.js';
+import { loadClientProperties, propertiesFromFile } from '../config/load.js';
 import { configCandidates, readConfFile, resolveTlsPaths } from '../config/source.js';
 import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
 import type { ClientProperties, ServerAddress, TlsConfig } from '../config/types.js';
@@ -81,12 +81,20 @@ async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): 
   const used = candidates[0]?.path ?? '';
   let loaded: ClientProperties | undefined;
   let loadError: unknown;
-  try {
-    loaded = await loadClientProperties(path, { env });
-  } catch (err) {
-    loadError = err;
-  }
   const file = await readConfFile(used).catch(() => undefined);
+  if (file === undefined) {
+    // The loader's own words for a missing or unreadable file (every path tried, the OS reason).
+    loadError = await loadClientProperties(path, { env }).then(
+      () => new Error(`${used} cannot be read.`),
+      (err: unknown) => err,
+    );
+  } else {
+    try {
+      loaded = propertiesFromFile(used, file.text, file.mode);
+    } catch (err) {
+      loadError = err;
+    }
+  }
   if (file === undefined) {
     return {
       findings: [
