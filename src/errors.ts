@@ -360,3 +360,13 @@ export function abortError(signal: AbortSignal, what: string, server?: string): 
     retryable: false,
   });
 }
+
+/**
+ * Anything thrown, as a {@link LicenseError}: a LicenseError as it is; anything else (a bug, an
+ * unexpected Node.js error) as a {@link SocketsError} that names the server and keeps it as `cause`.
+ */
+export function asLicenseError(err: unknown, server: string | undefined): LicenseError {
+  if (isLicenseError(err)) return err;
+  const where = server === undefined ? '' : ` talking to ${server}`;
+  return new SocketsError(`Unexpected failure${where}: ${String(err)}`, { server, cause: err });
+}

@@ -2,13 +2,14 @@
  * The prioritized list of license servers, each its own pool: which server gets new work, and the
  * failover and retry loop of one acquire. Servers are asked in `LICENSE_SERVERS` order; the next one is
  * asked when one is unreachable, does not answer in time, or is out of licenses. When no server answers
- * at all, the whole pass is retried after a jittered backoff, then with p-retry's jittered exponential
- * backoff, until the call's deadline or signal.
+ * at all, the whole pass is retried with jittered exponential backoff until the call's deadline or
+ * signal. (Redialing a lost server in the background is p-retry's job, in server-link.ts.)
  */
 import { EventEmitter } from 'eventemitter3';
-import pRetry, { AbortError } from 'p-retry';
+import { formatServer } from '../config/hosts.js';
 import {
   abortError,
+  asLicenseError,
   isLicenseError,
   type LicenseError,
   LicensesExceededError,
@@ -19,7 +20,6 @@ import { idBatches } from '../protocol/batches.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
-import { formatServer } from '../transport/dial.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { isNoAnswer } from '../transport/pending.js';
 import { delay } from './delay.js';
@@ -155,7 +155,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       attempt.uncertain.delete(granted.link.server);
       return granted;
     } catch (err) {
-      // p-retry drops a grant that raced with the deadline: that seat is not ours to keep.
+      // A grant that raced with the deadline or an abort: that seat is not ours to keep.
       if (attempt.granted !== undefined) attempt.uncertain.add(attempt.granted.link.server);
       if (isLicenseError(err) && !request.signal.aborted) throw err;
       if (request.signal.aborted) {
@@ -174,45 +174,27 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /**
-   * The first pass at once (the common case costs no retry machinery); further passes, with jittered
-   * exponential backoff, only while no server answers at all.
+   * The first pass at once; further passes only while no server answers at all, each after a jittered
+   * exponential backoff (`retryDelay`), until the call's deadline or signal.
    */
   async #passes(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
-    try {
-      return await this.#pass(request, attempt);
-    } catch (err) {
-      const error = asLicenseError(err, undefined);
-      if (request.retry === false || !(error instanceof NoServerRespondingError) || request.signal.aborted) {
-        throw error;
-      }
-      this.emit('retry', { attempt: 1, error, operation: request.operation });
-    }
     const { min, max } = this.#options.retryDelay;
-    await delay(backoffDelay(1, min, max), request.signal);
-    return pRetry(
-      async () => {
-        try {
-          return await this.#pass(request, attempt);
-        } catch (err) {
-          const error = asLicenseError(err, undefined);
-          if (!(error instanceof NoServerRespondingError)) throw new AbortError(error);
+    for (let n = 1; ; n++) {
+      try {
+        return await this.#pass(request, attempt);
+      } catch (err) {
+        const error = asLicenseError(err, undefined);
+        if (
+          request.retry === false ||
+          !(error instanceof NoServerRespondingError) ||
+          request.signal.aborted
+        ) {
           throw error;
         }
-      },
-      {
-        retries: Number.POSITIVE_INFINITY,
-        minTimeout: min,
-        maxTimeout: max,
-        factor: 2,
-        randomize: true,
-        signal: request.signal,
-        onFailedAttempt: ({ error, attemptNumber }) => {
-          if (isLicenseError(error)) {
-            this.emit('retry', { attempt: attemptNumber + 1, error, operation: request.operation });
-          }
-        },
-      },
-    );
+        this.emit('retry', { attempt: n, error, operation: request.operation });
+      }
+      await delay(backoffDelay(n, min, max), request.signal);
+    }
   }
 
   /**
@@ -405,17 +387,4 @@ export class Cluster extends EventEmitter<ClusterEvents> {
 function isDeadline(signal: AbortSignal): boolean {
   const reason: unknown = signal.reason;
   return isLicenseError(reason) && reason.code === ReturnCode.LV_TIME_OUT;
-}
-
-/** Anything thrown, as a LicenseError that names the server. */
-export function asLicenseError(err: unknown, server: string | undefined): LicenseError {
-  if (isLicenseError(err)) return err;
-  if (err instanceof AbortError && isLicenseError(err.originalError)) return err.originalError;
-  return new SocketsError(
-    `Unexpected failure${server === undefined ? '' : ` talking to ${server}`}: ${String(err)}`,
-    {
-      server,
-      cause: err,
-    },
-  );
 }

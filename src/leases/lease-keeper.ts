@@ -5,8 +5,13 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import type { Cluster } from '../cluster/cluster.js';
-import { asLicenseError } from '../cluster/cluster.js';
-import { type LicenseError, LicensesExpiredError, SocketsError, TimeoutError } from '../errors.js';
+import {
+  asLicenseError,
+  type LicenseError,
+  LicensesExpiredError,
+  SocketsError,
+  TimeoutError,
+} from '../errors.js';
 import type { Push } from '../protocol/messages.js';
 import type { LeaseRecord, LeaseTable } from './lease-table.js';
 

@@ -55,9 +55,6 @@ export const defaultSocketFactory: SocketFactory = (target) => {
   });
 };
 
-// `host:port`, with brackets around an IPv6 address: one spelling everywhere a server is named.
-export { formatServer } from '../config/hosts.js';
-
 /** Options of {@link dial}. */
 export interface DialOptions extends DialTarget {
   /** Give up connecting after this many ms. */

@@ -3,6 +3,8 @@
  * and prove both sides know the account (SCRAM-SHA-256). Any failure destroys the socket and rejects
  * with one clear error; nothing here retries.
  */
+
+import { formatServer } from '../config/hosts.js';
 import {
   AuthenticationError,
   IncompatibleServerError,
@@ -17,7 +19,7 @@ import { ScramClient } from '../protocol/scram.js';
 import { checkVersion } from '../protocol/versioning.js';
 import { Connection } from './connection.js';
 import { withDeadline } from './deadline.js';
-import { type DialTarget, dial, formatServer, type SocketFactory } from './dial.js';
+import { type DialTarget, dial, type SocketFactory } from './dial.js';
 
 /** The account a client authenticates as. The password is only used to compute SCRAM proofs. */
 export interface ConnectionCredentials {
