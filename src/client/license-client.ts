@@ -472,7 +472,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
 
   /** A server removed by a reload is let go once this client holds nothing there. */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (this.#table.onServer(server).length === 0) void this.#cluster.dropRetired(server);
+    if (!this.#table.hasOn(server)) void this.#cluster.dropRetired(server);
   }
 
   #delayedLicense(state: PortState, signal: AbortSignal | undefined): Promise<Lease> {

@@ -125,7 +125,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    * on every grant or release would starve the renewals of a busy client's long-held seats.
    */
   #schedule(server: string): void {
-    if (this.#closed || this.#o.table.onServer(server, ['held']).length === 0) {
+    if (this.#closed || !this.#o.table.hasOn(server, ['held'])) {
       clearTimeout(this.#beats.get(server));
       this.#beats.delete(server);
       return;
@@ -167,7 +167,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     this.#beats.delete(server);
     const affected = this.#o.table.onServer(server, ['held']);
     for (const record of affected) record.state = 'reconnecting';
-    if (this.#o.table.onServer(server, ['reconnecting']).length > 0 && !this.#graces.has(server)) {
+    if (this.#o.table.hasOn(server, ['reconnecting']) && !this.#graces.has(server)) {
       const timer = setTimeout(() => {
         this.#graces.delete(server);
         void this.#migrateAll(server);

@@ -69,6 +69,14 @@ export class LeaseTable {
     return states === undefined ? records : records.filter((r) => states.includes(r.state));
   }
 
+  /** Whether any lease on `server` is in one of `states` (all states when none are given), without copying. */
+  hasOn(server: string, states?: readonly LeaseState[]): boolean {
+    for (const record of this.#byServer.get(server) ?? []) {
+      if (states === undefined || states.includes(record.state)) return true;
+    }
+    return false;
+  }
+
   /** Seats held per server (leases that are held or reconnecting). */
   seatsByServer(): Map<string, number> {
     const seats = new Map<string, number>();

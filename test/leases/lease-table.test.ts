@@ -198,3 +198,23 @@ describe('LeaseTable', () => {
     });
   });
 });
+
+describe('hasOn', () => {
+  it('tells whether a server holds leases in the given states', () => {
+    const table = new LeaseTable();
+    expect(table.hasOn('s1:7569')).toBe(false);
+    table.add({
+      id: 'a',
+      feature: 'FULL',
+      count: 1,
+      server: 's1:7569',
+      state: 'reconnecting',
+      acquiredAt: 0,
+    });
+    expect(table.hasOn('s1:7569')).toBe(true);
+    expect(table.hasOn('s1:7569', ['held'])).toBe(false);
+    expect(table.hasOn('s1:7569', ['held', 'reconnecting'])).toBe(true);
+    table.delete('a');
+    expect(table.hasOn('s1:7569')).toBe(false);
+  });
+});
