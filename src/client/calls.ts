@@ -4,6 +4,7 @@
  * armed for the earliest deadline serves them all: nothing accumulates over millions of calls.
  */
 import { type LicenseError, TimeoutError } from '../errors.js';
+import { DeadlineTimer } from '../transport/deadline.js';
 
 /** One call's signal, and the function that must be called when the call ends. */
 export interface CallSignal {
@@ -23,8 +24,7 @@ export class CallDeadlines {
   readonly #calls = new Map<AbortController, Call>();
   readonly #timeout: () => number;
   #closed: LicenseError | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
+  readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
 
   /** @param timeout - the operation timeout in ms, read at each call (it can change on a reload). */
   constructor(timeout: () => number) {
@@ -41,7 +41,7 @@ export class CallDeadlines {
     const deadline = Date.now() + ms;
     const onCaller = () => controller.abort(signal?.reason);
     this.#calls.set(controller, { deadline, ms, operation });
-    if (deadline < this.#timerAt) this.#arm(deadline);
+    this.#deadlines.schedule(deadline);
     if (this.#closed !== undefined) controller.abort(this.#closed);
     if (signal?.aborted === true) onCaller();
     else signal?.addEventListener('abort', onCaller, { once: true });
@@ -49,7 +49,7 @@ export class CallDeadlines {
       signal: controller.signal,
       done: () => {
         this.#calls.delete(controller);
-        if (this.#calls.size === 0) this.#disarm();
+        if (this.#calls.size === 0) this.#deadlines.clear();
         signal?.removeEventListener('abort', onCaller);
       },
     };
@@ -61,22 +61,8 @@ export class CallDeadlines {
     for (const call of this.#calls.keys()) call.abort(reason);
   }
 
-  #arm(at: number): void {
-    clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - Date.now()));
-  }
-
-  #disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-  }
-
-  #sweep(): void {
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
+  /** Aborts every call past its deadline; returns the earliest deadline left. */
+  #sweep(now: number): number {
     let next = Number.POSITIVE_INFINITY;
     for (const [controller, call] of this.#calls) {
       if (call.deadline <= now) {
@@ -89,6 +75,6 @@ export class CallDeadlines {
         next = call.deadline;
       }
     }
-    if (next < Number.POSITIVE_INFINITY) this.#arm(next);
+    return next;
   }
 }

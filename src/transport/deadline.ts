@@ -59,3 +59,42 @@ export function withDeadline<T>(
     );
   });
 }
+
+/**
+ * One timer for many deadlines (a connection's requests, a client's calls): it is armed for the
+ * earliest one, and when it fires `onDue(now)` handles what is due and returns the next deadline
+ * (`Infinity` for none). A timer per deadline costs more than the request it guards when thousands are
+ * pipelined.
+ */
+export class DeadlineTimer {
+  readonly #onDue: (now: number) => number;
+  #timer: NodeJS.Timeout | undefined;
+  #at = Number.POSITIVE_INFINITY;
+
+  constructor(onDue: (now: number) => number) {
+    this.#onDue = onDue;
+  }
+
+  /** Makes sure the timer fires by `at` (epoch ms). */
+  schedule(at: number): void {
+    if (at >= this.#at) return;
+    clearTimeout(this.#timer);
+    this.#at = at;
+    this.#timer = setTimeout(
+      () => {
+        this.#timer = undefined;
+        this.#at = Number.POSITIVE_INFINITY;
+        const next = this.#onDue(Date.now());
+        if (next < Number.POSITIVE_INFINITY) this.schedule(next);
+      },
+      Math.max(0, at - Date.now()),
+    );
+  }
+
+  /** Stops the timer (nothing is waiting any more). */
+  clear(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#at = Number.POSITIVE_INFINITY;
+  }
+}

@@ -5,6 +5,7 @@
  * request itself when thousands are pipelined).
  */
 import { abortError, type LicenseError, TimeoutError } from '../errors.js';
+import { DeadlineTimer } from './deadline.js';
 
 interface Entry {
   readonly op: string;
@@ -39,8 +40,7 @@ export class PendingRequests {
   readonly #entries = new Map<number, Entry>();
   readonly #server: string;
   #nextId = 1;
-  #timer: NodeJS.Timeout | undefined;
-  #timerAt = Number.POSITIVE_INFINITY;
+  readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
 
   constructor(server: string) {
     this.#server = server;
@@ -71,7 +71,7 @@ export class PendingRequests {
           : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
       this.#entries.set(id, { op, resolve, reject, deadline, timeout, signal, onAbort });
-      if (deadline < this.#timerAt) this.#arm(deadline);
+      this.#deadlines.schedule(deadline);
     });
   }
 
@@ -104,27 +104,12 @@ export class PendingRequests {
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
-    if (this.#entries.size === 0) this.#disarm();
+    if (this.#entries.size === 0) this.#deadlines.clear();
     return entry;
   }
 
-  #arm(at: number): void {
-    clearTimeout(this.#timer);
-    this.#timerAt = at;
-    this.#timer = setTimeout(() => this.#sweep(), Math.max(0, at - Date.now()));
-  }
-
-  #disarm(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-  }
-
-  /** Times out every request past its deadline, and re-arms for the earliest one left. */
-  #sweep(): void {
-    this.#timer = undefined;
-    this.#timerAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
+  /** Times out every request past its deadline; returns the earliest deadline left. */
+  #sweep(now: number): number {
     let next = Number.POSITIVE_INFINITY;
     for (const [id, entry] of [...this.#entries]) {
       if (entry.deadline <= now) {
@@ -138,6 +123,6 @@ export class PendingRequests {
         next = entry.deadline;
       }
     }
-    if (next < Number.POSITIVE_INFINITY && this.#entries.size > 0) this.#arm(next);
+    return next;
   }
 }
