@@ -3,9 +3,8 @@
  * and exit status only; the checks are `runDoctor()` of the library.
  */
 import { writeFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { createSupportBundle, runDoctor } from '../index.js';
-import { type CliIo, UsageError, useColor } from './io.js';
+import { type CliIo, parseFlags, UsageError, useColor } from './io.js';
 import { renderDoctor } from './render-doctor.js';
 
 export const DOCTOR_USAGE = `Usage: lv-license doctor [options]
@@ -35,22 +34,13 @@ export function parseTimeout(value: string | undefined): number | undefined {
 }
 
 function parseDoctorArgs(args: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-        timeout: { type: 'string' },
-        bundle: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  return parseFlags(args, {
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+    timeout: { type: 'string' },
+    bundle: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
 }
 
 /** Runs the checks and prints them; resolves with the exit status. */

@@ -1,6 +1,7 @@
 /**
  * What a CLI command may touch of the outside world, injected so commands run in tests in-process.
  */
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 
 /** Output streams and the signal that asks a long-running command to stop. */
 export interface CliIo {
@@ -28,5 +29,25 @@ export class UsageError extends Error {
   constructor(message: string) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+/** The values {@link parseFlags} returns for the flags `O`. */
+export type Flags<O extends NonNullable<ParseArgsConfig['options']>> = ReturnType<
+  typeof parseArgs<{ args: string[]; options: O; strict: true; allowPositionals: false }>
+>['values'];
+
+/**
+ * Parses a subcommand's flags (no positionals, unknown flags refused); a malformed command line is a
+ * {@link UsageError} (exit status 2).
+ */
+export function parseFlags<const O extends NonNullable<ParseArgsConfig['options']>>(
+  args: readonly string[],
+  options: O,
+): Flags<O> {
+  try {
+    return parseArgs({ args: [...args], strict: true, allowPositionals: false, options }).values;
+  } catch (err) {
+    throw new UsageError(err instanceof Error ? err.message : String(err));
   }
 }

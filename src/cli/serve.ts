@@ -2,10 +2,9 @@
  * `lv-license serve`: the bundled fake license server as a standalone foreground process.
  */
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { isLicenseError } from '../index.js';
 import { FakeLicenseServer, type FakeLicenseServerOptions } from '../testing/index.js';
-import { type CliIo, UsageError } from './io.js';
+import { type CliIo, parseFlags, UsageError } from './io.js';
 
 export const SERVE_USAGE = `Usage: lv-license serve [options]
 
@@ -58,13 +57,7 @@ async function readPem(flag: string, path: string): Promise<string> {
 
 /** Builds the server options from the command line. */
 export async function serveOptions(args: readonly string[]): Promise<FakeLicenseServerOptions | 'help'> {
-  let parsed: ReturnType<typeof parseServeArgs>;
-  try {
-    parsed = parseServeArgs(args);
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-  const v = parsed.values;
+  const v = parseServeArgs(args);
   if (v.help === true) return 'help';
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together.');
@@ -94,22 +87,17 @@ export async function serveOptions(args: readonly string[]): Promise<FakeLicense
 }
 
 function parseServeArgs(args: readonly string[]) {
-  return parseArgs({
-    args: [...args],
-    strict: true,
-    allowPositionals: false,
-    options: {
-      port: { type: 'string' },
-      host: { type: 'string' },
-      accounts: { type: 'string' },
-      licenses: { type: 'string' },
-      'lease-ttl': { type: 'string' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
-      'tls-request-cert': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  return parseFlags(args, {
+    port: { type: 'string' },
+    host: { type: 'string' },
+    accounts: { type: 'string' },
+    licenses: { type: 'string' },
+    'lease-ttl': { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    'tls-request-cert': { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
 }
 

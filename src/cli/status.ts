@@ -1,10 +1,9 @@
 /**
  * `lv-license status`: each license server, reachable or not, and this account's seats per license type.
  */
-import { parseArgs } from 'node:util';
 import { getServerStatus, isLicenseError, type ServerStatus, type StatusReport } from '../index.js';
 import { parseTimeout } from './doctor.js';
-import { type CliIo, UsageError, useColor } from './io.js';
+import { type CliIo, parseFlags, useColor } from './io.js';
 import { paint } from './render-doctor.js';
 
 export const STATUS_USAGE = `Usage: lv-license status [options]
@@ -21,21 +20,12 @@ Options:
 `;
 
 function parseStatusArgs(args: readonly string[]) {
-  try {
-    return parseArgs({
-      args: [...args],
-      strict: true,
-      allowPositionals: false,
-      options: {
-        config: { type: 'string' },
-        json: { type: 'boolean' },
-        timeout: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
+  return parseFlags(args, {
+    config: { type: 'string' },
+    json: { type: 'boolean' },
+    timeout: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
 }
 
 function formatMs(ms: number): string {
