@@ -136,6 +136,16 @@ export class TimeoutError extends LicenseError {
   static override readonly defaultCode: number = ReturnCode.LV_TIME_OUT;
 }
 
+/**
+ * A request to one server got no answer within `requestTimeout` (LV_TIME_OUT, -6): the server is hung,
+ * overloaded, or the network drops its packets. The client takes that connection down and asks the next
+ * server. Unlike a server's own LV_TIME_OUT answer (a `wait` that ran out), the server may have acted on
+ * the request.
+ */
+export class RequestTimeoutError extends TimeoutError {
+  static override readonly kind: string = 'RequestTimeoutError';
+}
+
 /** A network failure talking to one server: refused, reset, unreachable (LV_SOCKETS_ERROR, -14). */
 export class SocketsError extends LicenseError {
   static override readonly kind: string = 'SocketsError';
@@ -362,11 +372,34 @@ export function abortError(signal: AbortSignal, what: string, server?: string): 
 }
 
 /**
- * Anything thrown, as a {@link LicenseError}: a LicenseError as it is; anything else (a bug, an
- * unexpected Node.js error) as a {@link SocketsError} that names the server and keeps it as `cause`.
+ * Whether `err` is a failure of the network or the operating system: an errno-style code such as
+ * `ECONNRESET` or `EAI_AGAIN`, a `syscall` that failed, or a TLS, socket or stream error of Node.js
+ * (`ERR_SSL_*`, `ERR_TLS_*`, `ERR_SOCKET_*`, `ERR_STREAM_*`). A bug (`TypeError`, `ERR_INVALID_ARG_TYPE`...)
+ * is not.
+ */
+export function isSystemError(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const { code, syscall } = err as { code?: unknown; syscall?: unknown };
+  if (typeof code !== 'string') return false;
+  if (typeof syscall === 'string') return true;
+  if (/^ERR_(SSL|TLS|SOCKET|STREAM)_/.test(code)) return true;
+  return /^E[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_');
+}
+
+/**
+ * Anything thrown, as a {@link LicenseError}: a LicenseError as it is; an operating-system error as a
+ * retryable {@link SocketsError} that names the server; anything else (a `TypeError` from a bug, a broken
+ * injected socket) as a non-retryable LV_EXCEPTION (-68): retrying a bug only hides it behind a time-out.
+ * The original is always kept as `cause`.
  */
 export function asLicenseError(err: unknown, server: string | undefined): LicenseError {
   if (isLicenseError(err)) return err;
   const where = server === undefined ? '' : ` talking to ${server}`;
-  return new SocketsError(`Unexpected failure${where}: ${String(err)}`, { server, cause: err });
+  if (isSystemError(err)) {
+    return new SocketsError(`Unexpected network failure${where}: ${String(err)}`, { server, cause: err });
+  }
+  return new LicenseError(
+    `Unexpected error${where} (LV_EXCEPTION): ${String(err)}. This is a bug in lv-license-client or in code it calls (a socketFactory, a logger); the original error is the cause. Please report it with the stack trace.`,
+    { code: ReturnCode.LV_EXCEPTION, server, cause: err, retryable: false },
+  );
 }

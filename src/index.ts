@@ -85,6 +85,7 @@ export {
   type NoServerRespondingErrorOptions,
   OpenPortError,
   type OpenPortErrorOptions,
+  RequestTimeoutError,
   SocketsError,
   TimeoutError,
   toReturnCode,

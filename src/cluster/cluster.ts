@@ -21,7 +21,6 @@ import type { AcquireResult, Push } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
-import { isNoAnswer } from '../transport/pending.js';
 import { delay } from './delay.js';
 import { backoffDelay, orderForNewWork } from './health.js';
 import { ServerLink } from './server-link.js';
@@ -198,14 +197,16 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /**
-   * Gives leases back on one server, in frames that fit its frame limit (at most 500 ids each).
+   * Gives leases back on one server, in frames that fit its frame limit (at most 500 ids each), and
+   * resolves once the server confirmed. A server whose connection was just lost is redialed first (a
+   * restarted server takes its seats back at once), for at most the request timeout.
    *
-   * @throws {LicenseError} `SocketsError` when the server is not connected (the caller keeps the ids for
-   * when it returns), or the request's error.
+   * @throws {LicenseError} `SocketsError` or `TimeoutError` when the server cannot be reached now (the
+   * caller keeps the ids for when it returns), or the request's error.
    */
   async release(server: string, leases: readonly string[]): Promise<void> {
     if (leases.length === 0) return;
-    const link = this.#upLink(server);
+    const link = await this.#reachableLink(server);
     for (const batch of idBatches(leases, link.session?.maxFrameBytes)) {
       await link.request('release', { leases: batch });
     }
@@ -226,7 +227,18 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     return unknown;
   }
 
-  /** The link of a server that is connected now; a release or renewal never dials. */
+  /**
+   * The link of a server, connected: at once when it is up, after a redial of at most the request timeout
+   * when it is not. A server that refused the credentials or asked clients to stay away is not dialed.
+   */
+  async #reachableLink(server: string): Promise<ServerLink> {
+    const link = this.link(server);
+    if (link === undefined || link.isUp) return this.#upLink(server);
+    await link.connection(AbortSignal.timeout(this.#options.requestTimeout));
+    return link;
+  }
+
+  /** The link of a server that is connected now; a renewal never dials. */
   #upLink(server: string): ServerLink {
     const link = this.link(server);
     if (link === undefined || !link.isUp) {
@@ -283,8 +295,11 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     let exhausted: ServerLink | undefined;
     for (const link of order) {
       if (signal.aborted) throw abortError(signal, request.operation);
+      // Sent and never answered (the connection cut, no answer in time, an abort): the server may hold
+      // a seat under this id, which is given back once it is reachable.
+      const onUnsettled = () => attempt.uncertain.add(link.server);
       try {
-        const result = await link.request('acquire', { lease, feature, count }, { signal });
+        const result = await link.request('acquire', { lease, feature, count }, { signal, onUnsettled });
         attempt.granted = { link, result };
         const previous = errors.at(-1);
         if (previous !== undefined) {
@@ -298,8 +313,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         return attempt.granted;
       } catch (err) {
         const error = asLicenseError(err, link.server);
-        if (isNoAnswer(error) || (signal.aborted && link.isUp)) attempt.uncertain.add(link.server);
         if (signal.aborted) throw abortError(signal, request.operation);
+        // A bug is not a reason to ask another server: it would fail there too, and hide behind -30.
+        if (error.code === ReturnCode.LV_EXCEPTION) throw error;
         // Each server is its own pool: what one refuses (exhausted, a count above its pool, bad
         // credentials) another may grant, so every server gets asked.
         if (error instanceof LicensesExceededError) exhausted ??= link;
@@ -319,20 +335,21 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       const result = await link.request(
         'acquire',
         { lease, feature, count, wait },
-        { signal, timeout: wait + this.#options.requestTimeout },
+        {
+          signal,
+          timeout: wait + this.#options.requestTimeout,
+          onUnsettled: () => attempt.uncertain.add(link.server),
+        },
       );
       attempt.granted = { link, result };
       return attempt.granted;
     } catch (err) {
       if (signal.aborted) {
         // Leave the server's queue. If the seat was granted meanwhile, the id is given back.
-        attempt.uncertain.add(link.server);
         if (link.isUp) link.request('cancel', { lease }).catch(() => {});
         throw abortError(signal, request.operation);
       }
-      const error = asLicenseError(err, link.server);
-      if (isNoAnswer(error)) attempt.uncertain.add(link.server);
-      throw error;
+      throw asLicenseError(err, link.server);
     }
   }
 

@@ -6,7 +6,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import pRetry from 'p-retry';
-import { abortError, isLicenseError, type LicenseError, SocketsError } from '../errors.js';
+import { abortError, asLicenseError, isLicenseError, type LicenseError, SocketsError } from '../errors.js';
 import type { HelloResult, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
 import type { Connection } from '../transport/connection.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
@@ -48,6 +48,8 @@ export interface LinkRequestOptions {
   signal?: AbortSignal | undefined;
   /** The answer's deadline; defaults to the request timeout. */
   timeout?: number | undefined;
+  /** Called when the request was sent and ended without the server's answer (see `Connection.request`). */
+  onUnsettled?: (() => void) | undefined;
 }
 
 /** A connection that lived less than this counts as a flap: the next redial waits a backoff delay. */
@@ -142,6 +144,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       const result = await connection.request(op, params, {
         signal: options.signal,
         timeout: options.timeout ?? this.#options.requestTimeout,
+        onUnsettled: options.onUnsettled,
       });
       if (op !== 'acquire') this.health.measured(this.#options.now() - started);
       return result;
@@ -196,9 +199,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       this.emit('up', { server: this.server, session: opened.session, reconnected });
       return connection;
     } catch (err) {
-      const error = isLicenseError(err)
-        ? err
-        : new SocketsError(`Could not connect to ${this.server}.`, { server: this.server, cause: err });
+      const error = asLicenseError(err, this.server);
       if (!this.#closing.signal.aborted) {
         if (!error.retryable) {
           this.#misconfigured = { error, until: this.#options.now() + this.#coolDown };

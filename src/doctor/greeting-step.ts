@@ -2,13 +2,15 @@
  * The greeting step: a license server speaks first, at once. Silence, or anything else, means this is not
  * a license server (an HTTP server, another service on the port) or it is hung.
  */
-import { IncompatibleServerError } from '../errors.js';
+import { IncompatibleServerError, isLicenseError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../protocol/constants.js';
 import type { Greeting } from '../protocol/messages.js';
+import { ReturnCode } from '../protocol/return-codes.js';
 import { checkVersion } from '../protocol/versioning.js';
 import { Connection } from '../transport/connection.js';
 import { StepTimeoutError, withDeadline } from '../transport/deadline.js';
-import { dial, type TransportTlsOptions } from '../transport/dial.js';
+import { defaultSocketFactory, dial, type TransportTlsOptions } from '../transport/dial.js';
+import { speaksTls } from '../transport/tls-probe.js';
 import { finding, messageOf, serversKey } from './finding.js';
 import type { StepContext, StepResult } from './network-steps.js';
 
@@ -44,6 +46,22 @@ export async function greetingStep(
       onGiveUp: () => opened.destroy(),
     });
   } catch (err) {
+    if (err instanceof StepTimeoutError && tls === undefined) {
+      if (await speaksTls(ctx.server, defaultSocketFactory, ctx.timeout, ctx.signal)) {
+        return fail(
+          `Connected, but nothing was said within ${ctx.timeout} ms, and a TLS handshake with the same port succeeds: the server speaks TLS, while its entry in ${serversKey(ctx.server)} is plain TCP. One side uses TLS and the other does not.`,
+          `Write the entry as tls://${ctx.label} in ${serversKey(ctx.server)} (and set CA_FILE in [TLS] if its certificate is not from a public CA), or turn TLS off at the server.`,
+          'tls-mismatch',
+        );
+      }
+    }
+    if (isLicenseError(err) && err.code === ReturnCode.LV_NO_SERVER_AVAILABLE) {
+      return fail(
+        'The license server is full: it turned this connection away before greeting it, because it has as many connections as its limit allows (LV_NO_SERVER_AVAILABLE, -22).',
+        "Raise the license server's connection limit (maxConnections), or find what holds its connections (a client that leaks them, a scan); clients retry with backoff meanwhile.",
+        'server-full',
+      );
+    }
     if (err instanceof StepTimeoutError) {
       return fail(
         `Connected, but nothing was said within ${ctx.timeout} ms. A license server greets at once: this is not one (an HTTP server or another service?), or it is hung.`,

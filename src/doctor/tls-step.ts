@@ -5,6 +5,7 @@
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
 import { StepTimeoutError, withDeadline } from '../transport/deadline.js';
+import { classifySocketError } from '../transport/socket-errors.js';
 import { finding, reasonOf, serversKey } from './finding.js';
 import type { StepContext, StepResult } from './network-steps.js';
 import type { ProbeTlsOptions } from './types.js';
@@ -140,6 +141,13 @@ export async function tlsStep(
     };
   } catch (err) {
     const timedOut = err instanceof StepTimeoutError;
+    if (classifySocketError(err) === 'tls-mismatch') {
+      return fail(
+        `The server on port ${port} does not speak TLS: it answered in plain TCP (${reasonOf(err)}), while its entry in ${serversKey(ctx.server)} asks for TLS (tls://). One side uses TLS and the other does not.`,
+        `If the server speaks plain TCP, remove tls:// from its entry in ${serversKey(ctx.server)}; otherwise turn TLS on at the license server.`,
+        { reason: 'tls-mismatch' },
+      );
+    }
     return fail(
       timedOut
         ? `No TLS handshake within ${ctx.timeout} ms: the server on port ${port} does not seem to speak TLS.`

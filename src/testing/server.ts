@@ -479,7 +479,8 @@ export class FakeLicenseServer implements AsyncDisposable {
         this.#nextCheckAt = undefined;
         this.#afterChange();
       },
-      Math.max(0, at - Date.now()) + 1,
+      // setTimeout takes at most 2^31-1 ms; a longer wait is reached in steps (each check re-arms).
+      Math.min(2 ** 31 - 1, Math.max(0, at - Date.now()) + 1),
     );
     this.#expiryTimer.unref();
   }

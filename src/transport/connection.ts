@@ -10,13 +10,14 @@ import {
   errorFromReturnCode,
   IncompatibleServerError,
   InvalidParameterError,
-  type LicenseError,
+  LicenseError,
   SocketsError,
 } from '../errors.js';
 import { type DecodedItem, encodeFrame, FrameDecoder } from '../protocol/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
 import type { Greeting, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
+import { ReturnCode } from '../protocol/return-codes.js';
 import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
 import { PendingRequests } from './pending.js';
 import { connectError } from './socket-errors.js';
@@ -35,6 +36,11 @@ export interface RequestOptions {
   timeout?: number | undefined;
   /** Drops this request (not the connection) when it fires. */
   signal?: AbortSignal | undefined;
+  /**
+   * Called when the request ends without the server's answer (no answer in time, the connection lost,
+   * an abort after it was sent): the server may have acted on it. Not called for an answer, good or bad.
+   */
+  onUnsettled?: (() => void) | undefined;
 }
 
 /** Settings the connection keeps after the handshake. */
@@ -172,6 +178,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const answer = this.#pending.track(id, op, {
       timeout: options.timeout ?? this.#requestTimeout,
       signal: options.signal,
+      onUnsettled: options.onUnsettled,
     });
     this.#write(frame);
     return answer as Promise<ResultOf<Op>>;
@@ -245,8 +252,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     if (this.#greeting === undefined) {
       const greeting = parseGreeting(item.value);
-      if (greeting instanceof ProtocolError) this.#malformed(greeting);
-      else this.#settleGreeting(greeting);
+      if (!(greeting instanceof ProtocolError)) {
+        this.#settleGreeting(greeting);
+        return;
+      }
+      // A license server may turn a connection away before greeting it (-22: no room for another
+      // connection): that is a refusal with a code, not a sign of another protocol.
+      const frame = parseServerFrame(item.value);
+      if (frame instanceof ProtocolError || frame.kind !== 'response' || frame.response.ok) {
+        this.#malformed(greeting);
+      } else {
+        this.#fail(this.#refusal(frame.response.error.code, frame.response.error.message));
+      }
       return;
     }
     const frame = parseServerFrame(item.value);
@@ -267,12 +284,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     const { response } = frame;
     if (response.id === null) {
-      if (!response.ok)
-        this.#fail(
-          errorFromReturnCode(response.error.code, this.#serverSays(response.error.message), {
-            server: this.server,
-          }),
-        );
+      if (!response.ok) this.#fail(this.#refusal(response.error.code, response.error.message));
       return;
     }
     const op = this.#pending.opOf(response.id);
@@ -283,6 +295,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         errorFromReturnCode(response.error.code, this.#serverSays(response.error.message), {
           server: this.server,
         }),
+        true,
       );
       return;
     }
@@ -293,6 +306,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   #serverSays(message: string): string {
     return `${this.server}: ${message}`;
+  }
+
+  /** The error for a server that ends the whole connection with an error frame (`"id": null`). */
+  #refusal(code: number, message: string): LicenseError {
+    if (code === ReturnCode.LV_NO_SERVER_AVAILABLE) {
+      return new LicenseError(
+        `${this.server} is full: it has as many connections as its limit allows and turned this one away (LV_NO_SERVER_AVAILABLE; it said "${message}"). The client tries again with backoff and uses the other servers meanwhile. If this lasts, raise the license server's connection limit (maxConnections) or find what holds its connections.`,
+        { code, server: this.server },
+      );
+    }
+    return errorFromReturnCode(code, this.#serverSays(message), { server: this.server });
   }
 
   #wireError(err: ProtocolError): LicenseError {

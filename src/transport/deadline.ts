@@ -4,6 +4,12 @@
  */
 import { abortError, type LicenseError, TimeoutError } from '../errors.js';
 
+/**
+ * The longest delay `setTimeout` takes (2^31-1 ms, about 24.8 days). A longer one fires after 1 ms with a
+ * `TimeoutOverflowWarning`, so longer deadlines are reached in steps of at most this.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Marks the errors {@link withDeadline} makes, so a step can tell its own timeout from other failures. */
 export class StepTimeoutError extends TimeoutError {
   static override readonly kind: string = 'StepTimeoutError';
@@ -75,7 +81,7 @@ export class DeadlineTimer {
     this.#onDue = onDue;
   }
 
-  /** Makes sure the timer fires by `at` (epoch ms). */
+  /** Makes sure the timer fires by `at` (epoch ms); a deadline beyond {@link MAX_TIMER_MS} is re-armed in steps. */
   schedule(at: number): void {
     if (at >= this.#at) return;
     clearTimeout(this.#timer);
@@ -87,7 +93,7 @@ export class DeadlineTimer {
         const next = this.#onDue(Date.now());
         if (next < Number.POSITIVE_INFINITY) this.schedule(next);
       },
-      Math.max(0, at - Date.now()),
+      Math.min(MAX_TIMER_MS, Math.max(0, at - Date.now())),
     );
   }
 

@@ -10,7 +10,6 @@ import {
   IncompatibleServerError,
   isLicenseError,
   type LicenseError,
-  TimeoutError,
 } from '../errors.js';
 import { PROTOCOL_VERSION, SCRAM_MECHANISM } from '../protocol/constants.js';
 import type { Greeting, HelloResult } from '../protocol/messages.js';
@@ -18,8 +17,9 @@ import { ScramError } from '../protocol/protocol-error.js';
 import { ScramClient } from '../protocol/scram.js';
 import { checkVersion } from '../protocol/versioning.js';
 import { Connection } from './connection.js';
-import { withDeadline } from './deadline.js';
-import { type DialTarget, dial, type SocketFactory } from './dial.js';
+import { StepTimeoutError, withDeadline } from './deadline.js';
+import { type DialTarget, defaultSocketFactory, dial, type SocketFactory } from './dial.js';
+import { speaksTls } from './tls-probe.js';
 
 /** The account a client authenticates as. The password is only used to compute SCRAM proofs. */
 export interface ConnectionCredentials {
@@ -75,21 +75,33 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
     socketFactory: options.socketFactory,
     signal: options.signal,
   });
-  const connection = new Connection(socket, {
-    server,
-    requestTimeout,
-    maxFrameBytes: options.maxFrameBytes,
-    keepAliveDelay: options.keepAliveDelay,
-  });
+  let connection: Connection;
+  try {
+    connection = new Connection(socket, {
+      server,
+      requestTimeout,
+      maxFrameBytes: options.maxFrameBytes,
+      keepAliveDelay: options.keepAliveDelay,
+    });
+  } catch (err) {
+    // A socket that cannot even be set up (a broken injected factory) must not stay open.
+    socket.destroy();
+    throw err;
+  }
   try {
     const greeting = await withDeadline(connection.greeting(), requestTimeout, {
       what: 'The handshake',
       signal: options.signal,
       onTimeout: () =>
-        new TimeoutError(
+        new StepTimeoutError(
           `Connected to ${server}, but it sent no greeting within ${requestTimeout} ms: it is not an lv-license server (check the port in LICENSE_SERVERS), or it is overloaded.`,
           { server },
         ),
+    }).catch(async (err: unknown) => {
+      if (err instanceof StepTimeoutError && options.tls === undefined) {
+        await rejectIfTls(options, server, err);
+      }
+      throw err;
     });
     checkCompatible(server, greeting, options.credentials !== undefined);
     const request = { signal: options.signal };
@@ -109,6 +121,22 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
   } catch (err) {
     connection.destroy();
     throw err;
+  }
+}
+
+/**
+ * A silent server on a plain connection may be a TLS server waiting for the client's hello: say so, rather
+ * than "no greeting", when one TLS handshake with it succeeds.
+ */
+async function rejectIfTls(options: OpenConnectionOptions, server: string, silence: unknown): Promise<void> {
+  const factory = options.socketFactory ?? defaultSocketFactory;
+  // A TLS handshake is a round trip or two: far less than the deadlines, and a silent server costs no more.
+  const timeout = Math.min(options.connectTimeout ?? 5_000, options.requestTimeout ?? 5_000);
+  if (await speaksTls(options, factory, timeout, options.signal)) {
+    throw new IncompatibleServerError(
+      `${server} speaks TLS, but its entry in LICENSE_SERVERS is plain TCP: one side uses TLS and the other does not. Write the entry as tls://${server}, or turn TLS off at the server.`,
+      { server, cause: silence },
+    );
   }
 }
 

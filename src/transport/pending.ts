@@ -4,7 +4,7 @@
  * armed for the earliest deadline, serves every request (a timer per request costs more than the
  * request itself when thousands are pipelined).
  */
-import { abortError, type LicenseError, TimeoutError } from '../errors.js';
+import { abortError, type LicenseError, RequestTimeoutError } from '../errors.js';
 import { DeadlineTimer } from './deadline.js';
 
 interface Entry {
@@ -16,16 +16,15 @@ interface Entry {
   readonly timeout: number;
   readonly signal: AbortSignal | undefined;
   readonly onAbort: (() => void) | undefined;
+  readonly onUnsettled: (() => void) | undefined;
 }
-
-const NO_ANSWER = new WeakSet<LicenseError>();
 
 /**
  * Whether `err` is this client's own deadline for an answer that never came (a sign of a dead or
  * black-holed server), as opposed to a server's LV_TIME_OUT answer such as an acquire whose wait ran out.
  */
-export function isNoAnswer(err: unknown): boolean {
-  return err instanceof TimeoutError && NO_ANSWER.has(err);
+export function isNoAnswer(err: unknown): err is RequestTimeoutError {
+  return err instanceof RequestTimeoutError;
 }
 
 /** Options for one tracked request. */
@@ -33,6 +32,11 @@ export interface TrackOptions {
   /** Reject with a {@link TimeoutError} after this many ms; 0 or undefined waits for ever. */
   timeout?: number | undefined;
   signal?: AbortSignal | undefined;
+  /**
+   * Called when the request ends without an answer from the server (no answer in time, the connection
+   * lost, the caller's abort): the server may or may not have acted on it.
+   */
+  onUnsettled?: (() => void) | undefined;
 }
 
 /** Request ids and the promises waiting on them. */
@@ -70,7 +74,16 @@ export class PendingRequests {
           ? undefined
           : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
-      this.#entries.set(id, { op, resolve, reject, deadline, timeout, signal, onAbort });
+      this.#entries.set(id, {
+        op,
+        resolve,
+        reject,
+        deadline,
+        timeout,
+        signal,
+        onAbort,
+        onUnsettled: options.onUnsettled,
+      });
       this.#deadlines.schedule(deadline);
     });
   }
@@ -87,11 +100,17 @@ export class PendingRequests {
     return entry !== undefined;
   }
 
-  /** Settles request `id` with an error. Returns false if nobody waits for it any more. */
-  reject(id: number, err: LicenseError): boolean {
+  /**
+   * Settles request `id` with an error: the server's own answer when `answered`, otherwise a failure on
+   * this side (no answer in time, the connection gone, an abort), whose outcome at the server is unknown.
+   * Returns false if nobody waits for it any more.
+   */
+  reject(id: number, err: LicenseError, answered = false): boolean {
     const entry = this.#take(id);
-    entry?.reject(err);
-    return entry !== undefined;
+    if (entry === undefined) return false;
+    if (!answered) entry.onUnsettled?.();
+    entry.reject(err);
+    return true;
   }
 
   /** Rejects every pending request, for a connection that is gone. */
@@ -113,11 +132,10 @@ export class PendingRequests {
     let next = Number.POSITIVE_INFINITY;
     for (const [id, entry] of [...this.#entries]) {
       if (entry.deadline <= now) {
-        const err = new TimeoutError(
+        const err = new RequestTimeoutError(
           `${this.#server} did not answer the ${entry.op} request within ${entry.timeout} ms: the server is overloaded, or the network drops its packets.`,
           { server: this.#server },
         );
-        NO_ANSWER.add(err);
         this.reject(id, err);
       } else if (entry.deadline < next) {
         next = entry.deadline;

@@ -2,7 +2,15 @@
  * Turns what `node:net` and `node:tls` throw into the library's errors, with a message that says what
  * the failure means for a license server and what to check next.
  */
-import { AuthenticationError, type LicenseError, SocketsError, TimeoutError } from '../errors.js';
+import {
+  AuthenticationError,
+  asLicenseError,
+  IncompatibleServerError,
+  isSystemError,
+  type LicenseError,
+  SocketsError,
+  TimeoutError,
+} from '../errors.js';
 
 /** How a TCP connection attempt failed, as far as the operating system tells. */
 export type ConnectFailureKind =
@@ -12,6 +20,7 @@ export type ConnectFailureKind =
   | 'reset'
   | 'dns'
   | 'tls-certificate'
+  | 'tls-mismatch'
   | 'closed'
   | 'other';
 
@@ -47,6 +56,15 @@ const TLS_CERT_CODES = new Set([
   'CERT_REJECTED',
 ]);
 
+/** What OpenSSL says when the peer's bytes are not TLS records: the server does not speak TLS. */
+const TLS_MISMATCH_CODES = new Set([
+  'ERR_SSL_WRONG_VERSION_NUMBER',
+  'ERR_SSL_PACKET_LENGTH_TOO_LONG',
+  'ERR_SSL_HTTP_REQUEST',
+  'ERR_SSL_RECORD_LENGTH_MISMATCH',
+  'ERR_SSL_UNKNOWN_PROTOCOL',
+]);
+
 /** The errno-style code of a Node.js system error, if it has one. */
 export function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
@@ -58,6 +76,7 @@ export function classifySocketError(err: unknown): ConnectFailureKind {
   const code = errnoOf(err);
   if (code === undefined) return 'other';
   if (TLS_CERT_CODES.has(code)) return 'tls-certificate';
+  if (TLS_MISMATCH_CODES.has(code)) return 'tls-mismatch';
   return KIND_BY_ERRNO[code] ?? 'other';
 }
 
@@ -102,7 +121,14 @@ export function connectError(server: string, err: unknown): LicenseError {
         `The TLS certificate of ${server} is not trusted (${reason}). Set [TLS] CA_FILE to the CA that signed it, or SERVER_NAME to the name on the certificate.`,
         { server, cause: err },
       );
+    case 'tls-mismatch':
+      return new IncompatibleServerError(
+        `${server} does not speak TLS, but its entry in LICENSE_SERVERS asks for TLS (tls://) (${reason}): one side uses TLS and the other does not. Remove tls:// from the entry, or turn TLS on at the server.`,
+        { server, cause: err },
+      );
     default:
+      // A bug (a TypeError from a broken socketFactory...) is not a network failure: never retried.
+      if (!isSystemError(err)) return asLicenseError(err, server);
       return new SocketsError(`Could not talk to ${server}: ${reason}.`, { server, cause: err });
   }
 }

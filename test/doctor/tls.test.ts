@@ -90,8 +90,10 @@ describe('runDoctor: TLS', () => {
     const report = await doctor(`tls://127.0.0.1:${server.port}`, '');
     const tls = findingOf(report, 'server.tls');
     expect(tls.status).toBe('fail');
-    expect(tls.detail).toContain('does not seem to speak TLS');
+    expect(tls.detail).toContain('does not speak TLS: it answered in plain TCP');
+    expect(tls.detail).toContain('One side uses TLS and the other does not');
     expect(tls.fix).toContain('remove tls:// from its entry');
+    expect(tls.data).toMatchObject({ reason: 'tls-mismatch' });
   });
 
   it('fails when a [TLS] file cannot be read', async () => {
