@@ -14,6 +14,7 @@ import { parseServerList } from '../config/servers.js';
 import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
 import { type ClientProperties, LICENSE_TYPES, type LicenseType } from '../config/types.js';
 import { ConfigError } from '../errors.js';
+import { MAX_TIMER_MS } from '../transport/deadline.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { LIBRARY_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
@@ -103,9 +104,9 @@ export interface ResolvedOptions {
 
 function duration(name: string, value: number | undefined, fallback: number, min = 1): number {
   if (value === undefined) return fallback;
-  if (!Number.isFinite(value) || value < min) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
     throw new ConfigError(
-      `The ${name} option must be a number of milliseconds of at least ${min}, not ${String(value)}.`,
+      `The ${name} option must be a number of milliseconds from ${min} to ${MAX_TIMER_MS} (about 24.8 days), not ${String(value)}.`,
       {
         key: name,
       },
@@ -114,9 +115,17 @@ function duration(name: string, value: number | undefined, fallback: number, min
   return value;
 }
 
-function servers(value: LicenseClientOptions['servers'] = DEFAULT_LICENSE_SERVERS): ClusterServer[] {
+/**
+ * The servers option, checked. `secrets` (the password) never appear in its messages: a password pasted
+ * into the list by mistake is not echoed back.
+ */
+function servers(
+  value: LicenseClientOptions['servers'] = DEFAULT_LICENSE_SERVERS,
+  secrets: readonly string[] = [],
+): ClusterServer[] {
+  const listOptions = { source: 'the servers option', key: 'servers', secrets };
   if (typeof value === 'string') {
-    return parseServerList(value, { source: 'the servers option', key: 'servers' }).map((s) => ({
+    return parseServerList(value, listOptions).map((s) => ({
       host: s.host,
       port: s.port,
       tls: s.tls,
@@ -124,19 +133,19 @@ function servers(value: LicenseClientOptions['servers'] = DEFAULT_LICENSE_SERVER
   }
   if (value.length === 0) throw new ConfigError('The servers option lists no server.', { key: 'servers' });
   return value.map(({ host, port, tls }) => {
+    const shown = (text: string) => (secrets.some((secret) => text.includes(secret)) ? '[redacted]' : text);
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65_535) {
       throw new ConfigError(
-        `The servers option has a bad entry ${JSON.stringify({ host, port })}: give a host and a port 1 to 65535.`,
+        `The servers option has a bad entry ${shown(JSON.stringify({ host, port }))}: give a host and a port 1 to 65535.`,
         { key: 'servers' },
       );
     }
     // The same checks as a LICENSE_SERVERS entry, so a list and a string accept the same hosts.
-    const [parsed] = parseServerList(formatServer(host, port, tls === true), {
-      source: 'the servers option',
-      key: 'servers',
-    });
+    const [parsed] = parseServerList(formatServer(host, port, tls === true), listOptions);
     if (parsed === undefined || parsed.host !== host) {
-      throw new ConfigError(`The servers option has a bad host ${JSON.stringify(host)}.`, { key: 'servers' });
+      throw new ConfigError(`The servers option has a bad host ${shown(JSON.stringify(host))}.`, {
+        key: 'servers',
+      });
     }
     return { host, port, tls: tls === true };
   });
@@ -194,7 +203,7 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
     });
   }
   return {
-    servers: servers(options.servers),
+    servers: servers(options.servers, typeof password === 'string' && password !== '' ? [password] : []),
     credentials:
       username === undefined || username === '' || password === undefined
         ? undefined

@@ -51,6 +51,15 @@ export class Credentials {
         },
       );
     }
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+    const control = /[\u0000-\u001f\u007f]/;
+    if (control.test(username) || control.test(password)) {
+      const which = control.test(username) ? 'username' : 'password';
+      throw new ConfigError(
+        `The ${which} of "${control.test(username) ? JSON.stringify(username).slice(1, -1) : username}" holds a control character (a tab, a newline...), which the license server refuses in credentials. Use printable characters only.`,
+        { key: which },
+      );
+    }
     this.username = username;
     this.#password = password;
     Object.freeze(this);

@@ -85,19 +85,39 @@ export function scanLines(text: string, diagnostics: Diagnostics): ConfEntry[] {
           : 'has a key that is not letters, digits, "_", "." or "-"',
       );
     }
+    const rawValue = trimmed.slice(equals + 1).trim();
+    const value = unquote(rawValue);
+    if (value === rawValue && (rawValue.startsWith('"') || (rawValue.endsWith('"') && rawValue.length > 1))) {
+      diagnostics.warn(
+        'unbalanced-quote',
+        `the value of ${keyAsWritten} ${rawValue.startsWith('"') ? 'starts' : 'ends'} with a double quote but does not ${rawValue.startsWith('"') ? 'end' : 'start'} with one, so the quote is kept as part of the value. Put a double quote at both ends of the value, or at neither.`,
+        { line, key: keyAsWritten.toUpperCase() },
+      );
+    }
     entries.push({
       line,
       section,
       sectionAsWritten,
       key: keyAsWritten.toUpperCase(),
       keyAsWritten,
-      value: unquote(trimmed.slice(equals + 1).trim()),
+      value,
     });
   }
   return entries;
 }
 
-function unquote(value: string): string {
+const PASSWORD_LINE = /^\s*AUTHENTICATION_PASSWORD\s*=(.*)$/gim;
+
+/**
+ * The value of every `AUTHENTICATION_PASSWORD` line of `text`, in any section, as {@link scanLines} reads
+ * it: known before any line is judged, so that no message quotes the password back wherever it was pasted.
+ */
+export function passwordsIn(text: string): string[] {
+  return [...text.matchAll(PASSWORD_LINE)].map((m) => unquote((m[1] ?? '').trim())).filter((v) => v !== '');
+}
+
+/** A value without one pair of surrounding double quotes, when it has them. */
+export function unquote(value: string): string {
   return value.length >= 2 && value.startsWith('"') && value.endsWith('"') ? value.slice(1, -1) : value;
 }
 

@@ -90,7 +90,11 @@ function readError(error: unknown, candidate: Candidate): ConfigError {
       ? `Make it readable by the user this process runs as, and by nobody else (chmod 600), or set ${CONFIG_PATH_ENV} to a readable copy.`
       : code === 'EISDIR'
         ? 'It is a directory: name the client_property.conf file inside it.'
-        : `Check the file, or set ${CONFIG_PATH_ENV} to another copy.`;
+        : code === 'ENOTREG'
+          ? `Only a regular file is read: name the client_property.conf file itself, or set ${CONFIG_PATH_ENV} to it.`
+          : code === 'EFBIG'
+            ? `This is not a client_property.conf: name the right file, or set ${CONFIG_PATH_ENV} to it.`
+            : `Check the file, or set ${CONFIG_PATH_ENV} to another copy.`;
   const detail = error instanceof Error ? error.message : String(error);
   return new ConfigError(
     `${file}: cannot read the configuration file (${candidate.origin}): ${detail}. ${fix}`,

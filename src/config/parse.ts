@@ -6,7 +6,7 @@ import { Credentials } from './credentials.js';
 import { DEFAULT_LICENSE_PORT, DEFAULT_LICENSE_SERVERS } from './defaults.js';
 import { Diagnostics } from './diagnostics.js';
 import { KEYS, TLS_SECTION } from './keys.js';
-import { AUTHENTICATION_SECTION, GLOBAL_SECTION, scanLines } from './lines.js';
+import { AUTHENTICATION_SECTION, GLOBAL_SECTION, passwordsIn, scanLines } from './lines.js';
 import { checkPlacement, SectionTable } from './sections.js';
 import { readServerList } from './servers.js';
 import type { ClientProperties, ParseClientPropertiesOptions, ServerAddress, TlsConfig } from './types.js';
@@ -56,6 +56,8 @@ export function parseClientProperties(
     );
   }
   const diagnostics = new Diagnostics(source);
+  // Known before any line is judged, so that no message quotes the password back, wherever it was pasted.
+  for (const secret of passwordsIn(text)) diagnostics.addSecret(secret);
   const entries = scanLines(text, diagnostics);
   checkPlacement(entries, diagnostics);
   const table = new SectionTable(entries, diagnostics);
@@ -106,12 +108,21 @@ function readLicenseServers(table: SectionTable, diagnostics: Diagnostics): read
   }
   const entry = current ?? legacy;
   const value = entry === undefined || isDefault(entry.value) ? DEFAULT_LICENSE_SERVERS : entry.value;
-  return readServerList(value, diagnostics, {
-    key: entry?.key ?? KEYS.licenseServers,
+  const key = entry?.key ?? KEYS.licenseServers;
+  const servers = readServerList(value, diagnostics, {
+    key,
     line: entry?.line,
     defaultPort: DEFAULT_LICENSE_PORT,
   });
+  // A password that happens to be a valid host name would be dialed, and then named in every error.
+  if (servers.some((server) => diagnostics.holdsSecret(server.entry))) {
+    throw diagnostics.pastedPassword({ line: entry?.line, key });
+  }
+  return servers;
 }
+
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
+const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function readCredentials(table: SectionTable, diagnostics: Diagnostics): Credentials | undefined {
   const username = table.get(AUTHENTICATION_SECTION, KEYS.username);
@@ -129,6 +140,15 @@ function readCredentials(table: SectionTable, diagnostics: Diagnostics): Credent
         'or leave both empty to connect without authentication.',
       { line: (missingEntry ?? (hasUsername ? username : password))?.line, key: missing },
     );
+  }
+  for (const entry of [username, password]) {
+    if (CONTROL.test(entry.value)) {
+      throw diagnostics.error(
+        `${entry.key} holds a control character (a tab, a stray carriage return...), which the license ` +
+          'server refuses in credentials. Retype the value on one line with printable characters only.',
+        { line: entry.line, key: entry.key },
+      );
+    }
   }
   return new Credentials(username.value, password.value);
 }

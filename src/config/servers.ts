@@ -45,7 +45,7 @@ export function parseServerList(
   value: string,
   options: ParseServerListOptions = {},
 ): readonly ServerAddress[] {
-  const diagnostics = new Diagnostics(options.source, options.onWarning);
+  const diagnostics = new Diagnostics(options.source, options.onWarning, options.secrets);
   const key = options.key ?? DEFAULT_KEY;
   const defaultPort = options.defaultPort ?? DEFAULT_LICENSE_PORT;
   if (!isPort(defaultPort)) {

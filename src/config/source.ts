@@ -3,6 +3,7 @@
  * and its raw text. Shared by the loader and by the doctor, which needs the text itself to keep checking
  * past the first error and to write a redacted copy into a support bundle.
  */
+import { constants, type Stats } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { posix, win32 } from 'node:path';
 import { CONFIG_PATH_ENV, defaultConfigPath } from './defaults.js';
@@ -71,18 +72,51 @@ export async function configCandidates(
 }
 
 /**
- * Reads the file's text and mode.
+ * The most a configuration file may hold. The vendor's template is about 10 KB; anything near this is not
+ * a client_property.conf (a log, a disk image, `/dev/zero`).
+ */
+export const MAX_CONF_FILE_BYTES = 1024 * 1024;
+
+/** An error in the shape of the operating system's, for what `open` accepts but a conf file must not be. */
+function fileError(code: string, message: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(message), { code });
+}
+
+/**
+ * Reads the file's text and mode. Only a regular file of at most {@link MAX_CONF_FILE_BYTES} is read: a
+ * FIFO (which would block until a writer comes), a device or a directory fails at once, without reading.
  *
- * @throws the operating system's error (`ENOENT`, `EACCES`, `EISDIR`...), for the caller to explain.
+ * @throws the operating system's error (`ENOENT`, `EACCES`, `EISDIR`...), `ENOTREG` for another kind of
+ * file or `EFBIG` for a file too large, for the caller to explain.
  */
 export async function readConfFile(path: string): Promise<ConfFile> {
-  const handle = await open(path, 'r');
+  // O_NONBLOCK: opening a FIFO for reading does not wait for a writer (it is refused just below). It does
+  // nothing to a regular file. Windows has no such flag and no FIFO at a path.
+  const handle = await open(path, constants.O_RDONLY | (constants.O_NONBLOCK ?? 0));
   try {
     const stats = await handle.stat();
+    if (stats.isDirectory()) throw fileError('EISDIR', `EISDIR: ${path} is a directory`);
+    if (!stats.isFile()) {
+      throw fileError('ENOTREG', `${path} is ${describeFileKind(stats)}, not a regular file`);
+    }
+    if (stats.size > MAX_CONF_FILE_BYTES) {
+      throw fileError(
+        'EFBIG',
+        `${path} holds ${stats.size} bytes, more than the ${MAX_CONF_FILE_BYTES} a configuration file may`,
+      );
+    }
     return { text: await handle.readFile({ encoding: 'utf8' }), mode: stats.mode };
   } finally {
     await handle.close();
   }
+}
+
+function describeFileKind(stats: Stats): string {
+  if (stats.isFIFO()) return 'a FIFO (named pipe)';
+  if (stats.isCharacterDevice()) return 'a character device';
+  if (stats.isBlockDevice()) return 'a block device';
+  if (stats.isSocket()) return 'a socket';
+  return 'not a regular file';
 }
 
 /** Resolves relative `[TLS]` paths against the file's directory, as the loader does. */

@@ -44,7 +44,9 @@ export type ConfigWarningCode =
   /** A key the library reads has an empty value; its built-in default is used. */
   | 'empty-value'
   /** The file holds a password and can be read by group or others. */
-  | 'world-readable';
+  | 'world-readable'
+  /** A value starts with a double quote and does not end with one (or the reverse); the quote is kept. */
+  | 'unbalanced-quote';
 
 /** Something in the configuration that works but is probably not what was meant. */
 export interface ConfigWarning {
@@ -157,4 +159,9 @@ export interface ParseServerListOptions {
   key?: string;
   /** Called with each warning (such as `duplicate-server`); warnings are dropped without it. */
   onWarning?: (warning: ConfigWarning) => void;
+  /**
+   * Values that must never appear in a message, such as the password of the same configuration (pasted
+   * into the server list by mistake, it would otherwise be quoted back in the error).
+   */
+  secrets?: readonly string[];
 }

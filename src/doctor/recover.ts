@@ -6,7 +6,7 @@
 import { Credentials } from '../config/credentials.js';
 import { Diagnostics } from '../config/diagnostics.js';
 import { CREDENTIAL_KEYS, KEYS } from '../config/keys.js';
-import { AUTHENTICATION_SECTION, type ConfEntry, scanLines } from '../config/lines.js';
+import { AUTHENTICATION_SECTION, type ConfEntry, passwordsIn, scanLines } from '../config/lines.js';
 import { parseClientProperties } from '../config/parse.js';
 import { parseServerList } from '../config/servers.js';
 import type { ClientProperties } from '../config/types.js';
@@ -56,7 +56,8 @@ export function recoverParse(text: string, source: string, fileMode?: number): R
   const comment = (line: number) => {
     lines[line - 1] = '#';
   };
-  const entries = (): ConfEntry[] => scanLines(lines.join('\n'), new Diagnostics(source));
+  const secrets = passwordsIn(text);
+  const entries = (): ConfEntry[] => scanLines(lines.join('\n'), new Diagnostics(source, undefined, secrets));
 
   for (let attempt = 0; attempt < MAX_REPAIRS; attempt += 1) {
     let props: ClientProperties;
@@ -92,7 +93,7 @@ export function recoverParse(text: string, source: string, fileMode?: number): R
         for (const entry of entries().filter((e) => CREDENTIAL_KEYS.has(e.key))) comment(entry.line);
       } else if (SERVER_KEYS.has(key)) {
         const entry = entries().find((e) => e.line === err.line);
-        const good = entry === undefined ? [] : checkEntries(entry, source, serverErrors);
+        const good = entry === undefined ? [] : checkEntries(entry, source, secrets, serverErrors);
         if (serverErrors.length === 0) serverErrors.push(err);
         if (entry !== undefined && good.length > 0) {
           lines[err.line - 1] = `${entry.keyAsWritten} = ${good.join(';')}`;
@@ -126,13 +127,26 @@ export function recoverParse(text: string, source: string, fileMode?: number): R
   };
 }
 
-/** Parses each entry of a server list on its own: the good ones, and one error per bad one. */
-function checkEntries(entry: ConfEntry, source: string, errors: ConfigError[]): string[] {
+/**
+ * Parses each entry of a server list on its own: the good ones, and one error per bad one. An entry that
+ * holds the password is bad (and never shown), even where it would pass for a host name.
+ */
+function checkEntries(
+  entry: ConfEntry,
+  source: string,
+  secrets: readonly string[],
+  errors: ConfigError[],
+): string[] {
   const good: string[] = [];
+  const diagnostics = new Diagnostics(source, undefined, secrets);
   for (const part of entry.value.split(';').map((p) => p.trim())) {
     if (part === '') continue;
+    if (diagnostics.holdsSecret(part)) {
+      errors.push(diagnostics.pastedPassword({ line: entry.line, key: entry.key }));
+      continue;
+    }
     try {
-      parseServerList(part, { source, line: entry.line, key: entry.key });
+      parseServerList(part, { source, line: entry.line, key: entry.key, secrets });
       good.push(part);
     } catch (err) {
       if (err instanceof ConfigError) errors.push(err);
