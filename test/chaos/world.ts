@@ -3,6 +3,7 @@
  * and release at random, and a fault loop that stops, restarts, pauses and resumes the servers and drops
  * their connections. Every choice comes from one seeded PRNG.
  */
+import * as net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   isLicenseError,
@@ -88,6 +89,8 @@ export class ChaosWorld {
         port: 0,
         host: '127.0.0.1',
         leaseTtl: LEASE_TTL,
+        // Room for every client and as many more: the flood fault fills the rest with idle connections.
+        maxConnections: 2 * clientCount,
         ...(this.authMode
           ? { accounts: { [ACCOUNT.username]: { password: ACCOUNT.password, licenses: this.pool } } }
           : { licenses: this.pool }),
@@ -277,10 +280,20 @@ export class ChaosWorld {
       const free = this.servers.filter((s) => !s.busy);
       if (free.length === 0) continue;
       const s = rng.pick(free);
-      const fault = rng.pick(['stop', 'pause', 'drop', 'slow'] as const);
+      const fault = rng.pick(['stop', 'pause', 'drop', 'slow', 'flood'] as const);
       this.stats.faults[fault] = (this.stats.faults[fault] ?? 0) + 1;
       if (fault === 'drop') {
         s.server.dropConnections();
+      } else if (fault === 'flood') {
+        // A burst of idle connections fills the server to its limit, and its clients are cut off: they
+        // reconnect into a full server (-22) until the burst ends.
+        s.busy = true;
+        const flood = await fillConnections(s.server);
+        s.server.dropConnections();
+        this.#later(rng.int(100, 700), async () => {
+          for (const socket of flood) socket.destroy();
+          s.busy = false;
+        });
       } else if (fault === 'slow') {
         // Answers late, sometimes later than the request timeout: late grants the client gave up on.
         s.busy = true;
@@ -375,4 +388,21 @@ export class ChaosWorld {
   async closeServers(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.server.close()));
   }
+}
+
+/** Opens idle connections to `server` until it refuses more; returns them, open. */
+async function fillConnections(server: FakeLicenseServer): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < 200; i++) {
+    const socket = net.connect({ host: server.host, port: server.port });
+    socket.on('error', () => {});
+    sockets.push(socket);
+    // The server greets an accepted connection, and answers -22 and closes one it has no room for.
+    const first = await new Promise<string>((resolve) => {
+      socket.once('data', (chunk: Buffer) => resolve(chunk.toString('utf8')));
+      socket.once('close', () => resolve(''));
+    });
+    if (!first.includes('"type":"greeting"')) break;
+  }
+  return sockets;
 }
