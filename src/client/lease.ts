@@ -1,10 +1,15 @@
 /**
  * Lease: one grant of `count` seats of a feature, held until released.
  */
-import type { LeaseRecord, LeaseState } from '../leases/lease-table.js';
+import { type LeaseState, leaseStateOf, type TrackedLease } from '../leases/lease-table.js';
 
-/** How a Lease gives itself back (provided by the client). */
-export type ReleaseFn = (lease: Lease) => Promise<void>;
+/** What a {@link Lease} asks of the client that made it. */
+export interface LeaseHost {
+  /** Gives the lease's seats back. */
+  release(lease: Lease): Promise<void>;
+  /** Whether this handle still stands for the seats (a port's handle stops when the license is cached). */
+  stands(lease: Lease): boolean;
+}
 
 /**
  * Seats of one feature held from a license server, renewed in the background until released.
@@ -16,15 +21,14 @@ export type ReleaseFn = (lease: Lease) => Promise<void>;
  * ```
  */
 export class Lease implements AsyncDisposable {
-  readonly #record: LeaseRecord;
-  readonly #release: ReleaseFn;
+  readonly #record: TrackedLease;
+  readonly #host: LeaseHost;
   #releasing: Promise<void> | undefined;
-  #retired = false;
 
   /** @internal Made by the client; not for construction by applications. */
-  constructor(record: LeaseRecord, release: ReleaseFn) {
+  constructor(record: TrackedLease, host: LeaseHost) {
     this.#record = record;
-    this.#release = release;
+    this.#host = host;
   }
 
   /** The lease id, chosen by this client (unique per client process). */
@@ -49,27 +53,21 @@ export class Lease implements AsyncDisposable {
 
   /** `held`, `reconnecting` (its server is being reconnected), `lost`, or `released`. */
   get state(): LeaseState {
-    return this.#retired ? 'released' : this.#record.state;
+    return this.#host.stands(this) ? leaseStateOf(this.#record.state) : 'released';
   }
 
   /** Why the lease was lost, when it was. */
-  get lostError(): LeaseRecord['lostError'] {
+  get lostError(): TrackedLease['lostError'] {
     return this.#record.lostError;
   }
 
-  /** Gives the seats back. Idempotent; never rejects for a server that is gone (the TTL frees them). */
-  release(): Promise<void> {
-    if (this.#retired) return Promise.resolve();
-    this.#releasing ??= this.#release(this);
-    return this.#releasing;
-  }
-
   /**
-   * @internal This handle no longer stands for the seat (its port closed and the license went to the
-   * cache, where a new handle will carry it): releasing it does nothing, its state reads `released`.
+   * Gives the seats back, and resolves once the server has them (see docs/errors.md, "When release()
+   * resolves"). Idempotent; never rejects for a server that is gone (the TTL frees them).
    */
-  retire(): void {
-    this.#retired = true;
+  release(): Promise<void> {
+    if (this.#releasing === undefined && this.#host.stands(this)) this.#releasing = this.#host.release(this);
+    return this.#releasing ?? Promise.resolve();
   }
 
   /** Same as {@link Lease.release}, for `await using`. */

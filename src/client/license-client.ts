@@ -1,7 +1,8 @@
 import { EventEmitter } from 'eventemitter3';
-import { Cluster } from '../cluster/cluster.js';
 import type { ServerHealthSnapshot } from '../cluster/health.js';
+import { ServerPool } from '../cluster/server-pool.js';
 import { loadClientProperties } from '../config/load.js';
+import { DEFAULTS } from '../defaults.js';
 import {
   InvalidParameterError,
   InvalidPortError,
@@ -12,26 +13,28 @@ import {
   OpenPortError,
 } from '../errors.js';
 import { LeaseKeeper } from '../leases/lease-keeper.js';
-import { type LeaseRecord, type LeaseState, LeaseTable } from '../leases/lease-table.js';
+import { type LeaseState, LeaseTable, leaseStateOf, type TrackedLease } from '../leases/lease-table.js';
 import { LicenseCache } from '../leases/license-cache.js';
 import { FEATURE_PATTERN } from '../protocol/constants.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { checkWait, isAudioBuffer, leasePrefix } from './arguments.js';
-import { CallDeadlines } from './calls.js';
+import { CallDeadlines } from './call-deadlines.js';
 import type { LicenseClientEvents } from './events.js';
-import { Lease } from './lease.js';
+import { forwardEvents } from './forward-events.js';
+import { Holdings } from './holdings.js';
+import { Lease, type LeaseHost } from './lease.js';
 import { featuresFor, isPortLicenseType, type PortLicenseType } from './license-types.js';
 import { type LogFn, makeLog } from './logger.js';
 import {
+  connectionSettings,
   type LicenseClientOptions,
   optionsFromProperties,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { Port, type PortOwner } from './port.js';
+import { Port, type PortHost } from './port.js';
 import { watchAndReload } from './reload.js';
 import { safeEmit } from './safe-emit.js';
-import { wireEvents } from './wire-events.js';
 
 /** Options of {@link LicenseClient.openPort}. */
 export interface OpenPortOptions {
@@ -104,11 +107,6 @@ export interface FromConfigFileOptions extends LicenseClientOptions {
   watch?: boolean;
 }
 
-interface PortState {
-  readonly port: Port;
-  leaseLoading?: Promise<Lease> | undefined;
-}
-
 /**
  * Gets and holds licenses from LumenVox-style license servers.
  *
@@ -121,18 +119,24 @@ interface PortState {
  * await client.close();
  * ```
  */
-export class LicenseClient extends EventEmitter<LicenseClientEvents> implements PortOwner, AsyncDisposable {
+export class LicenseClient extends EventEmitter<LicenseClientEvents> implements AsyncDisposable {
   #options: ResolvedOptions;
   readonly #log: LogFn;
-  readonly #cluster: Cluster;
+  readonly #servers: ServerPool;
   readonly #table = new LeaseTable();
   readonly #keeper: LeaseKeeper;
   readonly #cache: LicenseCache;
-  readonly #leases = new Map<string, Lease>();
-  readonly #ports = new Map<number, PortState>();
-  readonly #portByLease = new Map<string, Port>();
-  readonly #waiting = new Map<string, string>();
+  readonly #holdings = new Holdings();
   readonly #idPrefix: string;
+  /** What each Port and Lease handle may ask of this client (not part of its public shape). */
+  readonly #portHost: PortHost = {
+    close: (port) => this.#closePort(port),
+    leaseOf: (port) => this.#holdings.leaseOf(port),
+  };
+  readonly #leaseHost: LeaseHost = {
+    release: (lease) => this.#releaseId(lease.id),
+    stands: (lease) => this.#holdings.stands(lease),
+  };
   #nextPort = 1;
   #nextLease = 1;
   #cacheTimer: NodeJS.Timeout | undefined;
@@ -153,31 +157,35 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#options = resolveOptions(options);
     this.#log = makeLog(this.#options.logger);
     const o = this.#options;
-    const now = Date.now;
-    this.#cluster = new Cluster({
+    this.#servers = new ServerPool({
       servers: o.servers,
       credentials: o.credentials,
-      tls: o.tls,
-      connectTimeout: o.connectTimeout,
-      requestTimeout: o.requestTimeout,
-      clientName: o.clientName,
-      socketFactory: o.socketFactory,
-      reconnectDelay: o.reconnectDelay,
-      retryDelay: { min: 50, max: 1_000 },
-      now,
+      settings: connectionSettings(o),
+      retryDelay: DEFAULTS.retryDelay,
     });
     this.#keeper = new LeaseKeeper({
-      cluster: this.#cluster,
+      servers: this.#servers,
       table: this.#table,
       heartbeatInterval: o.heartbeatInterval,
       gracePeriod: o.gracePeriod,
       migrationTimeout: o.operationTimeout,
-      now,
       log: this.#log,
     });
-    this.#cache = new LicenseCache(o.licenseCachePeriod * 1_000, now);
+    this.#cache = new LicenseCache(o.licenseCachePeriod * 1_000, Date.now);
     this.#idPrefix = leasePrefix();
-    this.#wireEvents();
+    forwardEvents({
+      servers: this.#servers,
+      keeper: this.#keeper,
+      log: this.#log,
+      emit: (event, ...args) => this.#emit(event, ...args),
+      waitingFeature: (id) => this.#holdings.waitingFeature(id),
+      lease: (id) => this.#holdings.handle(id),
+      portOf: (id) => this.#holdings.portOf(id),
+      lostFromCache: (id) => {
+        // A lost license that sat in the cache belongs to no port: forget it.
+        if (this.#cache.remove(id)) void this.#releaseId(id);
+      },
+    });
   }
 
   /**
@@ -211,7 +219,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#assertOpen('connect()');
     const call = this.#calls.start(options.signal, 0, 'connect()');
     try {
-      await this.#cluster.connectFirst(call.signal);
+      await this.#servers.connectFirst(call.signal);
     } finally {
       call.done();
     }
@@ -235,21 +243,21 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         );
       }
       checkWait(options.wait);
-      const port = new Port(this.#nextPort++, type, this, undefined);
-      this.#ports.set(port.id, { port });
+      const port = new Port(this.#nextPort++, type, this.#portHost);
+      this.#holdings.addPort(port);
       if (this.#options.delayedLicenseAcquisition) return port;
       const call = this.#calls.start(options.signal, options.wait ?? 0, 'openPort()');
       try {
-        this.#attach(port, await this.#licenseFor(type, options.wait, call.signal, 'openPort'));
+        this.#holdings.attach(port, await this.#licenseFor(type, options.wait, call.signal, 'openPort'));
       } catch (err) {
-        this.#ports.delete(port.id);
+        await this.#holdings.removePort(port);
         throw err;
       } finally {
         call.done();
       }
       return port;
     } catch (err) {
-      const error = OpenPortError.fromCause(err, this.#cluster.addresses);
+      const error = OpenPortError.fromCause(err, this.#servers.addresses);
       this.#log('error', error.message, { status: error.status });
       throw error;
     }
@@ -271,8 +279,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     audio?: Uint8Array | ArrayBuffer,
     options: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    const state = port instanceof Port ? this.#ports.get(port.id) : undefined;
-    if (state === undefined || state.port !== port || port.state !== 'open') {
+    if (!(port instanceof Port) || !this.#holdings.isOpen(port) || port.state !== 'open') {
       const id = port instanceof Port ? port.id : String(port);
       throw new InvalidPortError(
         `Port ${id} is not valid: it was never opened by this client, failed to open, or is already closed (LV_INVALID_HPORT). Open a new port.`,
@@ -289,7 +296,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         code: ReturnCode.LV_INVALID_BUFFER,
       });
     }
-    const lease = port.lease ?? (await this.#delayedLicense(state, options.signal));
+    const lease = port.lease ?? (await this.#delayedLicense(port, options.signal));
     if (lease.state === 'lost') {
       throw new LicensesExpiredError(
         lease.lostError?.message ??
@@ -336,8 +343,8 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     const seats = this.#table.seatsByServer();
     return {
       closed: this.#closing !== undefined,
-      servers: this.#cluster.links.map((link) => ({
-        ...link.health.snapshot(),
+      servers: this.#servers.links.map((link) => ({
+        ...link.snapshot(),
         seats: seats.get(link.server) ?? 0,
       })),
       leases: this.#table.all().map((r) => ({
@@ -345,8 +352,8 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         feature: r.feature,
         count: r.count,
         server: r.server,
-        state: r.state,
-        port: this.#portByLease.get(r.id)?.id,
+        state: leaseStateOf(r.state),
+        port: this.#holdings.portOf(r.id)?.id,
       })),
       cache: this.#cache
         .entries()
@@ -368,19 +375,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     await this.close();
   }
 
-  /** @internal Called by {@link Port.close}. */
-  async closePort(port: Port): Promise<void> {
-    const state = this.#ports.get(port.id);
-    if (state === undefined || state.port !== port) return;
-    this.#ports.delete(port.id);
-    await state.leaseLoading?.catch(() => undefined);
-    const lease = port.detach();
+  async #closePort(port: Port): Promise<void> {
+    const lease = await this.#holdings.removePort(port);
     if (lease === undefined) return;
-    this.#portByLease.delete(lease.id);
     if (this.#closing === undefined && lease.state === 'held' && this.#cache.put(lease.id, lease.feature)) {
       // The port's handle stops standing for the seat; the next port gets a fresh one.
-      lease.retire();
-      this.#leases.delete(lease.id);
+      this.#holdings.retireHandle(lease.id);
       this.#log('debug', 'license cached', { lease: lease.id, feature: lease.feature });
       this.#armCache();
       return;
@@ -398,23 +398,19 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     const cached = this.#cache.take(features, (id) => this.#table.get(id)?.state === 'held');
     const record = cached === undefined ? undefined : this.#table.get(cached.leaseId);
     if (record !== undefined) {
-      const lease = new Lease(record, (l) => this.#release(l));
-      this.#leases.set(record.id, lease);
       this.#log('debug', 'license taken from the cache', { lease: record.id, feature: record.feature });
-      return lease;
+      return this.#handleFor(record);
     }
-    let last: unknown;
+    // Auto: FULL first, then LITE; only exhaustion moves on to the next type.
+    const last = features.length - 1;
     for (const [i, feature] of features.entries()) {
-      const isLast = i === features.length - 1;
       try {
-        return await this.#acquireLease(feature, 1, isLast ? wait : undefined, signal, operation);
+        return await this.#acquireLease(feature, 1, i === last ? wait : undefined, signal, operation);
       } catch (err) {
-        last = err;
-        // Auto: FULL first, then LITE; only exhaustion moves on to the next type.
-        if (isLast || !(err instanceof LicensesExceededError)) throw err;
+        if (i === last || !(err instanceof LicensesExceededError)) throw err;
       }
     }
-    throw last;
+    throw new InvalidParameterError(`License type ${type} names no feature.`);
   }
 
   async #acquireLease(
@@ -425,22 +421,14 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     operation: string,
   ): Promise<Lease> {
     const id = `${this.#idPrefix}-${this.#nextLease++}`;
-    this.#waiting.set(id, feature);
+    this.#holdings.startWaiting(id, feature);
     try {
-      const acquiring = this.#cluster.acquire({ lease: id, feature, count, wait, signal, operation });
+      const acquiring = this.#servers.acquire({ lease: id, feature, count, wait, signal, operation });
       this.#inflight.add(acquiring);
       const { link } = await acquiring.finally(() => this.#inflight.delete(acquiring));
-      const record: LeaseRecord = {
-        id,
-        feature,
-        count,
-        server: link.server,
-        state: 'held',
-        acquiredAt: Date.now(),
-      };
-      const lease = new Lease(record, (l) => this.#release(l));
-      this.#leases.set(id, lease);
+      const record: TrackedLease = { id, feature, count, server: link.server, state: 'held' };
       this.#keeper.track(record);
+      const lease = this.#handleFor(record);
       if (this.#closing !== undefined) {
         await lease.release();
         throw this.#closedError(operation);
@@ -448,22 +436,20 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       this.#log('info', 'lease granted', { lease: id, feature, count, server: link.server });
       return lease;
     } finally {
-      this.#waiting.delete(id);
+      this.#holdings.stopWaiting(id);
     }
   }
 
-  /** Releases through a handle; a handle that no longer stands for its seat does nothing. */
-  async #release(lease: Lease): Promise<void> {
-    if (this.#leases.get(lease.id) !== lease) return;
-    await this.#releaseId(lease.id);
+  /** A new application handle for a tracked lease (a fresh grant, or a license from the cache). */
+  #handleFor(record: TrackedLease): Lease {
+    const lease = new Lease(record, this.#leaseHost);
+    this.#holdings.addHandle(lease);
+    return lease;
   }
 
   async #releaseId(id: string): Promise<void> {
     this.#cache.remove(id);
-    this.#leases.delete(id);
-    const port = this.#portByLease.get(id);
-    this.#portByLease.delete(id);
-    if (port !== undefined) this.#ports.delete(port.id);
+    this.#holdings.forget(id);
     const server = this.#table.get(id)?.server;
     await this.#keeper.release([id]);
     this.#log('debug', 'lease released', { lease: id, server });
@@ -472,46 +458,34 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
 
   /** A server removed by a reload is let go once this client holds nothing there. */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (!this.#table.hasOn(server)) void this.#cluster.dropRetired(server);
+    if (!this.#table.hasOn(server)) void this.#servers.dropRetired(server);
   }
 
-  #delayedLicense(state: PortState, signal: AbortSignal | undefined): Promise<Lease> {
-    const call = this.#calls.start(signal, 0, 'loadVoiceChannel()');
-    state.leaseLoading ??= this.#licenseFor(
-      state.port.licenseType,
-      undefined,
-      call.signal,
-      'loadVoiceChannel',
-    )
-      .finally(() => call.done())
-      .then((lease) => {
-        if (state.port.state !== 'open') {
-          void lease.release();
-          throw new InvalidPortError(
-            `Port ${state.port.id} was closed while its license was being acquired.`,
-          );
-        }
-        this.#attach(state.port, lease);
-        return lease;
-      })
-      .catch((err: unknown) => {
-        state.leaseLoading = undefined;
-        if (err instanceof InvalidPortError) throw err;
+  #delayedLicense(port: Port, signal: AbortSignal | undefined): Promise<Lease> {
+    return this.#holdings.loading(port, async () => {
+      const call = this.#calls.start(signal, 0, 'loadVoiceChannel()');
+      let lease: Lease;
+      try {
+        lease = await this.#licenseFor(port.licenseType, undefined, call.signal, 'loadVoiceChannel');
+      } catch (err) {
         throw new LicenseError(
-          `No license could be obtained for port ${state.port.id} (delayed acquisition): ${err instanceof Error ? err.message : String(err)}`,
+          `No license could be obtained for port ${port.id} (delayed acquisition): ${err instanceof Error ? err.message : String(err)}`,
           {
             code: ReturnCode.LV_ACQUIRING_LICENSE_FAILED,
             cause: err,
             server: isLicenseError(err) ? err.server : undefined,
           },
         );
-      });
-    return state.leaseLoading;
-  }
-
-  #attach(port: Port, lease: Lease): void {
-    port.attach(lease);
-    this.#portByLease.set(lease.id, port);
+      } finally {
+        call.done();
+      }
+      if (port.state !== 'open') {
+        void lease.release();
+        throw new InvalidPortError(`Port ${port.id} was closed while its license was being acquired.`);
+      }
+      this.#holdings.attach(port, lease);
+      return lease;
+    });
   }
 
   #armCache(): void {
@@ -532,31 +506,15 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#cacheTimer.unref();
   }
 
-  #wireEvents(): void {
-    wireEvents({
-      cluster: this.#cluster,
-      keeper: this.#keeper,
-      log: this.#log,
-      emit: (event, ...args) => this.#emit(event, ...args),
-      waitingFeature: (id) => this.#waiting.get(id),
-      lease: (id) => this.#leases.get(id),
-      portOf: (id) => this.#portByLease.get(id),
-      lostFromCache: (id) => {
-        // A lost license that sat in the cache belongs to no port: forget it.
-        if (this.#cache.remove(id)) void this.#releaseId(id);
-      },
-    });
-  }
-
   #watch(path: string, overrides: LicenseClientOptions): void {
     this.#unwatch = watchAndReload(path, overrides, {
       apply: (next, source) => {
         if (this.#closing !== undefined) return;
         this.#options = { ...next, logger: this.#options.logger };
-        const retired = this.#cluster.update(next.servers, next.credentials);
+        const retired = this.#servers.update(next.servers, next.credentials);
         for (const link of retired) this.#dropIfRetiredAndEmpty(link.server);
         this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
-        this.#log('info', 'configuration reloaded', { source, servers: this.#cluster.addresses });
+        this.#log('info', 'configuration reloaded', { source, servers: this.#servers.addresses });
       },
       fail: (error) => {
         this.#log('error', `the edited configuration was not applied: ${error.message}`);
@@ -587,7 +545,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#calls.abortAll(this.#closedError('close()'));
     clearTimeout(this.#cacheTimer);
     this.#cache.drain();
-    const closingPorts = [...this.#ports.values()].map(({ port }) => port.close());
+    const closingPorts = this.#holdings.ports().map((port) => port.close());
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, this.#options.closeTimeout);
@@ -599,7 +557,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     await Promise.race([releasing.catch(() => {}), deadline]);
     clearTimeout(timer);
     this.#keeper.close();
-    await this.#cluster.close();
+    await this.#servers.close();
     this.#log('info', 'closed');
   }
 }

@@ -2,19 +2,21 @@
  * LicenseClient's options: what a user passes, the defaults, and their validation.
  */
 
-import type { ClusterServer } from '../cluster/cluster.js';
+import type { ConnectionSettings } from '../cluster/server-link.js';
+import type { PoolServer } from '../cluster/server-pool.js';
 import { Credentials } from '../config/credentials.js';
 import {
   DEFAULT_LICENSE_CACHE_PERIOD,
   DEFAULT_LICENSE_SERVERS,
   MAX_LICENSE_CACHE_PERIOD,
 } from '../config/defaults.js';
-import { formatServer } from '../config/hosts.js';
 import { parseServerList } from '../config/servers.js';
 import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
 import { type ClientProperties, LICENSE_TYPES, type LicenseType } from '../config/types.js';
+import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
-import { MAX_TIMER_MS } from '../transport/deadline.js';
+import { formatServer } from '../protocol/address.js';
+import { MAX_TIMER_MS } from '../timing.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { LIBRARY_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
@@ -83,7 +85,7 @@ export interface LicenseClientOptions {
 
 /** Options after defaults and validation. */
 export interface ResolvedOptions {
-  readonly servers: readonly ClusterServer[];
+  readonly servers: readonly PoolServer[];
   readonly credentials: Credentials | undefined;
   readonly licenseType: LicenseType;
   readonly licenseCachePeriod: number;
@@ -122,7 +124,7 @@ function duration(name: string, value: number | undefined, fallback: number, min
 function servers(
   value: LicenseClientOptions['servers'] = DEFAULT_LICENSE_SERVERS,
   secrets: readonly string[] = [],
-): ClusterServer[] {
+): PoolServer[] {
   const listOptions = { source: 'the servers option', key: 'servers', secrets };
   if (typeof value === 'string') {
     return parseServerList(value, listOptions).map((s) => ({
@@ -152,8 +154,8 @@ function servers(
 }
 
 function reconnectDelay(value: { min: number; max: number }): { min: number; max: number } {
-  const min = duration('reconnectDelay.min', value.min, 100);
-  const max = duration('reconnectDelay.max', value.max, 5_000);
+  const min = duration('reconnectDelay.min', value.min, DEFAULTS.reconnectDelay.min);
+  const max = duration('reconnectDelay.max', value.max, DEFAULTS.reconnectDelay.max);
   if (min > max) {
     throw new ConfigError(`reconnectDelay.min (${min}) must not exceed reconnectDelay.max (${max}).`, {
       key: 'reconnectDelay',
@@ -195,8 +197,8 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
       },
     );
   }
-  const reconnect = options.reconnectDelay ?? { min: 100, max: 5_000 };
-  const maxVoiceChannels = options.maxVoiceChannels ?? 64;
+  const reconnect = options.reconnectDelay ?? DEFAULTS.reconnectDelay;
+  const maxVoiceChannels = options.maxVoiceChannels ?? DEFAULTS.maxVoiceChannels;
   if (!Number.isInteger(maxVoiceChannels) || maxVoiceChannels < 1) {
     throw new ConfigError('The maxVoiceChannels option must be a whole number of at least 1.', {
       key: 'maxVoiceChannels',
@@ -212,21 +214,38 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
     licenseCachePeriod: cache,
     delayedLicenseAcquisition: options.delayedLicenseAcquisition ?? false,
     tls: options.tls,
-    connectTimeout: duration('connectTimeout', options.connectTimeout, 3_000),
-    requestTimeout: duration('requestTimeout', options.requestTimeout, 3_000),
-    operationTimeout: duration('operationTimeout', options.operationTimeout, 15_000),
+    connectTimeout: duration('connectTimeout', options.connectTimeout, DEFAULTS.connectTimeout),
+    requestTimeout: duration('requestTimeout', options.requestTimeout, DEFAULTS.requestTimeout),
+    operationTimeout: duration('operationTimeout', options.operationTimeout, DEFAULTS.operationTimeout),
     heartbeatInterval:
       options.heartbeatInterval === undefined
         ? undefined
         : duration('heartbeatInterval', options.heartbeatInterval, 0, 10),
-    gracePeriod: duration('gracePeriod', options.gracePeriod, 10_000, 0),
-    closeTimeout: duration('closeTimeout', options.closeTimeout, 2_000, 0),
+    gracePeriod: duration('gracePeriod', options.gracePeriod, DEFAULTS.gracePeriod, 0),
+    closeTimeout: duration('closeTimeout', options.closeTimeout, DEFAULTS.closeTimeout, 0),
     maxVoiceChannels,
     reconnectDelay: reconnectDelay(reconnect),
     logger: options.logger,
     clientName: options.clientName ?? `lv-license-client/${LIBRARY_VERSION}`,
     socketFactory: options.socketFactory,
   };
+}
+
+/**
+ * How every connection of a client is made: built once from the resolved options, frozen, and passed
+ * down to each server link (a reload changes servers and credentials, not these).
+ */
+export function connectionSettings(options: ResolvedOptions): ConnectionSettings {
+  return Object.freeze({
+    connectTimeout: options.connectTimeout,
+    requestTimeout: options.requestTimeout,
+    clientName: options.clientName,
+    socketFactory: options.socketFactory,
+    tls: options.tls,
+    reconnectDelay: Object.freeze({ ...options.reconnectDelay }),
+    misconfiguredCoolDown: DEFAULTS.misconfiguredCoolDown,
+    now: Date.now,
+  });
 }
 
 /**

@@ -4,9 +4,12 @@
 import type { Lease } from './lease.js';
 import type { PortLicenseType } from './license-types.js';
 
-/** The client side of a port (provided by the client). */
-export interface PortOwner {
-  closePort(port: Port): Promise<void>;
+/** What a {@link Port} asks of the client that made it. */
+export interface PortHost {
+  /** Closes the port: its license goes to the cache or back to the server. */
+  close(port: Port): Promise<void>;
+  /** The license the port holds now, if any. */
+  leaseOf(port: Port): Lease | undefined;
 }
 
 /**
@@ -23,51 +26,37 @@ export class Port implements AsyncDisposable {
   readonly id: number;
   /** What the port asked for. */
   readonly licenseType: PortLicenseType;
-  readonly #owner: PortOwner;
-  #lease: Lease | undefined;
-  #state: 'open' | 'closed' = 'open';
+  readonly #host: PortHost;
+  #closed = false;
   #closing: Promise<void> | undefined;
 
   /** @internal Made by the client. */
-  constructor(id: number, licenseType: PortLicenseType, owner: PortOwner, lease: Lease | undefined) {
+  constructor(id: number, licenseType: PortLicenseType, host: PortHost) {
     this.id = id;
     this.licenseType = licenseType;
-    this.#owner = owner;
-    this.#lease = lease;
+    this.#host = host;
   }
 
   /** `open` until `close()`. */
   get state(): 'open' | 'closed' {
-    return this.#state;
+    return this.#closed ? 'closed' : 'open';
   }
 
-  /** The license this port holds; `undefined` before a delayed acquisition has happened. */
+  /** The license this port holds; `undefined` before a delayed acquisition has happened, and after close. */
   get lease(): Lease | undefined {
-    return this.#lease;
+    return this.#host.leaseOf(this);
   }
 
   /** The license feature held (`FULL`, `LITE`...), once known. */
   get feature(): string | undefined {
-    return this.#lease?.feature;
-  }
-
-  /** @internal Set by a delayed acquisition. */
-  attach(lease: Lease): void {
-    this.#lease = lease;
-  }
-
-  /** @internal The port closed: its license now belongs to the cache or is gone, not to this handle. */
-  detach(): Lease | undefined {
-    const lease = this.#lease;
-    this.#lease = undefined;
-    return lease;
+    return this.lease?.feature;
   }
 
   /** Closes the port: its license goes to the license cache or back to the server. Idempotent. */
   close(): Promise<void> {
     if (this.#closing === undefined) {
-      this.#state = 'closed';
-      this.#closing = this.#owner.closePort(this);
+      this.#closed = true;
+      this.#closing = this.#host.close(this);
     }
     return this.#closing;
   }
@@ -79,6 +68,6 @@ export class Port implements AsyncDisposable {
 
   /** @internal */
   toJSON(): object {
-    return { id: this.id, licenseType: this.licenseType, state: this.state, lease: this.#lease?.toJSON() };
+    return { id: this.id, licenseType: this.licenseType, state: this.state, lease: this.lease?.toJSON() };
   }
 }

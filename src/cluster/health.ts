@@ -1,11 +1,14 @@
 /**
- * What the client knows about each server's health, and the order in which servers get new work.
- * Pure: the clock is injected, nothing here touches a socket.
+ * What the client has measured of each server (last error, round trip, since when it is down, how often
+ * it failed or flapped, what it said at the last handshake), and the order in which servers get new
+ * work. Pure: the clock is injected. Whether a server is up is not stored here: it is derived from its
+ * link's state (link-state.ts).
  */
 import type { LicenseError } from '../errors.js';
+import type { HelloResult } from '../protocol/messages.js';
+import type { ServerState } from './link-state.js';
 
-/** The health of one server, as the client sees it. */
-export type ServerState = 'idle' | 'connecting' | 'up' | 'down' | 'closed';
+export type { ServerState } from './link-state.js';
 
 /** A snapshot of one server's health. */
 export interface ServerHealthSnapshot {
@@ -25,50 +28,62 @@ export interface ServerHealthSnapshot {
   readonly consecutiveFailures: number;
 }
 
-/** Mutable health record of one server. */
+/** A connection that lived less than this counts as a flap: the next redial waits a backoff delay. */
+export const STABLE_AFTER_MS = 2_000;
+
+/** The measurements of one server. */
 export class ServerHealth {
   readonly server: string;
-  /** Its place in `LICENSE_SERVERS`, 0 first (changes when a reload reorders the list). */
-  priority: number;
   readonly #now: () => number;
-  #state: ServerState = 'idle';
   #lastError: LicenseError | undefined;
   #rtt: number | undefined;
   #downSince: number | undefined;
   #failures = 0;
+  #flaps = 0;
+  #session: HelloResult | undefined;
 
-  constructor(server: string, priority: number, now: () => number) {
+  constructor(server: string, now: () => number) {
     this.server = server;
-    this.priority = priority;
     this.#now = now;
-  }
-
-  get state(): ServerState {
-    return this.#state;
   }
 
   get lastError(): LicenseError | undefined {
     return this.#lastError;
   }
 
-  /** A first dial started; a server that is down stays down while it is re-dialed. */
-  connecting(): void {
-    if (this.#state === 'idle') this.#state = 'connecting';
+  /** Whether a connection to it was ever up (a later one is a reconnection). */
+  get everUp(): boolean {
+    return this.#session !== undefined;
   }
 
-  up(): void {
-    if (this.#state === 'closed') return;
-    this.#state = 'up';
+  /** Connections in a row that were lost within {@link STABLE_AFTER_MS} of opening. */
+  get flaps(): number {
+    return this.#flaps;
+  }
+
+  /** What the server said in `hello` on the last connection that came up. */
+  get session(): HelloResult | undefined {
+    return this.#session;
+  }
+
+  /** A connection came up. */
+  up(session: HelloResult): void {
+    this.#session = session;
     this.#downSince = undefined;
     this.#failures = 0;
   }
 
+  /** A dial failed, or the server announced it is going away. */
   down(error: LicenseError): void {
-    if (this.#state === 'closed') return;
-    if (this.#state !== 'down') this.#downSince = this.#now();
-    this.#state = 'down';
+    this.#downSince ??= this.#now();
     this.#lastError = error;
     this.#failures += 1;
+  }
+
+  /** An open connection was lost after `lived` ms: a flap if it lived only a moment. */
+  lost(error: LicenseError, lived: number): void {
+    this.#flaps = lived < STABLE_AFTER_MS ? this.#flaps + 1 : 0;
+    this.down(error);
   }
 
   /** Records an error that does not take the server down (a refusal such as -26). */
@@ -80,15 +95,11 @@ export class ServerHealth {
     this.#rtt = rtt;
   }
 
-  closed(): void {
-    this.#state = 'closed';
-  }
-
-  snapshot(): ServerHealthSnapshot {
+  snapshot(state: ServerState, priority: number): ServerHealthSnapshot {
     return {
       server: this.server,
-      priority: this.priority,
-      state: this.#state,
+      priority,
+      state,
       lastError: this.#lastError,
       rtt: this.#rtt,
       downSince: this.#downSince,
@@ -97,33 +108,26 @@ export class ServerHealth {
   }
 }
 
+/** What {@link orderForNewWork} needs of a server. */
+export interface Candidate {
+  readonly server: string;
+  readonly priority: number;
+  readonly state: ServerState;
+}
+
 /**
  * The order in which servers are asked for new work: those believed healthy (up, connecting, never
  * tried) in priority order, then the ones that are down, as a last resort, also in priority order.
  * So a recovered higher-priority server gets new work again at once (fail back), and a dead one costs
  * nothing while another can serve.
  */
-export function orderForNewWork<T extends { readonly health: ServerHealth }>(
+export function orderForNewWork<T extends Candidate>(
   servers: readonly T[],
   exclude: ReadonlySet<string> = new Set(),
 ): T[] {
-  const usable = servers.filter((s) => s.health.state !== 'closed' && !exclude.has(s.health.server));
-  const byPriority = (a: T, b: T) => a.health.priority - b.health.priority;
-  const healthy = usable.filter((s) => s.health.state !== 'down').sort(byPriority);
-  const down = usable.filter((s) => s.health.state === 'down').sort(byPriority);
+  const usable = servers.filter((s) => s.state !== 'closed' && !exclude.has(s.server));
+  const byPriority = (a: T, b: T) => a.priority - b.priority;
+  const healthy = usable.filter((s) => s.state !== 'down').sort(byPriority);
+  const down = usable.filter((s) => s.state === 'down').sort(byPriority);
   return [...healthy, ...down];
-}
-
-/**
- * The delay before reconnect attempt `attempt` (1-based): exponential from `min` to `max`, with
- * full jitter in [50%, 100%] so that many clients do not reconnect in lock step.
- */
-export function backoffDelay(
-  attempt: number,
-  min: number,
-  max: number,
-  random: () => number = Math.random,
-): number {
-  const base = Math.min(max, min * 2 ** Math.max(0, attempt - 1));
-  return Math.round(base * (0.5 + random() * 0.5));
 }

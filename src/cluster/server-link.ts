@@ -2,37 +2,54 @@
  * The client's link to one license server: at most one authenticated connection, opened on demand
  * (single flight), declared down at once on a refused or reset connection and on a request that gets
  * no answer in time (a black hole), and re-dialed in the background with jittered exponential backoff
- * (p-retry) until it is back or the client closes.
+ * (p-retry) until it is back or the client closes. Where it stands is one {@link LinkState}, moved only
+ * by {@link ServerLink.#move}; what it has measured is its {@link ServerHealth}.
+ *
+ * It also does the per-server lease work (renew, release, re-acquire by id), batched to this server's
+ * frame limit, so that the lease keeper never needs a connection of its own.
  */
 import { EventEmitter } from 'eventemitter3';
 import pRetry from 'p-retry';
 import { abortError, asLicenseError, isLicenseError, type LicenseError, SocketsError } from '../errors.js';
-import type { HelloResult, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
+import { idBatches } from '../protocol/batches.js';
+import type {
+  AcquireResult,
+  HelloResult,
+  ParamsOf,
+  Push,
+  RequestOp,
+  ResultOf,
+} from '../protocol/messages.js';
+import { delay, raceAbort, retryDelay, retryForever, timerDelay } from '../timing.js';
 import type { Connection } from '../transport/connection.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
 import { isNoAnswer } from '../transport/pending.js';
-import { delay } from './delay.js';
-import { backoffDelay, ServerHealth } from './health.js';
+import { ServerHealth, type ServerHealthSnapshot } from './health.js';
+import { type LinkState, nextLinkState, type ServerState, serverStateOf } from './link-state.js';
 
-/** Where and how to reach one server. */
-export interface ServerLinkOptions {
-  host: string;
-  port: number;
-  /** `host:port` as shown to users. */
-  label: string;
-  priority: number;
-  tls?: TransportTlsOptions | undefined;
-  credentials?: ConnectionCredentials | undefined;
-  connectTimeout: number;
-  requestTimeout: number;
-  clientName?: string | undefined;
-  socketFactory?: SocketFactory | undefined;
+/** How every link of a client connects: built once, frozen, shared. */
+export interface ConnectionSettings {
+  readonly connectTimeout: number;
+  readonly requestTimeout: number;
+  readonly clientName?: string | undefined;
+  readonly socketFactory?: SocketFactory | undefined;
+  /** TLS material for `tls://` servers. */
+  readonly tls?: TransportTlsOptions | undefined;
   /** Background reconnect backoff bounds, in ms. */
-  reconnectDelay: { min: number; max: number };
-  /** How long a server that refused the credentials is left alone before one more try. @defaultValue 60000 */
-  misconfiguredCoolDown?: number | undefined;
-  now: () => number;
+  readonly reconnectDelay: { readonly min: number; readonly max: number };
+  /** How long a server that refused the credentials is left alone before one more try. */
+  readonly misconfiguredCoolDown: number;
+  readonly now: () => number;
+}
+
+/** Where one server is. */
+export interface ServerAddressOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  /** `host:port` as shown to users. */
+  readonly label: string;
 }
 
 /** Events of a {@link ServerLink}. */
@@ -52,52 +69,72 @@ export interface LinkRequestOptions {
   onUnsettled?: (() => void) | undefined;
 }
 
-/** A connection that lived less than this counts as a flap: the next redial waits a backoff delay. */
-const STABLE_AFTER_MS = 2_000;
-/** How long a server that refused the credentials (or is incompatible) is not dialed again. */
-const MISCONFIGURED_COOL_DOWN_MS = 60_000;
-
 /** One server: its connection, its health, and the loop that brings it back. */
 export class ServerLink extends EventEmitter<ServerLinkEvents> {
   readonly server: string;
   readonly health: ServerHealth;
-  readonly #options: ServerLinkOptions;
+  /** Its place in `LICENSE_SERVERS`, 0 first (changes when a reload reorders the list). */
+  priority: number;
+  readonly #address: ServerAddressOptions;
+  readonly #settings: ConnectionSettings;
+  #credentials: ConnectionCredentials | undefined;
+  #state: LinkState = { kind: 'idle' };
+  /** Ends the dial in progress and the redial loop when the link closes. */
   readonly #closing = new AbortController();
-  #connection: Connection | undefined;
-  #session: HelloResult | undefined;
-  #dialing: Promise<Connection> | undefined;
-  #recovering = false;
-  #everUp = false;
-  #upSince = 0;
-  #flaps = 0;
-  /** Do not redial before this time (a shutdown notice's `retryAfter`). */
-  #notBefore = 0;
-  /** A handshake error that will not heal by retrying (credentials, incompatibility), and until when it holds. */
-  #misconfigured: { error: LicenseError; until: number } | undefined;
+  /** The redial loop, while it runs (one at a time). */
+  #redial: Promise<void> | undefined;
+  /** The one dial after a refusal's cool-down. */
   #probe: NodeJS.Timeout | undefined;
 
-  constructor(options: ServerLinkOptions) {
+  constructor(
+    address: ServerAddressOptions,
+    priority: number,
+    settings: ConnectionSettings,
+    credentials: ConnectionCredentials | undefined,
+  ) {
     super();
-    this.#options = options;
-    this.server = options.label;
-    this.health = new ServerHealth(options.label, options.priority, options.now);
+    this.#address = address;
+    this.server = address.label;
+    this.priority = priority;
+    this.#settings = settings;
+    this.#credentials = credentials;
+    this.health = new ServerHealth(address.label, settings.now);
   }
 
-  /** What the server said in `hello` on the current connection. */
+  /** Where the link stands. */
+  get linkState(): LinkState {
+    return this.#state;
+  }
+
+  /** What users see of {@link ServerLink.linkState}, and what server selection orders by. */
+  get state(): ServerState {
+    return serverStateOf(this.#state);
+  }
+
+  /** What the server said in `hello` on the last connection that came up. */
   get session(): HelloResult | undefined {
-    return this.#session;
+    return this.health.session;
   }
 
-  /** Whether an authenticated connection is open now. */
+  /** Whether an authenticated connection is open now (also while the server drains). */
   get isUp(): boolean {
-    return this.#connection?.state === 'open';
+    const state = this.#state;
+    return (state.kind === 'up' || state.kind === 'draining') && state.connection.state === 'open';
+  }
+
+  /** The health snapshot `status()` shows. */
+  snapshot(): ServerHealthSnapshot {
+    return this.health.snapshot(this.state, this.priority);
   }
 
   /** Credentials for connections opened from now on (hot reload); the open one keeps its own. */
   setCredentials(credentials: ConnectionCredentials | undefined): void {
-    this.#options.credentials = credentials;
-    this.#misconfigured = undefined;
-    if (this.health.state === 'down') this.#recover();
+    this.#credentials = credentials;
+    const state = this.#state;
+    if (state.kind === 'refused') {
+      this.#move({ kind: 'backing-off', error: state.error, notBefore: 0 });
+      this.#startRedial();
+    }
   }
 
   /**
@@ -108,23 +145,37 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    * @throws {LicenseError} why the server cannot be reached or talked to.
    */
   connection(signal?: AbortSignal): Promise<Connection> {
-    if (this.#closing.signal.aborted) return Promise.reject(this.#closedError());
-    if (this.#connection?.state === 'open') return Promise.resolve(this.#connection);
-    const misconfigured = this.#misconfigured;
-    if (misconfigured !== undefined && this.#options.now() < misconfigured.until) {
-      return Promise.reject(misconfigured.error);
+    const state = this.#state;
+    const now = this.#settings.now();
+    switch (state.kind) {
+      case 'closed':
+        return Promise.reject(this.#closedError());
+      case 'up':
+      case 'draining':
+        if (state.connection.state === 'open') return Promise.resolve(state.connection);
+        // It died under us before its close event came: the loss is handled now, as that event would.
+        this.#lost(state.connection, state.connection.closeError);
+        return this.connection(signal);
+      case 'dialing':
+        return this.#wait(state.attempt, signal);
+      case 'refused':
+        if (now < state.until) return Promise.reject(state.error);
+        break;
+      case 'backing-off':
+        if (now < state.notBefore) {
+          return Promise.reject(
+            new SocketsError(`${this.server} announced a shutdown and asked clients to come back later.`, {
+              server: this.server,
+            }),
+          );
+        }
+        break;
+      case 'idle':
+        break;
     }
-    if (this.#options.now() < this.#notBefore) {
-      return Promise.reject(
-        new SocketsError(`${this.server} announced a shutdown and asked clients to come back later.`, {
-          server: this.server,
-        }),
-      );
-    }
-    this.#dialing ??= this.#dial().finally(() => {
-      this.#dialing = undefined;
-    });
-    return signal === undefined ? this.#dialing : raceAbort(this.#dialing, signal, this.server);
+    const attempt = this.#dial();
+    this.#move({ kind: 'dialing', attempt, redial: state.kind !== 'idle' });
+    return this.#wait(attempt, signal);
   }
 
   /**
@@ -139,18 +190,18 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     options: LinkRequestOptions = {},
   ): Promise<ResultOf<Op>> {
     const connection = await this.connection(options.signal);
-    const started = this.#options.now();
+    const started = this.#settings.now();
     try {
       const result = await connection.request(op, params, {
         signal: options.signal,
-        timeout: options.timeout ?? this.#options.requestTimeout,
+        timeout: options.timeout ?? this.#settings.requestTimeout,
         onUnsettled: options.onUnsettled,
       });
-      if (op !== 'acquire') this.health.measured(this.#options.now() - started);
+      if (op !== 'acquire') this.health.measured(this.#settings.now() - started);
       return result;
     } catch (err) {
       if (isNoAnswer(err)) {
-        connection.destroy(err as LicenseError);
+        connection.destroy(err);
       } else if (isLicenseError(err) && !err.retryable) {
         this.health.noteError(err);
       }
@@ -158,63 +209,141 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     }
   }
 
+  /**
+   * Renews leases here, in frames that fit this server's frame limit. Never dials: a lease on a server
+   * that is not connected waits for the reconnect.
+   *
+   * @returns the ids the server no longer knows.
+   * @throws {LicenseError} `SocketsError` when the server is not connected, or the request's error.
+   */
+  async renew(leases: readonly string[]): Promise<Set<string>> {
+    this.#assertUp();
+    const unknown = new Set<string>();
+    for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
+      for (const id of (await this.request('renew', { leases: batch })).unknown) unknown.add(id);
+    }
+    return unknown;
+  }
+
+  /**
+   * Gives leases back here, in frames that fit this server's frame limit, and resolves once the server
+   * confirmed. A server whose connection was lost is redialed first, for at most the request timeout (a
+   * restarted server takes its seats back at once).
+   *
+   * @throws {LicenseError} `SocketsError` or `TimeoutError` when the server cannot be reached now (the
+   * caller keeps the ids for when it returns), or the request's error.
+   */
+  async release(leases: readonly string[]): Promise<void> {
+    if (leases.length === 0) return;
+    if (!this.isUp) await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
+    for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
+      await this.request('release', { leases: batch });
+    }
+  }
+
+  /**
+   * Takes a lease again here under its id (after a reconnect): the server answers `reclaimed` for a seat
+   * it kept, and never counts it twice. Never dials.
+   *
+   * @throws {LicenseError} `SocketsError` when the server is not connected, or the server's refusal.
+   */
+  reacquire(lease: {
+    readonly id: string;
+    readonly feature: string;
+    readonly count: number;
+  }): Promise<AcquireResult> {
+    this.#assertUp();
+    return this.request('acquire', { lease: lease.id, feature: lease.feature, count: lease.count });
+  }
+
   /** Closes the connection and stops reconnecting. Idempotent. */
   async close(): Promise<void> {
+    const state = this.#state;
+    if (state.kind === 'closed') return;
+    this.#move({ kind: 'closed' });
     this.#closing.abort();
-    clearTimeout(this.#probe);
-    this.health.closed();
-    const connection = this.#connection;
-    this.#connection = undefined;
-    await connection?.close();
+    if (state.kind === 'up' || state.kind === 'draining') await state.connection.close();
+  }
+
+  /** The one place the state changes. */
+  #move(next: LinkState): void {
+    this.#state = nextLinkState(this.#state, next, this.server);
+    if (next.kind !== 'refused') {
+      clearTimeout(this.#probe);
+      this.#probe = undefined;
+    }
+  }
+
+  #wait(attempt: Promise<Connection>, signal: AbortSignal | undefined): Promise<Connection> {
+    return raceAbort(attempt, signal, (s) => abortError(s, `Connecting to ${this.server}`, this.server));
+  }
+
+  #assertUp(): void {
+    if (!this.isUp) {
+      throw new SocketsError(`${this.server} is not connected; its seats are given back when it returns.`, {
+        server: this.server,
+      });
+    }
   }
 
   async #dial(): Promise<Connection> {
-    this.health.connecting();
+    const s = this.#settings;
     try {
       const opened = await openConnection({
-        host: this.#options.host,
-        port: this.#options.port,
-        tls: this.#options.tls,
-        credentials: this.#options.credentials,
-        connectTimeout: this.#options.connectTimeout,
-        requestTimeout: this.#options.requestTimeout,
-        clientName: this.#options.clientName,
-        socketFactory: this.#options.socketFactory,
+        host: this.#address.host,
+        port: this.#address.port,
+        tls: this.#address.tls ? (s.tls ?? {}) : undefined,
+        credentials: this.#credentials,
+        connectTimeout: s.connectTimeout,
+        requestTimeout: s.requestTimeout,
+        clientName: s.clientName,
+        socketFactory: s.socketFactory,
         signal: this.#closing.signal,
       });
-      const { connection } = opened;
-      if (this.#closing.signal.aborted) {
+      const { connection, session } = opened;
+      if (this.#state.kind === 'closed') {
         await connection.close();
         throw this.#closedError();
       }
-      this.#connection = connection;
-      this.#session = opened.session;
-      this.#misconfigured = undefined;
+      const reconnected = this.health.everUp;
+      this.#move({ kind: 'up', connection, session, since: s.now() });
+      this.health.up(session);
       connection.on('push', (push) => this.#onPush(push));
       connection.once('close', ({ error }) => this.#lost(connection, error));
-      const reconnected = this.#everUp;
-      this.#everUp = true;
-      this.#upSince = this.#options.now();
-      this.health.up();
-      this.emit('up', { server: this.server, session: opened.session, reconnected });
+      this.emit('up', { server: this.server, session, reconnected });
       return connection;
     } catch (err) {
       const error = asLicenseError(err, this.server);
-      if (!this.#closing.signal.aborted) {
-        if (!error.retryable) {
-          this.#misconfigured = { error, until: this.#options.now() + this.#coolDown };
-          this.#probeLater();
-        }
-        this.#markDown(error);
+      if (this.#state.kind === 'closed') throw error;
+      this.health.down(error);
+      if (error.retryable) {
+        this.#move({ kind: 'backing-off', error, notBefore: 0 });
+        this.#startRedial();
+      } else {
+        // Wrong credentials or an incompatible server do not heal by themselves, and retrying them
+        // would only lock this address out at the server: one probe after the cool-down, or new
+        // credentials, try again.
+        const until = s.now() + s.misconfiguredCoolDown;
+        this.#move({ kind: 'refused', error, until });
+        this.#probe = setTimeout(
+          () => {
+            this.connection().catch(() => {
+              // Still refused: the dial arms the next probe.
+            });
+          },
+          timerDelay(s.misconfiguredCoolDown + 1),
+        );
+        this.#probe.unref();
       }
       throw error;
     }
   }
 
   #onPush(push: Push): void {
-    if (push.push === 'shutdown') {
+    const state = this.#state;
+    if (push.push === 'shutdown' && (state.kind === 'up' || state.kind === 'draining')) {
       // The server is going away: new work goes elsewhere now, and redials wait as long as it asked.
-      this.#notBefore = this.#options.now() + (push.retryAfter ?? 0);
+      this.#move({ ...state, kind: 'draining', notBefore: this.#settings.now() + (push.retryAfter ?? 0) });
       this.health.down(
         new SocketsError(`${this.server} announced that it is shutting down: ${push.message}`, {
           server: this.server,
@@ -224,42 +353,22 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     this.emit('push', push, this.server);
   }
 
-  #lost(connection: Connection, error: LicenseError | undefined): void {
-    if (this.#connection !== connection) return;
-    this.#connection = undefined;
-    if (this.#closing.signal.aborted) return;
-    this.#flaps = this.#options.now() - this.#upSince < STABLE_AFTER_MS ? this.#flaps + 1 : 0;
-    this.#markDown(
-      error ?? new SocketsError(`The connection to ${this.server} closed.`, { server: this.server }),
-      true,
-    );
+  #lost(connection: Connection, reason: LicenseError | undefined): void {
+    const state = this.#state;
+    if ((state.kind !== 'up' && state.kind !== 'draining') || state.connection !== connection) return;
+    const error =
+      reason ?? new SocketsError(`The connection to ${this.server} closed.`, { server: this.server });
+    this.#move({ kind: 'backing-off', error, notBefore: state.kind === 'draining' ? state.notBefore : 0 });
+    this.health.lost(error, this.#settings.now() - state.since);
+    this.emit('down', { server: this.server, error });
+    this.#startRedial();
   }
 
-  /**
-   * One dial after the cool-down of a configuration problem, so that a server fixed on its side (an
-   * account reset) gets work again without waiting for every other server to fail: one failed login per
-   * cool-down at most, far below any lockout.
-   */
-  #probeLater(): void {
-    clearTimeout(this.#probe);
-    this.#probe = setTimeout(() => {
-      if (this.#closing.signal.aborted || this.isUp) return;
-      this.connection().catch(() => {
-        // Still refused: the dial's own error handling arms the next probe.
-      });
-    }, this.#coolDown + 1);
-    this.#probe.unref();
-  }
-
-  get #coolDown(): number {
-    return this.#options.misconfiguredCoolDown ?? MISCONFIGURED_COOL_DOWN_MS;
-  }
-
-  /** `lost`: an open connection went away (a disconnect), rather than a dial that failed. */
-  #markDown(error: LicenseError, lost = false): void {
-    this.health.down(error);
-    if (lost) this.emit('down', { server: this.server, error });
-    this.#recover();
+  #startRedial(): void {
+    if (this.#redial !== undefined || this.#state.kind !== 'backing-off') return;
+    this.#redial = this.#redialLoop().finally(() => {
+      this.#redial = undefined;
+    });
   }
 
   /**
@@ -267,47 +376,32 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    * first redial after a loss is immediate (to reclaim seats fast), unless the server flaps (accepts,
    * then drops us again at once) or asked us to wait: then it waits a backoff delay first.
    */
-  #recover(): void {
-    if (this.#recovering || this.#closing.signal.aborted || this.#misconfigured !== undefined) return;
-    this.#recovering = true;
-    const { min, max } = this.#options.reconnectDelay;
-    const firstDelay = Math.max(
-      this.#flaps > 0 ? backoffDelay(this.#flaps, min, max) : 0,
-      this.#notBefore - this.#options.now(),
-    );
+  async #redialLoop(): Promise<void> {
     const signal = this.#closing.signal;
-    delay(firstDelay, signal)
-      .then(() =>
-        pRetry(
-          async () => {
-            if (this.#connection?.state === 'open') return;
-            await this.connection();
+    const backoff = this.#settings.reconnectDelay;
+    const { flaps } = this.health;
+    const state = this.#state;
+    const notBefore = state.kind === 'backing-off' ? state.notBefore : 0;
+    const first = Math.max(flaps > 0 ? retryDelay(flaps, backoff) : 0, notBefore - this.#settings.now());
+    try {
+      await delay(first, signal);
+      await pRetry(
+        async () => {
+          if (!this.isUp) await this.connection();
+        },
+        {
+          ...retryForever(backoff, signal),
+          shouldRetry: ({ error }) => !signal.aborted && isLicenseError(error) && error.retryable,
+          onFailedAttempt: ({ error, attemptNumber }) => {
+            if (isLicenseError(error) && error.retryable) {
+              this.emit('retry', { server: this.server, attempt: attemptNumber, error });
+            }
           },
-          {
-            retries: Number.POSITIVE_INFINITY,
-            minTimeout: min,
-            maxTimeout: max,
-            factor: 2,
-            randomize: true,
-            unref: true,
-            signal,
-            // Wrong credentials or an incompatible server do not heal by themselves, and retrying them
-            // would only lock this address out at the server: wait for a configuration change instead.
-            shouldRetry: ({ error }) => !signal.aborted && isLicenseError(error) && error.retryable,
-            onFailedAttempt: ({ error, attemptNumber }) => {
-              if (isLicenseError(error) && error.retryable) {
-                this.emit('retry', { server: this.server, attempt: attemptNumber, error });
-              }
-            },
-          },
-        ),
-      )
-      .catch(() => {
-        // Closing the client, or a configuration problem, ends the loop; the error is in the health record.
-      })
-      .finally(() => {
-        this.#recovering = false;
-      });
+        },
+      );
+    } catch {
+      // Closing the client, or a refusal, ends the loop; the error is in the health record.
+    }
   }
 
   #closedError(): LicenseError {
@@ -316,22 +410,4 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       retryable: false,
     });
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal, server: string): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortError(signal, `Connecting to ${server}`, server));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortError(signal, `Connecting to ${server}`, server));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
 }

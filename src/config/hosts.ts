@@ -62,8 +62,4 @@ export function canonicalHost(host: string): string {
   }
 }
 
-/** `host:port`, `[v6]:port`, with `tls://` in front when `tls`: how an entry is written. */
-export function formatServer(host: string, port: number, tls = false): string {
-  const address = isIPv6(host) ? `[${host}]` : host;
-  return `${tls ? 'tls://' : ''}${address}:${port}`;
-}
+export { formatServer } from '../protocol/address.js';

@@ -2,8 +2,9 @@
  * One server, checked step by step: DNS, TCP, TLS, greeting, authentication, licenses, round trip. Each
  * step has its own deadline; a failed step marks the later ones as skipped; every socket is destroyed.
  */
-import { formatServer } from '../config/hosts.js';
+
 import type { ServerAddress } from '../config/types.js';
+import { formatServer } from '../protocol/address.js';
 import type { TransportTlsOptions } from '../transport/dial.js';
 import { finding } from './finding.js';
 import { greetingStep } from './greeting-step.js';

@@ -4,7 +4,7 @@
  */
 import { isIP } from 'node:net';
 import * as tls from 'node:tls';
-import { StepTimeoutError, withDeadline } from '../transport/deadline.js';
+import { StepTimeoutError, withDeadline } from '../timing.js';
 import { classifySocketError } from '../transport/socket-errors.js';
 import { finding, reasonOf, serversKey } from './finding.js';
 import type { StepContext, StepResult } from './network-steps.js';

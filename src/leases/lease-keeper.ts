@@ -2,9 +2,11 @@
  * Keeps the client's leases alive: one heartbeat frame per server renews all its leases; after a
  * reconnect the leases are reclaimed by id (never a second seat); if a server stays gone past the grace
  * period, its leases migrate to the next server with room; only when none can take them is a lease lost.
+ * Every change of a lease's phase goes through {@link LeaseTable.transition}: a step that finishes after
+ * the lease moved on (the app released it meanwhile) is refused there, and gives back what it took.
  */
 import { EventEmitter } from 'eventemitter3';
-import type { Cluster } from '../cluster/cluster.js';
+import { DEFAULTS } from '../defaults.js';
 import {
   asLicenseError,
   type LicenseError,
@@ -13,7 +15,9 @@ import {
   TimeoutError,
 } from '../errors.js';
 import type { Push } from '../protocol/messages.js';
-import type { LeaseRecord, LeaseTable } from './lease-table.js';
+import { timerDelay } from '../timing.js';
+import type { LeaseServers } from './lease-servers.js';
+import type { LeaseTable, TrackedLease } from './lease-table.js';
 
 /** A log sink the keeper writes to; secrets never reach it. */
 export type KeeperLog = (
@@ -24,7 +28,7 @@ export type KeeperLog = (
 
 /** Options of a {@link LeaseKeeper}. */
 export interface LeaseKeeperOptions {
-  cluster: Cluster;
+  servers: LeaseServers;
   table: LeaseTable;
   /** Renew every this many ms; by default a third of the server's lease TTL. */
   heartbeatInterval?: number | undefined;
@@ -32,46 +36,46 @@ export interface LeaseKeeperOptions {
   gracePeriod: number;
   /** Deadline of one migration attempt, in ms. */
   migrationTimeout: number;
-  now: () => number;
   log: KeeperLog;
 }
 
 /** Events of a {@link LeaseKeeper}. */
 export interface LeaseKeeperEvents {
-  reclaimed: [info: { record: LeaseRecord; server: string }];
-  migrated: [info: { record: LeaseRecord; from: string; to: string }];
-  lost: [info: { record: LeaseRecord; error: LicenseError }];
+  reclaimed: [info: { record: TrackedLease; server: string }];
+  migrated: [info: { record: TrackedLease; from: string; to: string }];
+  lost: [info: { record: TrackedLease; error: LicenseError }];
 }
-
-const DEFAULT_TTL = 30_000;
 
 /** Heartbeats, reclaim, migration and loss of the client's leases. */
 export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
-  readonly #o: LeaseKeeperOptions;
+  readonly #servers: LeaseServers;
+  readonly #table: LeaseTable;
+  readonly #options: LeaseKeeperOptions;
   readonly #beats = new Map<string, NodeJS.Timeout>();
   readonly #graces = new Map<string, NodeJS.Timeout>();
   /** Lease ids a server may still hold that the client no longer wants there. */
   readonly #orphans = new Map<string, Set<string>>();
-  readonly #busy = new Set<string>();
   #closed = false;
 
   constructor(options: LeaseKeeperOptions) {
     super();
-    this.#o = options;
-    const { cluster } = options;
-    cluster.on('connect', ({ server }) => this.#onConnect(server));
-    cluster.on('disconnect', ({ server }) => this.#onDisconnect(server));
-    cluster.on('push', (push, server) => this.#onPush(push, server));
-    cluster.on('uncertain', ({ server, lease }) => {
+    this.#options = options;
+    this.#servers = options.servers;
+    this.#table = options.table;
+    const { servers } = options;
+    servers.on('connect', ({ server }) => this.#onConnect(server));
+    servers.on('disconnect', ({ server }) => this.#onDisconnect(server));
+    servers.on('push', (push, server) => this.#onPush(push, server));
+    servers.on('uncertain', ({ server, lease }) => {
       this.#orphan(server, lease);
       // Give the seat back now if the server is there; otherwise when it comes back.
-      if (cluster.link(server)?.isUp === true) void this.#releaseOrphans(server).catch(() => {});
+      if (servers.isUp(server)) void this.#releaseOrphans(server);
     });
   }
 
   /** Starts keeping a freshly granted lease. */
-  track(record: LeaseRecord): void {
-    this.#o.table.add(record);
+  track(record: TrackedLease): void {
+    this.#table.add(record);
     this.#schedule(record.server);
   }
 
@@ -82,20 +86,20 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   async release(ids: readonly string[]): Promise<void> {
     const byServer = new Map<string, string[]>();
     for (const id of ids) {
-      const record = this.#o.table.get(id);
+      const record = this.#table.get(id);
       if (record === undefined) continue;
-      const wasHeld = record.state === 'held' || record.state === 'reconnecting';
-      record.state = 'released';
-      this.#o.table.delete(id);
-      if (wasHeld) byServer.set(record.server, [...(byServer.get(record.server) ?? []), id]);
+      const lost = record.state === 'lost';
+      this.#table.transition(record, 'released');
+      this.#table.delete(id);
+      if (!lost) byServer.set(record.server, [...(byServer.get(record.server) ?? []), id]);
     }
     await Promise.all(
       [...byServer].map(async ([server, leases]) => {
         try {
-          await this.#o.cluster.release(server, leases);
+          await this.#servers.release(server, leases);
         } catch (err) {
           for (const id of leases) this.#orphan(server, id);
-          this.#o.log('warn', 'release failed; the server frees the seats when their TTL runs out', {
+          this.#options.log('warn', 'release failed; the server frees the seats when their TTL runs out', {
             server,
             leases,
             error: asLicenseError(err, server).message,
@@ -104,6 +108,12 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         this.#schedule(server);
       }),
     );
+  }
+
+  /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
+  async releaseEverything(): Promise<void> {
+    await this.release(this.#table.all().map((r) => r.id));
+    await Promise.all([...this.#orphans.keys()].map((server) => this.#releaseOrphans(server)));
   }
 
   /** Stops every timer. */
@@ -115,8 +125,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   }
 
   #interval(server: string): number {
-    if (this.#o.heartbeatInterval !== undefined) return this.#o.heartbeatInterval;
-    const ttl = this.#o.cluster.link(server)?.session?.leaseTtl ?? DEFAULT_TTL;
+    if (this.#options.heartbeatInterval !== undefined) return this.#options.heartbeatInterval;
+    const ttl = this.#servers.leaseTtl(server) ?? DEFAULTS.leaseTtl;
     return Math.max(50, Math.floor(ttl / 3));
   }
 
@@ -125,27 +135,26 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    * on every grant or release would starve the renewals of a busy client's long-held seats.
    */
   #schedule(server: string): void {
-    if (this.#closed || !this.#o.table.hasOn(server, ['held'])) {
+    if (this.#closed || !this.#table.hasOn(server, ['held'])) {
       clearTimeout(this.#beats.get(server));
       this.#beats.delete(server);
       return;
     }
     if (this.#beats.has(server)) return;
-    const timer = setTimeout(() => void this.#beat(server), this.#interval(server));
+    const timer = setTimeout(() => void this.#beat(server), timerDelay(this.#interval(server)));
     timer.unref();
     this.#beats.set(server, timer);
   }
 
   async #beat(server: string): Promise<void> {
     this.#beats.delete(server);
-    const link = this.#o.cluster.link(server);
-    const held = this.#o.table.onServer(server, ['held']).filter((r) => !this.#busy.has(r.id));
-    if (this.#closed || link === undefined || !link.isUp || held.length === 0) {
+    const held = this.#table.onServer(server, ['held']);
+    if (this.#closed || !this.#servers.isUp(server) || held.length === 0) {
       this.#schedule(server);
       return;
     }
     try {
-      const unknown = await this.#o.cluster.renew(
+      const unknown = await this.#servers.renew(
         server,
         held.map((r) => r.id),
       );
@@ -156,7 +165,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       await this.#releaseOrphans(server);
     } catch (err) {
       // A renewal that timed out has already taken the connection down (disconnect handles the rest).
-      this.#o.log('warn', 'heartbeat failed', { server, error: asLicenseError(err, server).message });
+      this.#options.log('warn', 'heartbeat failed', { server, error: asLicenseError(err, server).message });
     }
     this.#schedule(server);
   }
@@ -165,112 +174,95 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     if (this.#closed) return;
     clearTimeout(this.#beats.get(server));
     this.#beats.delete(server);
-    const affected = this.#o.table.onServer(server, ['held']);
-    for (const record of affected) record.state = 'reconnecting';
-    if (this.#o.table.hasOn(server, ['reconnecting']) && !this.#graces.has(server)) {
-      const timer = setTimeout(() => {
-        this.#graces.delete(server);
-        void this.#migrateAll(server);
-      }, this.#o.gracePeriod);
-      timer.unref();
-      this.#graces.set(server, timer);
-      this.#o.log('warn', 'server lost; reconnecting to reclaim its seats', {
+    const affected = this.#table.onServer(server, ['held']);
+    for (const record of affected) this.#table.transition(record, 'reconnecting');
+    if (this.#awaitReturn(server)) {
+      this.#options.log('warn', 'server lost; reconnecting to reclaim its seats', {
         server,
         seats: affected.length,
-        gracePeriod: this.#o.gracePeriod,
+        gracePeriod: this.#options.gracePeriod,
       });
     }
+  }
+
+  /**
+   * Arms the grace timer of a server that holds leases waiting for it (reconnecting, or being reclaimed),
+   * unless it is armed. Returns whether it armed it.
+   */
+  #awaitReturn(server: string): boolean {
+    if (this.#graces.has(server) || !this.#table.hasOn(server, ['reconnecting', 'reclaiming'])) return false;
+    const timer = setTimeout(() => {
+      this.#graces.delete(server);
+      void this.#migrateAll(server);
+    }, timerDelay(this.#options.gracePeriod));
+    timer.unref();
+    this.#graces.set(server, timer);
+    return true;
   }
 
   #onConnect(server: string): void {
     if (this.#closed) return;
     clearTimeout(this.#graces.get(server));
     this.#graces.delete(server);
-    const waiting = this.#o.table.onServer(server, ['reconnecting']);
+    const waiting = this.#table.onServer(server, ['reconnecting']);
     void (async () => {
       if (waiting.length > 0) await this.#reclaim(server, waiting);
-      await this.#releaseOrphans(server).catch(() => {});
+      await this.#releaseOrphans(server);
       this.#schedule(server);
     })();
   }
 
   #onPush(push: Push, server: string): void {
     if (this.#closed || push.push !== 'lease-revoked') return;
-    const revoked = push.leases
-      .map((id) => this.#o.table.get(id))
-      .filter((r): r is LeaseRecord => r !== undefined && r.server === server && r.state === 'held');
-    for (const record of revoked) {
-      record.state = 'reconnecting';
+    for (const id of push.leases) {
+      const record = this.#table.get(id);
+      if (record?.server !== server || record.state !== 'held') continue;
       void this.#migrate(record, server, `the server revoked it (${push.message})`);
     }
   }
 
   /** Takes leases again on the same server by their ids: the server answers `reclaimed` for seats it kept. */
-  async #reclaim(server: string, records: readonly LeaseRecord[]): Promise<void> {
-    const link = this.#o.cluster.link(server);
-    if (link === undefined) return;
+  async #reclaim(server: string, records: readonly TrackedLease[]): Promise<void> {
     await Promise.all(
       records.map(async (record) => {
-        if (this.#busy.has(record.id)) return;
-        this.#busy.add(record.id);
+        if (!this.#table.transition(record, 'reclaiming')) return;
         try {
-          await link.request('acquire', { lease: record.id, feature: record.feature, count: record.count });
-          if (isReleased(record)) {
-            await this.#o.cluster.release(server, [record.id]).catch(() => this.#orphan(server, record.id));
-            return;
-          }
-          record.state = 'held';
-          this.emit('reclaimed', { record, server });
+          await this.#servers.reacquire(server, record);
         } catch (err) {
           const error = asLicenseError(err, server);
-          this.#o.log('warn', 'reclaim failed', { server, lease: record.id, error: error.message });
-          // Still unreachable: the grace timer decides. Anything else: the seat is gone here; move it.
-          if (!(error instanceof TimeoutError || error instanceof SocketsError)) {
-            this.#busy.delete(record.id);
-            await this.#migrate(record, server, error.message);
+          this.#options.log('warn', 'reclaim failed', { server, lease: record.id, error: error.message });
+          if (error instanceof TimeoutError || error instanceof SocketsError) {
+            // Still unreachable: the grace timer decides.
+            if (this.#table.transition(record, 'reconnecting')) this.#awaitReturn(server);
           } else {
-            record.state = 'reconnecting';
+            // The seat is gone there: move it.
+            await this.#migrate(record, server, error.message);
           }
-        } finally {
-          this.#busy.delete(record.id);
+          return;
+        }
+        if (this.#table.transition(record, 'held')) {
+          this.emit('reclaimed', { record, server });
+        } else {
+          // Released while the reclaim was in flight: the seat just taken back goes back again.
+          await this.#giveBack(server, record.id);
         }
       }),
     );
   }
 
   async #migrateAll(server: string): Promise<void> {
-    const records = this.#o.table.onServer(server, ['reconnecting']);
+    const records = this.#table.onServer(server, ['reconnecting']);
     await Promise.all(records.map((r) => this.#migrate(r, server, `${server} stayed unreachable`)));
   }
 
   /** Moves a lease to the next server that has room; if none can take it, it is lost. */
-  async #migrate(record: LeaseRecord, from: string, why: string): Promise<void> {
-    if (this.#closed || this.#busy.has(record.id) || record.state === 'released') return;
-    this.#busy.add(record.id);
+  async #migrate(record: TrackedLease, from: string, why: string): Promise<void> {
+    if (this.#closed || !this.#table.transition(record, 'migrating')) return;
+    let to: string;
     try {
-      const { link } = await this.#o.cluster.acquire({
-        lease: record.id,
-        feature: record.feature,
-        count: record.count,
-        signal: AbortSignal.timeout(this.#o.migrationTimeout),
-        exclude: new Set([from]),
-        operation: 'migrate',
-        retry: false,
-      });
-      this.#orphan(from, record.id);
-      if (isReleased(record) || this.#closed) {
-        await this.#o.cluster
-          .release(link.server, [record.id])
-          .catch(() => this.#orphan(link.server, record.id));
-        return;
-      }
-      this.#o.table.move(record, link.server);
-      record.state = 'held';
-      record.acquiredAt = this.#o.now();
-      this.#schedule(link.server);
-      this.emit('migrated', { record, from, to: link.server });
+      to = await this.#servers.acquireElsewhere(record, from, this.#options.migrationTimeout);
     } catch (err) {
-      if (isReleased(record) || this.#closed) return;
+      if (record.state !== 'migrating' || this.#closed) return;
       // The home server may have come back while the move was being tried: keep the seat there.
       if (await this.#takeBackAt(from, record)) return;
       const cause = asLicenseError(err, undefined);
@@ -278,37 +270,42 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         `The ${record.feature} license of lease ${record.id} was lost: ${why}, and no other license server could take it (${cause.message}). Close the port and open a new one.`,
         { server: from, cause },
       );
-      record.state = 'lost';
+      if (!this.#table.transition(record, 'lost')) return;
       record.lostError = error;
       this.#orphan(from, record.id);
       this.emit('lost', { record, error });
-    } finally {
-      this.#busy.delete(record.id);
+      return;
     }
+    this.#orphan(from, record.id);
+    if (this.#closed || !this.#table.transition(record, 'held')) {
+      await this.#giveBack(to, record.id);
+      return;
+    }
+    this.#table.move(record, to);
+    this.#schedule(to);
+    this.emit('migrated', { record, from, to });
   }
 
-  /** Re-acquires a lease by its id on its own server, if that server is up. */
-  async #takeBackAt(server: string, record: LeaseRecord): Promise<boolean> {
-    const link = this.#o.cluster.link(server);
-    if (link === undefined || !link.isUp) return false;
+  /** Re-acquires a migrating lease by its id on its own server, if that server is up. */
+  async #takeBackAt(server: string, record: TrackedLease): Promise<boolean> {
+    if (!this.#servers.isUp(server)) return false;
     try {
-      await link.request('acquire', { lease: record.id, feature: record.feature, count: record.count });
+      await this.#servers.reacquire(server, record);
     } catch {
       return false;
     }
-    this.#o.table.move(record, server);
-    record.state = 'held';
+    if (!this.#table.transition(record, 'held')) {
+      await this.#giveBack(server, record.id);
+      return true;
+    }
     this.#schedule(server);
     this.emit('reclaimed', { record, server });
     return true;
   }
 
-  /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
-  async releaseEverything(): Promise<void> {
-    await this.release(this.#o.table.all().map((r) => r.id));
-    await Promise.all(
-      [...this.#orphans.keys()].map((server) => this.#releaseOrphans(server).catch(() => {})),
-    );
+  /** Releases one id on a server now, or remembers it for when the server is back. */
+  async #giveBack(server: string, id: string): Promise<void> {
+    await this.#servers.release(server, [id]).catch(() => this.#orphan(server, id));
   }
 
   #orphan(server: string, lease: string): void {
@@ -317,27 +314,24 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     this.#orphans.set(server, set);
   }
 
+  /** Releases the ids `server` may hold that the client no longer wants there. Never rejects. */
   async #releaseOrphans(server: string): Promise<void> {
     const set = this.#orphans.get(server);
     if (set === undefined || set.size === 0) return;
-    const stillOurs = (id: string) => {
-      const record = this.#o.table.get(id);
-      return record !== undefined && record.server === server && record.state !== 'lost';
+    const fate = (id: string): 'ours' | 'in-flight' | 'orphan' => {
+      const record = this.#table.get(id);
+      if (record === undefined || record.server !== server || record.state === 'lost') return 'orphan';
+      return record.state === 'reclaiming' || record.state === 'migrating' ? 'in-flight' : 'ours';
     };
     // Ids being reclaimed or migrated stay for the next round: their outcome is not known yet.
-    const ids = [...set].filter((id) => !stillOurs(id) && !this.#busy.has(id));
-    for (const id of set) if (!this.#busy.has(id)) set.delete(id);
+    const ids = [...set].filter((id) => fate(id) === 'orphan');
+    for (const id of [...set]) if (fate(id) !== 'in-flight') set.delete(id);
     if (set.size === 0) this.#orphans.delete(server);
     if (ids.length === 0) return;
     try {
-      await this.#o.cluster.release(server, ids);
+      await this.#servers.release(server, ids);
     } catch {
       for (const id of ids) this.#orphan(server, id);
     }
   }
-}
-
-/** Read through a function so that TypeScript does not narrow a state another task may change. */
-function isReleased(record: LeaseRecord): boolean {
-  return record.state === 'released';
 }

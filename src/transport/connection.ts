@@ -5,6 +5,7 @@
  */
 import type { Socket } from 'node:net';
 import { EventEmitter } from 'eventemitter3';
+import { DEFAULTS } from '../defaults.js';
 import {
   abortError,
   errorFromReturnCode,
@@ -91,7 +92,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     this.#pending = new PendingRequests(this.server);
     socket.setNoDelay(true);
-    socket.setKeepAlive(true, settings.keepAliveDelay ?? 15_000);
+    socket.setKeepAlive(true, settings.keepAliveDelay ?? DEFAULTS.keepAliveDelay);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#flush());

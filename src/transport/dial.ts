@@ -5,8 +5,8 @@
 import * as net from 'node:net';
 import { isIP, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { formatServer } from '../config/hosts.js';
 import { abortError, type LicenseError, TimeoutError } from '../errors.js';
+import { formatServer } from '../protocol/address.js';
 import { connectError } from './socket-errors.js';
 
 /** TLS settings for one connection. The certificate is verified unless `rejectUnauthorized` is false. */

@@ -4,20 +4,21 @@
  * with one clear error; nothing here retries.
  */
 
-import { formatServer } from '../config/hosts.js';
+import { DEFAULTS } from '../defaults.js';
 import {
   AuthenticationError,
   IncompatibleServerError,
   isLicenseError,
   type LicenseError,
 } from '../errors.js';
+import { formatServer } from '../protocol/address.js';
 import { PROTOCOL_VERSION, SCRAM_MECHANISM } from '../protocol/constants.js';
 import type { Greeting, HelloResult } from '../protocol/messages.js';
 import { ScramError } from '../protocol/protocol-error.js';
 import { ScramClient } from '../protocol/scram.js';
 import { checkVersion } from '../protocol/versioning.js';
+import { StepTimeoutError, withDeadline } from '../timing.js';
 import { Connection } from './connection.js';
-import { StepTimeoutError, withDeadline } from './deadline.js';
 import { type DialTarget, defaultSocketFactory, dial, type SocketFactory } from './dial.js';
 import { speaksTls } from './tls-probe.js';
 
@@ -31,9 +32,9 @@ export interface ConnectionCredentials {
 export interface OpenConnectionOptions extends DialTarget {
   /** The account; without it the connection is unauthenticated, and a server that requires one refuses. */
   credentials?: ConnectionCredentials | undefined;
-  /** Give up the TCP (and TLS) connect after this many ms. @defaultValue 5000 */
+  /** Give up the TCP (and TLS) connect after this many ms. @defaultValue 3000 */
   connectTimeout?: number | undefined;
-  /** Per-request deadline, also for each handshake step. @defaultValue 5000 */
+  /** Per-request deadline, also for each handshake step. @defaultValue 3000 */
   requestTimeout?: number | undefined;
   /** The largest frame accepted or sent. @defaultValue 65536 */
   maxFrameBytes?: number | undefined;
@@ -66,12 +67,12 @@ export interface OpenedConnection {
  */
 export async function openConnection(options: OpenConnectionOptions): Promise<OpenedConnection> {
   const server = formatServer(options.host, options.port);
-  const requestTimeout = options.requestTimeout ?? 5_000;
+  const requestTimeout = options.requestTimeout ?? DEFAULTS.requestTimeout;
   const socket = await dial({
     host: options.host,
     port: options.port,
     tls: options.tls,
-    connectTimeout: options.connectTimeout ?? 5_000,
+    connectTimeout: options.connectTimeout ?? DEFAULTS.connectTimeout,
     socketFactory: options.socketFactory,
     signal: options.signal,
   });
@@ -131,7 +132,10 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
 async function rejectIfTls(options: OpenConnectionOptions, server: string, silence: unknown): Promise<void> {
   const factory = options.socketFactory ?? defaultSocketFactory;
   // A TLS handshake is a round trip or two: far less than the deadlines, and a silent server costs no more.
-  const timeout = Math.min(options.connectTimeout ?? 5_000, options.requestTimeout ?? 5_000);
+  const timeout = Math.min(
+    options.connectTimeout ?? DEFAULTS.connectTimeout,
+    options.requestTimeout ?? DEFAULTS.requestTimeout,
+  );
   if (await speaksTls(options, factory, timeout, options.signal)) {
     throw new IncompatibleServerError(
       `${server} speaks TLS, but its entry in LICENSE_SERVERS is plain TCP: one side uses TLS and the other does not. Write the entry as tls://${server}, or turn TLS off at the server.`,

@@ -5,7 +5,7 @@
  * request itself when thousands are pipelined).
  */
 import { abortError, type LicenseError, RequestTimeoutError } from '../errors.js';
-import { DeadlineTimer } from './deadline.js';
+import { DeadlineTimer } from '../timing.js';
 
 interface Entry {
   readonly op: string;

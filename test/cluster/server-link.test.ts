@@ -12,18 +12,18 @@ async function setup(password: string, coolDown: number) {
   const server = await FakeLicenseServer.start({
     accounts: { alice: { password: 'right', licenses: { FULL: 1 } } },
   });
-  const link = new ServerLink({
-    host: '127.0.0.1',
-    port: server.port,
-    label: server.address,
-    priority: 0,
-    credentials: { username: 'alice', password },
-    connectTimeout: 1_000,
-    requestTimeout: 1_000,
-    reconnectDelay: { min: 20, max: 100 },
-    misconfiguredCoolDown: coolDown,
-    now: Date.now,
-  });
+  const link = new ServerLink(
+    { host: '127.0.0.1', port: server.port, tls: false, label: server.address },
+    0,
+    {
+      connectTimeout: 1_000,
+      requestTimeout: 1_000,
+      reconnectDelay: { min: 20, max: 100 },
+      misconfiguredCoolDown: coolDown,
+      now: Date.now,
+    },
+    { username: 'alice', password },
+  );
   cleanups.push(async () => {
     await link.close();
     await server.close();
@@ -39,7 +39,8 @@ describe('ServerLink with credentials the server refuses', () => {
     await expect(link.connection()).rejects.toBeInstanceOf(AuthenticationError);
     await expect(link.request('ping', {})).rejects.toBeInstanceOf(AuthenticationError);
     expect(logins()).toBe(1);
-    expect(link.health.state).toBe('down');
+    expect(link.state).toBe('down');
+    expect(link.linkState.kind).toBe('refused');
   });
 
   it('tries once more after the cool-down, so a fix on the server side is noticed', async () => {

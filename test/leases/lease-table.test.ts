@@ -1,19 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LicensesExpiredError } from '../../src/errors.js';
-import { type LeaseRecord, type LeaseState, LeaseTable } from '../../src/leases/lease-table.js';
+import {
+  LEASE_MOVES,
+  type LeasePhase,
+  LeaseTable,
+  leaseStateOf,
+  type TrackedLease,
+} from '../../src/leases/lease-table.js';
 
 function record(
   id: string,
   server: string,
-  state: LeaseState = 'held',
+  state: LeasePhase = 'held',
   count = 1,
   feature = 'FULL',
-): LeaseRecord {
-  return { id, feature, count, server, state, acquiredAt: 0 };
+): TrackedLease {
+  return { id, feature, count, server, state };
 }
 
-const ids = (list: readonly LeaseRecord[]) => list.map((r) => r.id).sort();
+const ids = (list: readonly TrackedLease[]) => list.map((r) => r.id).sort();
 
 describe('LeaseTable', () => {
   it('starts empty', () => {
@@ -56,9 +62,8 @@ describe('LeaseTable', () => {
     const table = new LeaseTable();
     const a = record('a', 's1:7569');
     table.add(a);
-    a.state = 'reconnecting';
+    expect(table.transition(a, 'reconnecting')).toBe(true);
     table.move(a, 's2:7569');
-    a.acquiredAt = 99;
     a.lostError = new LicensesExpiredError('lost');
     expect(table.onServer('s1:7569')).toEqual([]);
     expect(table.onServer('s2:7569', ['reconnecting'])).toEqual([a]);
@@ -143,14 +148,15 @@ describe('LeaseTable', () => {
       const a = record('a', 's1:7569', 'held', 2);
       table.add(a);
       table.add(record('b', 's1:7569', 'held', 1));
-      a.state = 'lost';
+      expect(table.transition(a, 'migrating')).toBe(true);
+      expect(table.transition(a, 'lost')).toBe(true);
       expect(table.seatsByServer().get('s1:7569')).toBe(1);
       table.delete('b');
       expect(table.seatsByServer().size).toBe(0);
     });
 
     it('property: equals the sum of counts of held/reconnecting records per server', () => {
-      const states: LeaseState[] = ['held', 'reconnecting', 'lost', 'released'];
+      const states: LeasePhase[] = ['held', 'reconnecting', 'lost', 'released'];
       fc.assert(
         fc.property(
           fc.array(
@@ -209,12 +215,54 @@ describe('hasOn', () => {
       count: 1,
       server: 's1:7569',
       state: 'reconnecting',
-      acquiredAt: 0,
     });
     expect(table.hasOn('s1:7569')).toBe(true);
     expect(table.hasOn('s1:7569', ['held'])).toBe(false);
     expect(table.hasOn('s1:7569', ['held', 'reconnecting'])).toBe(true);
     table.delete('a');
     expect(table.hasOn('s1:7569')).toBe(false);
+  });
+});
+
+describe('transition: the lease lifecycle table', () => {
+  const phases = Object.keys(LEASE_MOVES) as LeasePhase[];
+
+  it('allows exactly the moves LEASE_MOVES lists, and leaves the lease where it was otherwise', () => {
+    for (const from of phases) {
+      for (const to of phases) {
+        const table = new LeaseTable();
+        const lease = record('a', 's1:7569', from);
+        table.add(lease);
+        const moved = table.transition(lease, to);
+        expect(moved).toBe(LEASE_MOVES[from].includes(to));
+        expect(lease.state).toBe(moved ? to : from);
+      }
+    }
+  });
+
+  it('released is final; a lease can be released from every other phase', () => {
+    expect(LEASE_MOVES.released).toEqual([]);
+    for (const phase of phases.filter((p) => p !== 'released'))
+      expect(LEASE_MOVES[phase]).toContain('released');
+  });
+
+  it('a lease is lost only after a move to another server was tried', () => {
+    for (const phase of phases) expect(LEASE_MOVES[phase].includes('lost')).toBe(phase === 'migrating');
+  });
+
+  it('a step that finishes after the app released the lease is refused (a reclaim, a migration)', () => {
+    const table = new LeaseTable();
+    const lease = record('a', 's1:7569', 'reconnecting');
+    table.add(lease);
+    expect(table.transition(lease, 'reclaiming')).toBe(true);
+    expect(table.transition(lease, 'released')).toBe(true);
+    expect(table.transition(lease, 'held')).toBe(false);
+    expect(lease.state).toBe('released');
+  });
+
+  it('shows the app reclaiming and migrating as reconnecting', () => {
+    expect(phases.map(leaseStateOf)).toEqual(
+      phases.map((p) => (p === 'reclaiming' || p === 'migrating' ? 'reconnecting' : p)),
+    );
   });
 });

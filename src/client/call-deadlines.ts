@@ -4,7 +4,7 @@
  * armed for the earliest deadline serves them all: nothing accumulates over millions of calls.
  */
 import { type LicenseError, TimeoutError } from '../errors.js';
-import { DeadlineTimer } from '../transport/deadline.js';
+import { DeadlineTimer } from '../timing.js';
 
 /** One call's signal, and the function that must be called when the call ends. */
 export interface CallSignal {

@@ -1,7 +1,7 @@
 /**
- * Turns what the cluster and the lease keeper report into the client's events and log lines.
+ * Forwards what the pool of servers and the lease keeper report as the client's events and log lines.
  */
-import type { Cluster } from '../cluster/cluster.js';
+import type { ServerPool } from '../cluster/server-pool.js';
 import type { LeaseKeeper } from '../leases/lease-keeper.js';
 import type { LicenseClientEvents } from './events.js';
 import type { Lease } from './lease.js';
@@ -10,7 +10,7 @@ import type { Port } from './port.js';
 
 /** What the wiring needs from the client. */
 export interface EventContext {
-  readonly cluster: Cluster;
+  readonly servers: ServerPool;
   readonly keeper: LeaseKeeper;
   readonly log: LogFn;
   emit<K extends keyof LicenseClientEvents>(event: K, ...args: LicenseClientEvents[K]): void;
@@ -24,26 +24,26 @@ export interface EventContext {
   lostFromCache(id: string): void;
 }
 
-/** Subscribes the client to its cluster and lease keeper. */
-export function wireEvents(ctx: EventContext): void {
-  const { cluster, keeper, log } = ctx;
-  cluster.on('connect', (info) => {
+/** Subscribes the client to its servers and lease keeper. */
+export function forwardEvents(ctx: EventContext): void {
+  const { servers, keeper, log } = ctx;
+  servers.on('connect', (info) => {
     log('info', info.reconnected ? 'reconnected' : 'connected', info);
     ctx.emit('connect', info);
   });
-  cluster.on('disconnect', (info) => {
+  servers.on('disconnect', (info) => {
     log('warn', 'disconnected', { server: info.server, error: info.error.message });
     ctx.emit('disconnect', info);
   });
-  cluster.on('retry', (info) => {
+  servers.on('retry', (info) => {
     log('debug', 'retrying', { ...info, error: info.error.message });
     ctx.emit('retry', info);
   });
-  cluster.on('failover', (info) => {
+  servers.on('failover', (info) => {
     log('warn', 'failover', { ...info, error: info.error.message });
     ctx.emit('failover', info);
   });
-  cluster.on('push', (push, server) => {
+  servers.on('push', (push, server) => {
     if (push.push !== 'queue-position') return;
     const feature = ctx.waitingFeature(push.lease);
     if (feature !== undefined) {

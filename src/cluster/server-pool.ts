@@ -1,12 +1,12 @@
 /**
- * The prioritized list of license servers, each its own pool: which server gets new work, and the
+ * The prioritized license servers, each its own pool of licenses: which server gets new work, and the
  * failover and retry loop of one acquire. Servers are asked in `LICENSE_SERVERS` order; the next one is
  * asked when one is unreachable, does not answer in time, or is out of licenses. When no server answers
- * at all, the whole pass is retried with jittered exponential backoff until the call's deadline or
- * signal. (Redialing a lost server in the background is p-retry's job, in server-link.ts.)
+ * at all, the whole pass is retried (p-retry, the same backoff policy as the redials) until the call's
+ * deadline or signal. Per-server work (redials, renewals, releases) is each {@link ServerLink}'s.
  */
 import { EventEmitter } from 'eventemitter3';
-import { formatServer } from '../config/hosts.js';
+import pRetry from 'p-retry';
 import {
   abortError,
   asLicenseError,
@@ -16,39 +16,32 @@ import {
   NoServerRespondingError,
   SocketsError,
 } from '../errors.js';
-import { idBatches } from '../protocol/batches.js';
+import { formatServer } from '../protocol/address.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
-import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
+import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
-import { delay } from './delay.js';
-import { backoffDelay, orderForNewWork } from './health.js';
-import { ServerLink } from './server-link.js';
+import { orderForNewWork } from './health.js';
+import { type ConnectionSettings, ServerLink } from './server-link.js';
 
 /** A server to use: the parsed form of one `LICENSE_SERVERS` entry. */
-export interface ClusterServer {
+export interface PoolServer {
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
 }
 
-/** Options of a {@link Cluster}. */
-export interface ClusterOptions {
-  servers: readonly ClusterServer[];
-  credentials?: ConnectionCredentials | undefined;
-  tls?: TransportTlsOptions | undefined;
-  connectTimeout: number;
-  requestTimeout: number;
-  clientName?: string | undefined;
-  socketFactory?: SocketFactory | undefined;
-  reconnectDelay: { min: number; max: number };
+/** Options of a {@link ServerPool}. */
+export interface ServerPoolOptions {
+  readonly servers: readonly PoolServer[];
+  readonly credentials?: ConnectionCredentials | undefined;
+  readonly settings: ConnectionSettings;
   /** Bounds of the backoff between passes over all servers. */
-  retryDelay: { min: number; max: number };
-  now: () => number;
+  readonly retryDelay: Backoff;
 }
 
-/** Events of a {@link Cluster}. */
-export interface ClusterEvents {
+/** Events of a {@link ServerPool}. */
+export interface ServerPoolEvents {
   connect: [info: { server: string; reconnected: boolean }];
   disconnect: [info: { server: string; error: LicenseError }];
   retry: [info: { server?: string | undefined; attempt: number; error: LicenseError; operation: string }];
@@ -91,14 +84,19 @@ export interface Granted {
 }
 
 /** The prioritized servers. */
-export class Cluster extends EventEmitter<ClusterEvents> {
-  readonly #options: ClusterOptions;
+export class ServerPool extends EventEmitter<ServerPoolEvents> {
+  readonly #settings: ConnectionSettings;
+  readonly #retryDelay: Backoff;
+  #credentials: ConnectionCredentials | undefined;
   #links: ServerLink[] = [];
+  /** Servers a reload removed that still hold seats of this client. */
   readonly #retired = new Set<ServerLink>();
 
-  constructor(options: ClusterOptions) {
+  constructor(options: ServerPoolOptions) {
     super();
-    this.#options = options;
+    this.#settings = options.settings;
+    this.#retryDelay = options.retryDelay;
+    this.#credentials = options.credentials;
     this.#links = options.servers.map((server, priority) => this.#makeLink(server, priority));
   }
 
@@ -118,6 +116,59 @@ export class Cluster extends EventEmitter<ClusterEvents> {
       this.#links.find((l) => l.server === server) ?? [...this.#retired].find((l) => l.server === server)
     );
   }
+
+  // ---- what the lease keeper uses (leases/lease-servers.ts) ---------------------------------------
+
+  /** Whether `server` is connected now. */
+  isUp(server: string): boolean {
+    return this.link(server)?.isUp === true;
+  }
+
+  /** The lease TTL `server` announced, once it was connected. */
+  leaseTtl(server: string): number | undefined {
+    return this.link(server)?.session?.leaseTtl;
+  }
+
+  /** Renews leases on `server` (see {@link ServerLink.renew}). */
+  renew(server: string, leases: readonly string[]): Promise<Set<string>> {
+    return this.#known(server).renew(leases);
+  }
+
+  /** Gives leases back on `server` (see {@link ServerLink.release}). */
+  release(server: string, leases: readonly string[]): Promise<void> {
+    return this.#known(server).release(leases);
+  }
+
+  /** Takes a lease again on `server` under its id (see {@link ServerLink.reacquire}). */
+  async reacquire(
+    server: string,
+    lease: { readonly id: string; readonly feature: string; readonly count: number },
+  ): Promise<void> {
+    await this.#known(server).reacquire(lease);
+  }
+
+  /**
+   * Takes a lease, under its id, on the first server other than `from` that can grant it: one pass, within
+   * `timeout` ms. Resolves with the server that granted it.
+   */
+  async acquireElsewhere(
+    lease: { readonly id: string; readonly feature: string; readonly count: number },
+    from: string,
+    timeout: number,
+  ): Promise<string> {
+    const { link } = await this.acquire({
+      lease: lease.id,
+      feature: lease.feature,
+      count: lease.count,
+      signal: AbortSignal.timeout(timeout),
+      exclude: new Set([from]),
+      operation: 'migrate',
+      retry: false,
+    });
+    return link.server;
+  }
+
+  // ---- new work ------------------------------------------------------------------------------------
 
   /**
    * Connects to the first server, in priority order, that answers and authenticates.
@@ -173,88 +224,40 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   }
 
   /**
-   * The first pass at once; further passes only while no server answers at all, each after a jittered
-   * exponential backoff (`retryDelay`), until the call's deadline or signal.
+   * The first pass at once (the common case, with no retry machinery); further passes only while no
+   * server answers at all, with the one backoff policy ({@link retryDelay}, then p-retry), until the
+   * call's deadline or signal.
    */
   async #passes(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
-    const { min, max } = this.#options.retryDelay;
-    for (let n = 1; ; n++) {
-      try {
-        return await this.#pass(request, attempt);
-      } catch (err) {
-        const error = asLicenseError(err, undefined);
-        if (
-          request.retry === false ||
-          !(error instanceof NoServerRespondingError) ||
-          request.signal.aborted
-        ) {
-          throw error;
+    const retries = (error: unknown): error is NoServerRespondingError =>
+      request.retry !== false && error instanceof NoServerRespondingError && !request.signal.aborted;
+    try {
+      return await this.#pass(request, attempt);
+    } catch (err) {
+      if (!retries(err)) throw err;
+      this.emit('retry', { attempt: 1, error: err, operation: request.operation });
+    }
+    const backoff = this.#retryDelay;
+    await delay(retryDelay(1, backoff), request.signal);
+    // p-retry's first wait is its minTimeout: the policy's second step.
+    const rest = { min: Math.min(backoff.max, 2 * backoff.min), max: backoff.max };
+    return pRetry(() => this.#pass(request, attempt), {
+      ...retryForever(rest, request.signal),
+      shouldRetry: ({ error }) => retries(error),
+      onFailedAttempt: ({ error, attemptNumber }) => {
+        if (retries(error)) {
+          this.emit('retry', { attempt: attemptNumber + 1, error, operation: request.operation });
         }
-        this.emit('retry', { attempt: n, error, operation: request.operation });
-      }
-      await delay(backoffDelay(n, min, max), request.signal);
-    }
-  }
-
-  /**
-   * Gives leases back on one server, in frames that fit its frame limit (at most 500 ids each), and
-   * resolves once the server confirmed. A server whose connection was just lost is redialed first (a
-   * restarted server takes its seats back at once), for at most the request timeout.
-   *
-   * @throws {LicenseError} `SocketsError` or `TimeoutError` when the server cannot be reached now (the
-   * caller keeps the ids for when it returns), or the request's error.
-   */
-  async release(server: string, leases: readonly string[]): Promise<void> {
-    if (leases.length === 0) return;
-    const link = await this.#reachableLink(server);
-    for (const batch of idBatches(leases, link.session?.maxFrameBytes)) {
-      await link.request('release', { leases: batch });
-    }
-  }
-
-  /**
-   * Renews leases on one server, in frames that fit its frame limit (at most 500 ids each).
-   *
-   * @returns the ids the server no longer knows.
-   * @throws {LicenseError} `SocketsError` when the server is not connected, or the request's error.
-   */
-  async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
-    const link = this.#upLink(server);
-    const unknown = new Set<string>();
-    for (const batch of idBatches(leases, link.session?.maxFrameBytes)) {
-      for (const id of (await link.request('renew', { leases: batch })).unknown) unknown.add(id);
-    }
-    return unknown;
-  }
-
-  /**
-   * The link of a server, connected: at once when it is up, after a redial of at most the request timeout
-   * when it is not. A server that refused the credentials or asked clients to stay away is not dialed.
-   */
-  async #reachableLink(server: string): Promise<ServerLink> {
-    const link = this.link(server);
-    if (link === undefined || link.isUp) return this.#upLink(server);
-    await link.connection(AbortSignal.timeout(this.#options.requestTimeout));
-    return link;
-  }
-
-  /** The link of a server that is connected now; a renewal never dials. */
-  #upLink(server: string): ServerLink {
-    const link = this.link(server);
-    if (link === undefined || !link.isUp) {
-      throw new SocketsError(`${server} is not connected; its seats are given back when it returns.`, {
-        server,
-      });
-    }
-    return link;
+      },
+    });
   }
 
   /**
    * Applies a new server list and credentials (hot reload). New servers join; removed servers stop
    * getting new work but keep their connections, so held seats are not dropped.
    */
-  update(servers: readonly ClusterServer[], credentials: ConnectionCredentials | undefined): ServerLink[] {
-    this.#options.credentials = credentials;
+  update(servers: readonly PoolServer[], credentials: ConnectionCredentials | undefined): ServerLink[] {
+    this.#credentials = credentials;
     const next: ServerLink[] = [];
     servers.forEach((server, priority) => {
       const label = formatServer(server.host, server.port);
@@ -262,7 +265,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         this.#links.find((l) => l.server === label) ?? [...this.#retired].find((l) => l.server === label);
       if (existing !== undefined) {
         this.#retired.delete(existing);
-        existing.health.priority = priority;
+        existing.priority = priority;
         existing.setCredentials(credentials);
         next.push(existing);
       } else {
@@ -286,6 +289,14 @@ export class Cluster extends EventEmitter<ClusterEvents> {
   /** Closes every link. */
   async close(): Promise<void> {
     await Promise.all([...this.#links, ...this.#retired].map((link) => link.close()));
+  }
+
+  #known(server: string): ServerLink {
+    const link = this.link(server);
+    if (link === undefined) {
+      throw new SocketsError(`${server} is not one of this client's license servers.`, { server });
+    }
+    return link;
   }
 
   async #pass(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
@@ -337,7 +348,7 @@ export class Cluster extends EventEmitter<ClusterEvents> {
         { lease, feature, count, wait },
         {
           signal,
-          timeout: wait + this.#options.requestTimeout,
+          timeout: wait + this.#settings.requestTimeout,
           onUnsettled: () => attempt.uncertain.add(link.server),
         },
       );
@@ -370,22 +381,9 @@ export class Cluster extends EventEmitter<ClusterEvents> {
     );
   }
 
-  #makeLink(server: ClusterServer, priority: number): ServerLink {
-    const o = this.#options;
-    const link = new ServerLink({
-      host: server.host,
-      port: server.port,
-      label: formatServer(server.host, server.port),
-      priority,
-      tls: server.tls ? (o.tls ?? {}) : undefined,
-      credentials: o.credentials,
-      connectTimeout: o.connectTimeout,
-      requestTimeout: o.requestTimeout,
-      clientName: o.clientName,
-      socketFactory: o.socketFactory,
-      reconnectDelay: o.reconnectDelay,
-      now: o.now,
-    });
+  #makeLink(server: PoolServer, priority: number): ServerLink {
+    const label = formatServer(server.host, server.port);
+    const link = new ServerLink({ ...server, label }, priority, this.#settings, this.#credentials);
     link.on('up', ({ server: s, reconnected }) => this.emit('connect', { server: s, reconnected }));
     link.on('down', (info) => this.emit('disconnect', info));
     link.on('push', (push, s) => this.emit('push', push, s));
