@@ -22,7 +22,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { orderForNewWork } from './health.js';
-import { type ConnectionSettings, ServerLink } from './server-link.js';
+import { type ConnectionSettings, type ServerAddressOptions, ServerLink } from './server-link.js';
 
 /** A server to use: the parsed form of one `LICENSE_SERVERS` entry. */
 export interface PoolServer {
@@ -31,6 +31,33 @@ export interface PoolServer {
   readonly tls: boolean;
 }
 
+/** What the pool needs of one server's link: a {@link ServerLink}, or a stub in unit tests. */
+export type PoolLink = Pick<
+  ServerLink,
+  | 'server'
+  | 'priority'
+  | 'state'
+  | 'isUp'
+  | 'session'
+  | 'snapshot'
+  | 'connection'
+  | 'request'
+  | 'renew'
+  | 'release'
+  | 'reacquire'
+  | 'setCredentials'
+  | 'close'
+  | 'on'
+>;
+
+/** Makes the link of one server. */
+export type LinkFactory = (
+  address: ServerAddressOptions,
+  priority: number,
+  settings: ConnectionSettings,
+  credentials: ConnectionCredentials | undefined,
+) => PoolLink;
+
 /** Options of a {@link ServerPool}. */
 export interface ServerPoolOptions {
   readonly servers: readonly PoolServer[];
@@ -38,6 +65,8 @@ export interface ServerPoolOptions {
   readonly settings: ConnectionSettings;
   /** Bounds of the backoff between passes over all servers. */
   readonly retryDelay: Backoff;
+  /** Makes each server's link; a {@link ServerLink} unless a unit test gives its own. */
+  readonly makeLink?: LinkFactory | undefined;
 }
 
 /** Events of a {@link ServerPool}. */
@@ -79,7 +108,7 @@ interface Attempt {
 
 /** Where an acquire was granted. */
 export interface Granted {
-  readonly link: ServerLink;
+  readonly link: PoolLink;
   readonly result: AcquireResult;
 }
 
@@ -87,21 +116,23 @@ export interface Granted {
 export class ServerPool extends EventEmitter<ServerPoolEvents> {
   readonly #settings: ConnectionSettings;
   readonly #retryDelay: Backoff;
+  readonly #linkFactory: LinkFactory;
   #credentials: ConnectionCredentials | undefined;
-  #links: ServerLink[] = [];
+  #links: PoolLink[] = [];
   /** Servers a reload removed that still hold seats of this client. */
-  readonly #retired = new Set<ServerLink>();
+  readonly #retired = new Set<PoolLink>();
 
   constructor(options: ServerPoolOptions) {
     super();
     this.#settings = options.settings;
     this.#retryDelay = options.retryDelay;
+    this.#linkFactory = options.makeLink ?? ((...args) => new ServerLink(...args));
     this.#credentials = options.credentials;
     this.#links = options.servers.map((server, priority) => this.#makeLink(server, priority));
   }
 
   /** Every server in use, in priority order. */
-  get links(): readonly ServerLink[] {
+  get links(): readonly PoolLink[] {
     return this.#links;
   }
 
@@ -111,7 +142,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
   }
 
   /** The link of a server (also one retired by a reload), by `host:port`. */
-  link(server: string): ServerLink | undefined {
+  link(server: string): PoolLink | undefined {
     return (
       this.#links.find((l) => l.server === server) ?? [...this.#retired].find((l) => l.server === server)
     );
@@ -176,7 +207,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
    * @throws {LicenseError} the non-retryable error of a server (authentication, incompatibility), or
    * `NoServerRespondingError` with every server's error.
    */
-  async connectFirst(signal: AbortSignal): Promise<ServerLink> {
+  async connectFirst(signal: AbortSignal): Promise<PoolLink> {
     const errors: LicenseError[] = [];
     for (const link of orderForNewWork(this.#links)) {
       try {
@@ -256,9 +287,9 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
    * Applies a new server list and credentials (hot reload). New servers join; removed servers stop
    * getting new work but keep their connections, so held seats are not dropped.
    */
-  update(servers: readonly PoolServer[], credentials: ConnectionCredentials | undefined): ServerLink[] {
+  update(servers: readonly PoolServer[], credentials: ConnectionCredentials | undefined): PoolLink[] {
     this.#credentials = credentials;
-    const next: ServerLink[] = [];
+    const next: PoolLink[] = [];
     servers.forEach((server, priority) => {
       const label = formatServer(server.host, server.port);
       const existing =
@@ -291,7 +322,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     await Promise.all([...this.#links, ...this.#retired].map((link) => link.close()));
   }
 
-  #known(server: string): ServerLink {
+  #known(server: string): PoolLink {
     const link = this.link(server);
     if (link === undefined) {
       throw new SocketsError(`${server} is not one of this client's license servers.`, { server });
@@ -303,7 +334,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     const { lease, feature, count, signal } = request;
     const errors: LicenseError[] = [];
     const order = orderForNewWork(this.#links, request.exclude);
-    let exhausted: ServerLink | undefined;
+    let exhausted: PoolLink | undefined;
     for (const link of order) {
       if (signal.aborted) throw abortError(signal, request.operation);
       // Sent and never answered (the connection cut, no answer in time, an abort): the server may hold
@@ -340,7 +371,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     throw this.#allFailed(errors, request.operation, feature);
   }
 
-  async #queue(link: ServerLink, request: AcquireRequest, wait: number, attempt: Attempt): Promise<Granted> {
+  async #queue(link: PoolLink, request: AcquireRequest, wait: number, attempt: Attempt): Promise<Granted> {
     const { lease, feature, count, signal } = request;
     try {
       const result = await link.request(
@@ -381,9 +412,9 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     );
   }
 
-  #makeLink(server: PoolServer, priority: number): ServerLink {
+  #makeLink(server: PoolServer, priority: number): PoolLink {
     const label = formatServer(server.host, server.port);
-    const link = new ServerLink({ ...server, label }, priority, this.#settings, this.#credentials);
+    const link = this.#linkFactory({ ...server, label }, priority, this.#settings, this.#credentials);
     link.on('up', ({ server: s, reconnected }) => this.emit('connect', { server: s, reconnected }));
     link.on('down', (info) => this.emit('disconnect', info));
     link.on('push', (push, s) => this.emit('push', push, s));
