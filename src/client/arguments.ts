@@ -1,9 +1,12 @@
 /**
- * Small checks and helpers of LicenseClient's calls: argument validation and the lease-id prefix.
+ * The argument checks of LicenseClient's calls, and the lease-id prefix.
  */
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { InvalidParameterError } from '../errors.js';
+import { FEATURE_PATTERN } from '../protocol/constants.js';
+import { ReturnCode } from '../protocol/return-codes.js';
+import { isPortLicenseType, type PortLicenseType } from './license-types.js';
 
 /**
  * Checks a `wait` option.
@@ -29,4 +32,53 @@ export function leasePrefix(): string {
       .replace(/[^A-Za-z0-9.-]/g, '')
       .slice(0, 24) || 'host';
   return `${host}.${process.pid}.${randomBytes(4).toString('hex')}`;
+}
+
+/**
+ * Checks the license type of `openPort()`.
+ *
+ * @throws {InvalidParameterError} for a type that is not one of {@link PORT_LICENSE_TYPES}.
+ */
+export function checkLicenseType(type: unknown): asserts type is PortLicenseType {
+  if (!isPortLicenseType(type)) {
+    throw new InvalidParameterError(
+      `licenseType ${JSON.stringify(type)} is not one of SpeechPort, VoxLite, Auto, TTS, AMD.`,
+    );
+  }
+}
+
+/**
+ * Checks the feature and count of `acquire()`.
+ *
+ * @throws {InvalidParameterError} for a feature that is not a license type name, or a bad count.
+ */
+export function checkAcquire(feature: unknown, count: unknown): void {
+  if (typeof feature !== 'string' || !FEATURE_PATTERN.test(feature)) {
+    throw new InvalidParameterError(
+      `Feature ${JSON.stringify(feature)} is not a license type name: use upper-case letters, digits and _, such as TTS.`,
+    );
+  }
+  if (!Number.isInteger(count) || (count as number) < 1) {
+    throw new InvalidParameterError(`count must be a whole number of at least 1, not ${String(count)}.`);
+  }
+}
+
+/**
+ * Checks the channel and audio of `loadVoiceChannel()`.
+ *
+ * @throws {InvalidParameterError} -8 (`LV_SOUND_CHANNEL_OUT_OF_RANGE`) for a bad channel, -47
+ * (`LV_INVALID_BUFFER`) for audio that is not a non-empty Buffer, Uint8Array or ArrayBuffer.
+ */
+export function checkVoiceChannel(channel: unknown, maxVoiceChannels: number, audio: unknown): void {
+  if (!Number.isInteger(channel) || (channel as number) < 0 || (channel as number) >= maxVoiceChannels) {
+    throw new InvalidParameterError(
+      `Voice channel ${String(channel)} is out of range: use 0 to ${maxVoiceChannels - 1}.`,
+      { code: ReturnCode.LV_SOUND_CHANNEL_OUT_OF_RANGE },
+    );
+  }
+  if (audio !== undefined && !isAudioBuffer(audio)) {
+    throw new InvalidParameterError('The audio must be a non-empty Buffer, Uint8Array or ArrayBuffer.', {
+      code: ReturnCode.LV_INVALID_BUFFER,
+    });
+  }
 }

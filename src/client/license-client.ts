@@ -1,111 +1,23 @@
 import { EventEmitter } from 'eventemitter3';
-import type { ServerHealthSnapshot } from '../cluster/health.js';
-import { ServerPool } from '../cluster/server-pool.js';
 import { loadClientProperties } from '../config/load.js';
-import { DEFAULTS } from '../defaults.js';
-import {
-  InvalidParameterError,
-  InvalidPortError,
-  isLicenseError,
-  LicenseError,
-  LicensesExceededError,
-  LicensesExpiredError,
-  OpenPortError,
-} from '../errors.js';
-import { LeaseKeeper } from '../leases/lease-keeper.js';
-import { type LeaseState, LeaseTable, leaseStateOf, type TrackedLease } from '../leases/lease-table.js';
-import { LicenseCache } from '../leases/license-cache.js';
-import { FEATURE_PATTERN } from '../protocol/constants.js';
+import { InvalidPortError, LicenseError, LicensesExpiredError, OpenPortError } from '../errors.js';
 import { ReturnCode } from '../protocol/return-codes.js';
-import { checkWait, isAudioBuffer, leasePrefix } from './arguments.js';
+import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './arguments.js';
 import { CallDeadlines } from './call-deadlines.js';
+import type { AcquireOptions, ClientStatus, FromConfigFileOptions, OpenPortOptions } from './call-options.js';
 import type { LicenseClientEvents } from './events.js';
-import { forwardEvents } from './forward-events.js';
-import { Holdings } from './holdings.js';
-import { Lease, type LeaseHost } from './lease.js';
-import { featuresFor, isPortLicenseType, type PortLicenseType } from './license-types.js';
+import type { Lease } from './lease.js';
+import { Licenses } from './licenses.js';
 import { type LogFn, makeLog } from './logger.js';
 import {
-  connectionSettings,
   type LicenseClientOptions,
   optionsFromProperties,
   type ResolvedOptions,
   resolveOptions,
 } from './options.js';
-import { Port, type PortHost } from './port.js';
+import { Port } from './port.js';
 import { watchAndReload } from './reload.js';
 import { safeEmit } from './safe-emit.js';
-
-/** Options of {@link LicenseClient.openPort}. */
-export interface OpenPortOptions {
-  /** The license the port holds; defaults to the client's `licenseType` (the conf's `LICENSE_TYPE`). */
-  licenseType?: PortLicenseType | undefined;
-  /** Wait up to this many ms in a server's queue when every license is in use. */
-  wait?: number | undefined;
-  /**
-   * Aborts the call (and leaves a server's queue); the `OpenPortError` then has `status` -3 (LV_RESET) for
-   * an abort and -6 (LV_TIME_OUT) for `AbortSignal.timeout()`. (At the client's own `operationTimeout`
-   * the status is what the servers said, such as -26 or -30.)
-   */
-  signal?: AbortSignal | undefined;
-}
-
-/** Options of {@link LicenseClient.acquire}. */
-export interface AcquireOptions {
-  /** Seats to take. @defaultValue 1 */
-  count?: number | undefined;
-  /** Wait up to this many ms in a server's queue when every license is in use. */
-  wait?: number | undefined;
-  /**
-   * Aborts the call and leaves a server's queue: it rejects with LV_RESET (-3) for an abort and with
-   * LV_TIME_OUT (-6) for `AbortSignal.timeout()`. (At the client's own `operationTimeout` it rejects with
-   * what the servers said, such as -26 or -30.)
-   */
-  signal?: AbortSignal | undefined;
-}
-
-/** What {@link LicenseClient.status} reports. */
-export interface ClientStatus {
-  /** Whether `close()` has been called. */
-  readonly closed: boolean;
-  /** Every configured server, in priority order, with its health and the seats this client holds there. */
-  readonly servers: ReadonlyArray<
-    ServerHealthSnapshot & {
-      /** Seats this client holds on the server. */
-      readonly seats: number;
-    }
-  >;
-  /** Every lease this client holds (ports' licenses included). */
-  readonly leases: ReadonlyArray<{
-    /** The lease id. */
-    readonly id: string;
-    /** The license feature (`FULL`, `LITE`, `TTS`...). */
-    readonly feature: string;
-    /** Seats held. */
-    readonly count: number;
-    /** `host:port` of the server that holds it. */
-    readonly server: string;
-    /** `held`, `reconnecting`, `lost` or `released`. */
-    readonly state: LeaseState;
-    /** The id of the port holding it, if a port does. */
-    readonly port: number | undefined;
-  }>;
-  /** Licenses kept by closed ports for the next port (`LICENSE_CACHE_PERIOD`). */
-  readonly cache: ReadonlyArray<{
-    /** The lease id. */
-    readonly lease: string;
-    /** The license feature. */
-    readonly feature: string;
-    /** Epoch ms when it goes back to the server unless a port takes it. */
-    readonly expiresAt: number;
-  }>;
-}
-
-/** Overrides of {@link LicenseClient.fromConfigFile}. */
-export interface FromConfigFileOptions extends LicenseClientOptions {
-  /** Apply edits of the file (servers, credentials, license settings) without a restart. @defaultValue false */
-  watch?: boolean;
-}
 
 /**
  * Gets and holds licenses from LumenVox-style license servers.
@@ -122,30 +34,11 @@ export interface FromConfigFileOptions extends LicenseClientOptions {
 export class LicenseClient extends EventEmitter<LicenseClientEvents> implements AsyncDisposable {
   #options: ResolvedOptions;
   readonly #log: LogFn;
-  readonly #servers: ServerPool;
-  readonly #table = new LeaseTable();
-  readonly #keeper: LeaseKeeper;
-  readonly #cache: LicenseCache;
-  readonly #holdings = new Holdings();
-  readonly #idPrefix: string;
-  /** What each Port and Lease handle may ask of this client (not part of its public shape). */
-  readonly #portHost: PortHost = {
-    close: (port) => this.#closePort(port),
-    leaseOf: (port) => this.#holdings.leaseOf(port),
-  };
-  readonly #leaseHost: LeaseHost = {
-    release: (lease) => this.#releaseId(lease.id),
-    stands: (lease) => this.#holdings.stands(lease),
-  };
-  #nextPort = 1;
-  #nextLease = 1;
-  #cacheTimer: NodeJS.Timeout | undefined;
-  #closing: Promise<void> | undefined;
-  #unwatch: (() => void) | undefined;
+  readonly #licenses: Licenses;
   /** The deadlines of the calls in flight, which close() aborts. */
   readonly #calls = new CallDeadlines(() => this.#options.operationTimeout);
-  /** Acquires in flight, so that close() can wait for them to give back what they took. */
-  readonly #inflight = new Set<Promise<unknown>>();
+  #closing: Promise<void> | undefined;
+  #unwatch: (() => void) | undefined;
 
   /**
    * Makes a client. No I/O happens here: the first call (or {@link LicenseClient.connect}) connects.
@@ -156,35 +49,11 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     super();
     this.#options = resolveOptions(options);
     this.#log = makeLog(this.#options.logger);
-    const o = this.#options;
-    this.#servers = new ServerPool({
-      servers: o.servers,
-      credentials: o.credentials,
-      settings: connectionSettings(o),
-      retryDelay: DEFAULTS.retryDelay,
-    });
-    this.#keeper = new LeaseKeeper({
-      servers: this.#servers,
-      table: this.#table,
-      heartbeatInterval: o.heartbeatInterval,
-      gracePeriod: o.gracePeriod,
-      migrationTimeout: o.operationTimeout,
+    this.#licenses = new Licenses({
+      options: this.#options,
       log: this.#log,
-    });
-    this.#cache = new LicenseCache(o.licenseCachePeriod * 1_000, Date.now);
-    this.#idPrefix = leasePrefix();
-    forwardEvents({
-      servers: this.#servers,
-      keeper: this.#keeper,
-      log: this.#log,
-      emit: (event, ...args) => this.#emit(event, ...args),
-      waitingFeature: (id) => this.#holdings.waitingFeature(id),
-      lease: (id) => this.#holdings.handle(id),
-      portOf: (id) => this.#holdings.portOf(id),
-      lostFromCache: (id) => {
-        // A lost license that sat in the cache belongs to no port: forget it.
-        if (this.#cache.remove(id)) void this.#releaseId(id);
-      },
+      emit: (event, ...args) => safeEmit(this, this.#log, event, args),
+      closedError: (operation) => (this.#closing === undefined ? undefined : this.#closedError(operation)),
     });
   }
 
@@ -219,7 +88,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#assertOpen('connect()');
     const call = this.#calls.start(options.signal, 0, 'connect()');
     try {
-      await this.#servers.connectFirst(call.signal);
+      await this.#licenses.servers.connectFirst(call.signal);
     } finally {
       call.done();
     }
@@ -237,27 +106,25 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     try {
       this.#assertOpen('openPort()');
       const type = options.licenseType ?? this.#options.licenseType;
-      if (!isPortLicenseType(type)) {
-        throw new InvalidParameterError(
-          `licenseType ${JSON.stringify(type)} is not one of SpeechPort, VoxLite, Auto, TTS, AMD.`,
-        );
-      }
+      checkLicenseType(type);
       checkWait(options.wait);
-      const port = new Port(this.#nextPort++, type, this.#portHost);
-      this.#holdings.addPort(port);
+      const port = this.#licenses.newPort(type);
       if (this.#options.delayedLicenseAcquisition) return port;
       const call = this.#calls.start(options.signal, options.wait ?? 0, 'openPort()');
       try {
-        this.#holdings.attach(port, await this.#licenseFor(type, options.wait, call.signal, 'openPort'));
+        this.#licenses.attach(
+          port,
+          await this.#licenses.licenseFor(type, options.wait, call.signal, 'openPort'),
+        );
       } catch (err) {
-        await this.#holdings.removePort(port);
+        await this.#licenses.dropPort(port);
         throw err;
       } finally {
         call.done();
       }
       return port;
     } catch (err) {
-      const error = OpenPortError.fromCause(err, this.#servers.addresses);
+      const error = OpenPortError.fromCause(err, this.#licenses.servers.addresses);
       this.#log('error', error.message, { status: error.status });
       throw error;
     }
@@ -279,24 +146,18 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     audio?: Uint8Array | ArrayBuffer,
     options: { signal?: AbortSignal } = {},
   ): Promise<void> {
-    if (!(port instanceof Port) || !this.#holdings.isOpen(port) || port.state !== 'open') {
+    if (!(port instanceof Port) || !this.#licenses.isOpen(port) || port.state !== 'open') {
       const id = port instanceof Port ? port.id : String(port);
       throw new InvalidPortError(
         `Port ${id} is not valid: it was never opened by this client, failed to open, or is already closed (LV_INVALID_HPORT). Open a new port.`,
       );
     }
-    if (!Number.isInteger(channel) || channel < 0 || channel >= this.#options.maxVoiceChannels) {
-      throw new InvalidParameterError(
-        `Voice channel ${String(channel)} is out of range: use 0 to ${this.#options.maxVoiceChannels - 1}.`,
-        { code: ReturnCode.LV_SOUND_CHANNEL_OUT_OF_RANGE },
-      );
-    }
-    if (audio !== undefined && !isAudioBuffer(audio)) {
-      throw new InvalidParameterError('The audio must be a non-empty Buffer, Uint8Array or ArrayBuffer.', {
-        code: ReturnCode.LV_INVALID_BUFFER,
-      });
-    }
-    const lease = port.lease ?? (await this.#delayedLicense(port, options.signal));
+    checkVoiceChannel(channel, this.#options.maxVoiceChannels, audio);
+    const lease =
+      port.lease ??
+      (await this.#licenses.delayedLicense(port, () =>
+        this.#calls.start(options.signal, 0, 'loadVoiceChannel()'),
+      ));
     if (lease.state === 'lost') {
       throw new LicensesExpiredError(
         lease.lostError?.message ??
@@ -320,19 +181,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    */
   async acquire(feature: string, options: AcquireOptions = {}): Promise<Lease> {
     this.#assertOpen('acquire()');
-    if (typeof feature !== 'string' || !FEATURE_PATTERN.test(feature)) {
-      throw new InvalidParameterError(
-        `Feature ${JSON.stringify(feature)} is not a license type name: use upper-case letters, digits and _, such as TTS.`,
-      );
-    }
     const count = options.count ?? 1;
-    if (!Number.isInteger(count) || count < 1) {
-      throw new InvalidParameterError(`count must be a whole number of at least 1, not ${String(count)}.`);
-    }
+    checkAcquire(feature, count);
     checkWait(options.wait);
     const call = this.#calls.start(options.signal, options.wait ?? 0, 'acquire()');
     try {
-      return await this.#acquireLease(feature, count, options.wait, call.signal, 'acquire');
+      return await this.#licenses.acquire(feature, count, options.wait, call.signal, 'acquire');
     } finally {
       call.done();
     }
@@ -340,25 +194,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
 
   /** A snapshot of every server, every held lease and the license cache. */
   status(): ClientStatus {
-    const seats = this.#table.seatsByServer();
-    return {
-      closed: this.#closing !== undefined,
-      servers: this.#servers.links.map((link) => ({
-        ...link.snapshot(),
-        seats: seats.get(link.server) ?? 0,
-      })),
-      leases: this.#table.all().map((r) => ({
-        id: r.id,
-        feature: r.feature,
-        count: r.count,
-        server: r.server,
-        state: leaseStateOf(r.state),
-        port: this.#holdings.portOf(r.id)?.id,
-      })),
-      cache: this.#cache
-        .entries()
-        .map((e) => ({ lease: e.leaseId, feature: e.feature, expiresAt: e.expiresAt })),
-    };
+    return this.#licenses.status(this.#closing !== undefined);
   }
 
   /**
@@ -375,157 +211,19 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     await this.close();
   }
 
-  async #closePort(port: Port): Promise<void> {
-    const lease = await this.#holdings.removePort(port);
-    if (lease === undefined) return;
-    if (this.#closing === undefined && lease.state === 'held' && this.#cache.put(lease.id, lease.feature)) {
-      // The port's handle stops standing for the seat; the next port gets a fresh one.
-      this.#holdings.retireHandle(lease.id);
-      this.#log('debug', 'license cached', { lease: lease.id, feature: lease.feature });
-      this.#armCache();
-      return;
-    }
-    await lease.release();
-  }
-
-  async #licenseFor(
-    type: PortLicenseType,
-    wait: number | undefined,
-    signal: AbortSignal,
-    operation: string,
-  ): Promise<Lease> {
-    const features = featuresFor(type);
-    const cached = this.#cache.take(features, (id) => this.#table.get(id)?.state === 'held');
-    const record = cached === undefined ? undefined : this.#table.get(cached.leaseId);
-    if (record !== undefined) {
-      this.#log('debug', 'license taken from the cache', { lease: record.id, feature: record.feature });
-      return this.#handleFor(record);
-    }
-    // Auto: FULL first, then LITE; only exhaustion moves on to the next type.
-    const last = features.length - 1;
-    for (const [i, feature] of features.entries()) {
-      try {
-        return await this.#acquireLease(feature, 1, i === last ? wait : undefined, signal, operation);
-      } catch (err) {
-        if (i === last || !(err instanceof LicensesExceededError)) throw err;
-      }
-    }
-    throw new InvalidParameterError(`License type ${type} names no feature.`);
-  }
-
-  async #acquireLease(
-    feature: string,
-    count: number,
-    wait: number | undefined,
-    signal: AbortSignal,
-    operation: string,
-  ): Promise<Lease> {
-    const id = `${this.#idPrefix}-${this.#nextLease++}`;
-    this.#holdings.startWaiting(id, feature);
-    try {
-      const acquiring = this.#servers.acquire({ lease: id, feature, count, wait, signal, operation });
-      this.#inflight.add(acquiring);
-      const { link } = await acquiring.finally(() => this.#inflight.delete(acquiring));
-      const record: TrackedLease = { id, feature, count, server: link.server, state: 'held' };
-      this.#keeper.track(record);
-      const lease = this.#handleFor(record);
-      if (this.#closing !== undefined) {
-        await lease.release();
-        throw this.#closedError(operation);
-      }
-      this.#log('info', 'lease granted', { lease: id, feature, count, server: link.server });
-      return lease;
-    } finally {
-      this.#holdings.stopWaiting(id);
-    }
-  }
-
-  /** A new application handle for a tracked lease (a fresh grant, or a license from the cache). */
-  #handleFor(record: TrackedLease): Lease {
-    const lease = new Lease(record, this.#leaseHost);
-    this.#holdings.addHandle(lease);
-    return lease;
-  }
-
-  async #releaseId(id: string): Promise<void> {
-    this.#cache.remove(id);
-    this.#holdings.forget(id);
-    const server = this.#table.get(id)?.server;
-    await this.#keeper.release([id]);
-    this.#log('debug', 'lease released', { lease: id, server });
-    if (server !== undefined) this.#dropIfRetiredAndEmpty(server);
-  }
-
-  /** A server removed by a reload is let go once this client holds nothing there. */
-  #dropIfRetiredAndEmpty(server: string): void {
-    if (!this.#table.hasOn(server)) void this.#servers.dropRetired(server);
-  }
-
-  #delayedLicense(port: Port, signal: AbortSignal | undefined): Promise<Lease> {
-    return this.#holdings.loading(port, async () => {
-      const call = this.#calls.start(signal, 0, 'loadVoiceChannel()');
-      let lease: Lease;
-      try {
-        lease = await this.#licenseFor(port.licenseType, undefined, call.signal, 'loadVoiceChannel');
-      } catch (err) {
-        throw new LicenseError(
-          `No license could be obtained for port ${port.id} (delayed acquisition): ${err instanceof Error ? err.message : String(err)}`,
-          {
-            code: ReturnCode.LV_ACQUIRING_LICENSE_FAILED,
-            cause: err,
-            server: isLicenseError(err) ? err.server : undefined,
-          },
-        );
-      } finally {
-        call.done();
-      }
-      if (port.state !== 'open') {
-        void lease.release();
-        throw new InvalidPortError(`Port ${port.id} was closed while its license was being acquired.`);
-      }
-      this.#holdings.attach(port, lease);
-      return lease;
-    });
-  }
-
-  #armCache(): void {
-    clearTimeout(this.#cacheTimer);
-    const next = this.#cache.nextExpiry();
-    if (next === undefined) return;
-    this.#cacheTimer = setTimeout(
-      () => {
-        const due = this.#cache.expired();
-        if (due.length > 0) {
-          this.#log('debug', 'cached licenses go back to the server', { leases: due.map((d) => d.leaseId) });
-          for (const entry of due) void this.#releaseId(entry.leaseId);
-        }
-        this.#armCache();
-      },
-      Math.max(0, next - Date.now()) + 1,
-    );
-    this.#cacheTimer.unref();
-  }
-
   #watch(path: string, overrides: LicenseClientOptions): void {
     this.#unwatch = watchAndReload(path, overrides, {
       apply: (next, source) => {
         if (this.#closing !== undefined) return;
         this.#options = { ...next, logger: this.#options.logger };
-        const retired = this.#servers.update(next.servers, next.credentials);
-        for (const link of retired) this.#dropIfRetiredAndEmpty(link.server);
-        this.#cache.setPeriod(next.licenseCachePeriod * 1_000);
-        this.#log('info', 'configuration reloaded', { source, servers: this.#servers.addresses });
+        this.#licenses.reconfigure(next.servers, next.credentials, next.licenseCachePeriod * 1_000);
+        this.#log('info', 'configuration reloaded', { source, servers: this.#licenses.servers.addresses });
       },
       fail: (error) => {
         this.#log('error', `the edited configuration was not applied: ${error.message}`);
-        this.#emit('error', error);
+        safeEmit(this, this.#log, 'error', [error]);
       },
     });
-  }
-
-  /** Emits an event to the application; a listener that throws never breaks licensing (see safeEmit). */
-  #emit<K extends keyof LicenseClientEvents>(event: K, ...args: LicenseClientEvents[K]): void {
-    safeEmit(this, this.#log, event, args);
   }
 
   #assertOpen(operation: string): void {
@@ -543,21 +241,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#unwatch?.();
     // Calls in flight end now; the seats they may have taken are given back with the rest.
     this.#calls.abortAll(this.#closedError('close()'));
-    clearTimeout(this.#cacheTimer);
-    this.#cache.drain();
-    const closingPorts = this.#holdings.ports().map((port) => port.close());
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#options.closeTimeout);
-    });
-    const releasing = (async () => {
-      await Promise.allSettled([...this.#inflight, ...closingPorts]);
-      await this.#keeper.releaseEverything();
-    })();
-    await Promise.race([releasing.catch(() => {}), deadline]);
-    clearTimeout(timer);
-    this.#keeper.close();
-    await this.#servers.close();
+    await this.#licenses.shutdown(this.#options.closeTimeout);
     this.#log('info', 'closed');
   }
 }
