@@ -387,9 +387,21 @@ export function isSystemError(err: unknown): boolean {
 }
 
 /**
+ * A bug, not a failure of the network or of a server (LV_EXCEPTION, -68): something threw that is
+ * neither a {@link LicenseError} nor an operating-system error, inside this library or in code it calls
+ * (a `socketFactory`, a logger). Never retried, never a reason to ask another server; the original is
+ * `cause`. (A server's own -68 answer is a plain {@link LicenseError}: that server failed, the next may
+ * not.)
+ */
+export class UnexpectedError extends LicenseError {
+  static override readonly kind: string = 'UnexpectedError';
+  static override readonly defaultCode: number = ReturnCode.LV_EXCEPTION;
+}
+
+/**
  * Anything thrown, as a {@link LicenseError}: a LicenseError as it is; an operating-system error as a
  * retryable {@link SocketsError} that names the server; anything else (a `TypeError` from a bug, a broken
- * injected socket) as a non-retryable LV_EXCEPTION (-68): retrying a bug only hides it behind a time-out.
+ * injected socket) as an {@link UnexpectedError} (-68): retrying a bug only hides it behind a time-out.
  * The original is always kept as `cause`.
  */
 export function asLicenseError(err: unknown, server: string | undefined): LicenseError {
@@ -398,8 +410,8 @@ export function asLicenseError(err: unknown, server: string | undefined): Licens
   if (isSystemError(err)) {
     return new SocketsError(`Unexpected network failure${where}: ${String(err)}`, { server, cause: err });
   }
-  return new LicenseError(
+  return new UnexpectedError(
     `Unexpected error${where} (LV_EXCEPTION): ${String(err)}. This is a bug in lv-license-client or in code it calls (a socketFactory, a logger); the original error is the cause. Please report it with the stack trace.`,
-    { code: ReturnCode.LV_EXCEPTION, server, cause: err, retryable: false },
+    { server, cause: err, retryable: false },
   );
 }

@@ -89,6 +89,7 @@ export {
   SocketsError,
   TimeoutError,
   toReturnCode,
+  UnexpectedError,
 } from './errors.js';
 export {
   allReturnCodes,

@@ -10,9 +10,15 @@ import {
   DEFAULT_LICENSE_SERVERS,
   MAX_LICENSE_CACHE_PERIOD,
 } from '../config/defaults.js';
+import { isPastedSecret, redactSecrets } from '../config/redact.js';
 import { parseServerList } from '../config/servers.js';
 import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
-import { type ClientProperties, LICENSE_TYPES, type LicenseType } from '../config/types.js';
+import {
+  type ClientProperties,
+  LICENSE_TYPES,
+  type LicenseType,
+  type ServerAddress,
+} from '../config/types.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
@@ -126,8 +132,17 @@ function servers(
   secrets: readonly string[] = [],
 ): PoolServer[] {
   const listOptions = { source: 'the servers option', key: 'servers', secrets };
+  const refusePasted = (list: readonly ServerAddress[]): readonly ServerAddress[] => {
+    if (list.some((server) => isPastedSecret(server.host, secrets))) {
+      throw new ConfigError(
+        'The servers option has an entry that is the password: it was pasted into the server list by mistake. Remove it.',
+        { key: 'servers' },
+      );
+    }
+    return list;
+  };
   if (typeof value === 'string') {
-    return parseServerList(value, listOptions).map((s) => ({
+    return refusePasted(parseServerList(value, listOptions)).map((s) => ({
       host: s.host,
       port: s.port,
       tls: s.tls,
@@ -135,7 +150,7 @@ function servers(
   }
   if (value.length === 0) throw new ConfigError('The servers option lists no server.', { key: 'servers' });
   return value.map(({ host, port, tls }) => {
-    const shown = (text: string) => (secrets.some((secret) => text.includes(secret)) ? '[redacted]' : text);
+    const shown = (text: string) => redactSecrets(text, secrets);
     if (typeof host !== 'string' || host === '' || !Number.isInteger(port) || port < 1 || port > 65_535) {
       throw new ConfigError(
         `The servers option has a bad entry ${shown(JSON.stringify({ host, port }))}: give a host and a port 1 to 65535.`,
@@ -143,7 +158,7 @@ function servers(
       );
     }
     // The same checks as a LICENSE_SERVERS entry, so a list and a string accept the same hosts.
-    const [parsed] = parseServerList(formatServer(host, port, tls === true), listOptions);
+    const [parsed] = refusePasted(parseServerList(formatServer(host, port, tls === true), listOptions));
     if (parsed === undefined || parsed.host !== host) {
       throw new ConfigError(`The servers option has a bad host ${shown(JSON.stringify(host))}.`, {
         key: 'servers',
@@ -280,5 +295,6 @@ async function tlsFromProperties(props: ClientProperties): Promise<TlsMaterial |
     tls.certFile === undefined &&
     tls.keyFile === undefined &&
     tls.serverName === undefined;
-  return none ? undefined : readTlsMaterial(tls, props.source);
+  const secrets = props.authentication === undefined ? [] : [props.authentication.password];
+  return none ? undefined : readTlsMaterial(tls, props.source, secrets);
 }

@@ -10,7 +10,14 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import pRetry from 'p-retry';
-import { abortError, asLicenseError, isLicenseError, type LicenseError, SocketsError } from '../errors.js';
+import {
+  abortError,
+  asLicenseError,
+  isLicenseError,
+  type LicenseError,
+  SocketsError,
+  TimeoutError,
+} from '../errors.js';
 import { idBatches } from '../protocol/batches.js';
 import type {
   AcquireResult,
@@ -227,17 +234,34 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
 
   /**
    * Gives leases back here, in frames that fit this server's frame limit, and resolves once the server
-   * confirmed. A server whose connection was lost is redialed first, for at most the request timeout (a
-   * restarted server takes its seats back at once).
+   * confirmed. A server whose connection was lost by a refusal or a reset (a restart) is redialed first, for
+   * at most the request timeout; one that stopped answering (a black hole) is not waited for. A connection
+   * that dies under the release (a restart not noticed yet) is replaced once.
    *
    * @throws {LicenseError} `SocketsError` or `TimeoutError` when the server cannot be reached now (the
    * caller keeps the ids for when it returns), or the request's error.
    */
   async release(leases: readonly string[]): Promise<void> {
     if (leases.length === 0) return;
-    if (!this.isUp) await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
+    let unsettled = false;
+    try {
+      await this.#releaseOnce(leases, () => {
+        unsettled = true;
+      });
+    } catch (err) {
+      if (!unsettled) throw err;
+      await this.#releaseOnce(leases);
+    }
+  }
+
+  async #releaseOnce(leases: readonly string[], onUnsettled?: () => void): Promise<void> {
+    if (!this.isUp) {
+      const last = this.health.lastError;
+      if (last instanceof TimeoutError && this.#state.kind === 'backing-off') throw last;
+      await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
+    }
     for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
-      await this.request('release', { leases: batch });
+      await this.request('release', { leases: batch }, { onUnsettled });
     }
   }
 

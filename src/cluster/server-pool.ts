@@ -15,6 +15,7 @@ import {
   LicensesExceededError,
   NoServerRespondingError,
   SocketsError,
+  UnexpectedError,
 } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
@@ -357,7 +358,8 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
         const error = asLicenseError(err, link.server);
         if (signal.aborted) throw abortError(signal, request.operation);
         // A bug is not a reason to ask another server: it would fail there too, and hide behind -30.
-        if (error.code === ReturnCode.LV_EXCEPTION) throw error;
+        // (A server's own -68 answer is that server's failure: the next one is asked.)
+        if (error instanceof UnexpectedError) throw error;
         // Each server is its own pool: what one refuses (exhausted, a count above its pool, bad
         // credentials) another may grant, so every server gets asked.
         if (error instanceof LicensesExceededError) exhausted ??= link;

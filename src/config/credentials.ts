@@ -4,6 +4,7 @@
  */
 import { type InspectOptions, inspect } from 'node:util';
 import { ConfigError } from '../errors.js';
+import { hasForbiddenCredentialCharacters } from '../protocol/scram-attributes.js';
 
 /** What {@link Credentials} shows of itself: the username and a placeholder. */
 export interface RedactedCredentials {
@@ -51,14 +52,16 @@ export class Credentials {
         },
       );
     }
-    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
-    const control = /[\u0000-\u001f\u007f]/;
-    if (control.test(username) || control.test(password)) {
-      const which = control.test(username) ? 'username' : 'password';
-      throw new ConfigError(
-        `The ${which} of "${control.test(username) ? JSON.stringify(username).slice(1, -1) : username}" holds a control character (a tab, a newline...), which the license server refuses in credentials. Use printable characters only.`,
-        { key: which },
-      );
+    for (const [which, value] of [
+      ['username', username],
+      ['password', password],
+    ] as const) {
+      if (hasForbiddenCredentialCharacters(value)) {
+        throw new ConfigError(
+          `The ${which} holds a control character (a tab, a newline...) or a broken Unicode character, which the license server refuses in credentials. Use printable characters only.`,
+          { key: which },
+        );
+      }
     }
     this.username = username;
     this.#password = password;

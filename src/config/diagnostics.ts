@@ -3,6 +3,7 @@
  * terminal can jump to it, and each ends by saying how to fix the problem.
  */
 import { ConfigError } from '../errors.js';
+import { isPastedSecret, redactSecrets } from './redact.js';
 import type { ConfigWarning, ConfigWarningCode } from './types.js';
 
 /** Where in the configuration a message points. */
@@ -43,9 +44,9 @@ export class Diagnostics {
     return line === undefined ? `${this.source}: ` : `${this.source}:${line}: `;
   }
 
-  /** Whether `text` holds one of the secrets (by the same rule that redacts them from messages). */
-  holdsSecret(text: string): boolean {
-    return [...this.#secrets].some((secret) => replaceSecret(text, secret) !== text);
+  /** Whether a server list entry's host is one of the secrets (a password pasted into the list). */
+  isSecretHost(host: string): boolean {
+    return isPastedSecret(host, this.#secrets);
   }
 
   /** The error for a server list with the password in it (pasted there by mistake); the value is not shown. */
@@ -79,38 +80,9 @@ export class Diagnostics {
     this.#onWarning?.(warning);
   }
 
-  /** Replaces every secret in `message`, as written or as {@link quote} escapes it. */
   #redact(message: string): string {
-    let out = message;
-    for (const secret of this.#secrets) {
-      for (const form of new Set([secret, JSON.stringify(secret).slice(1, -1)])) {
-        out = replaceSecret(out, form);
-      }
-    }
-    return out;
+    return redactSecrets(message, this.#secrets);
   }
-}
-
-const REDACTED = '[redacted]';
-const WORD = /[\p{L}\p{N}]/u;
-
-/**
- * Replaces `secret` in `text`. A secret of four characters or more is replaced wherever it stands; a
- * shorter one only where it stands alone (not inside a longer word), so that a two-letter password does
- * not eat the letters of every message.
- */
-function replaceSecret(text: string, secret: string): string {
-  if (secret.length >= 4) return text.split(secret).join(REDACTED);
-  let out = '';
-  let from = 0;
-  for (let at = text.indexOf(secret); at >= 0; at = text.indexOf(secret, at + secret.length)) {
-    const before = text.slice(Math.max(0, at - 1), at);
-    const after = text.slice(at + secret.length, at + secret.length + 1);
-    if (WORD.test(before) || WORD.test(after)) continue;
-    out += text.slice(from, at) + REDACTED;
-    from = at + secret.length;
-  }
-  return out + text.slice(from);
 }
 
 /** Quotes a value for a message: `"10.0.0.1:99999"`, control characters escaped, long values cut. */

@@ -2,6 +2,7 @@
  * `client_property.conf` text to validated, frozen {@link ClientProperties}. Pure: no file system.
  */
 import { ConfigError } from '../errors.js';
+import { hasForbiddenCredentialCharacters } from '../protocol/scram-attributes.js';
 import { Credentials } from './credentials.js';
 import { DEFAULT_LICENSE_PORT, DEFAULT_LICENSE_SERVERS } from './defaults.js';
 import { Diagnostics } from './diagnostics.js';
@@ -115,14 +116,11 @@ function readLicenseServers(table: SectionTable, diagnostics: Diagnostics): read
     defaultPort: DEFAULT_LICENSE_PORT,
   });
   // A password that happens to be a valid host name would be dialed, and then named in every error.
-  if (servers.some((server) => diagnostics.holdsSecret(server.entry))) {
+  if (servers.some((server) => diagnostics.isSecretHost(server.host))) {
     throw diagnostics.pastedPassword({ line: entry?.line, key });
   }
   return servers;
 }
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it looks for
-const CONTROL = /[\u0000-\u001f\u007f]/;
 
 function readCredentials(table: SectionTable, diagnostics: Diagnostics): Credentials | undefined {
   const username = table.get(AUTHENTICATION_SECTION, KEYS.username);
@@ -142,10 +140,10 @@ function readCredentials(table: SectionTable, diagnostics: Diagnostics): Credent
     );
   }
   for (const entry of [username, password]) {
-    if (CONTROL.test(entry.value)) {
+    if (hasForbiddenCredentialCharacters(entry.value)) {
       throw diagnostics.error(
-        `${entry.key} holds a control character (a tab, a stray carriage return...), which the license ` +
-          'server refuses in credentials. Retype the value on one line with printable characters only.',
+        `${entry.key} holds a control character (a tab, a stray carriage return...) or a broken Unicode ` +
+          'character, which the license server refuses in credentials. Retype the value with printable characters only.',
         { line: entry.line, key: entry.key },
       );
     }

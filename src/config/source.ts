@@ -99,13 +99,23 @@ export async function readConfFile(path: string): Promise<ConfFile> {
     if (!stats.isFile()) {
       throw fileError('ENOTREG', `${path} is ${describeFileKind(stats)}, not a regular file`);
     }
-    if (stats.size > MAX_CONF_FILE_BYTES) {
-      throw fileError(
+    // The size a file reports is not trusted (/proc files say 0, a file may grow): at most one byte more
+    // than the limit is read.
+    const tooLarge = () =>
+      fileError(
         'EFBIG',
-        `${path} holds ${stats.size} bytes, more than the ${MAX_CONF_FILE_BYTES} a configuration file may`,
+        `${path} holds ${Math.max(stats.size, MAX_CONF_FILE_BYTES + 1)} bytes, more than the ${MAX_CONF_FILE_BYTES} a configuration file may`,
       );
+    if (stats.size > MAX_CONF_FILE_BYTES) throw tooLarge();
+    const buffer = Buffer.alloc(MAX_CONF_FILE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > MAX_CONF_FILE_BYTES) throw tooLarge();
     }
-    return { text: await handle.readFile({ encoding: 'utf8' }), mode: stats.mode };
+    return { text: buffer.toString('utf8', 0, length), mode: stats.mode };
   } finally {
     await handle.close();
   }

@@ -3,6 +3,8 @@
  * every secret taken out. The password never reaches it; `KEY_FILE` is named, never read into it.
  */
 import { arch, release } from 'node:os';
+import { passwordsIn } from '../config/lines.js';
+import { redactSecrets } from '../config/redact.js';
 import { readConfFile } from '../config/source.js';
 import { recoverParse } from './recover.js';
 import type { DoctorReport } from './types.js';
@@ -75,11 +77,8 @@ export function redactConf(text: string, secrets: readonly string[] = []): strin
     const secret = SECRET_KEY.test(key) || (inAuth && key !== 'AUTHENTICATION_USERNAME');
     if (secret && (pair[2] ?? '').trim() !== '') lines[i] = `${pair[1]} ${REDACTED}`;
   }
-  let redacted = lines.join('');
-  for (const secret of secrets) {
-    if (secret.length >= 3) redacted = redacted.split(secret).join(REDACTED);
-  }
-  return redacted;
+  // Every password of the file, wherever else it was pasted (a server list, a path), goes too.
+  return redactSecrets(lines.join(''), [...secrets, ...passwordsIn(text)]);
 }
 
 /**

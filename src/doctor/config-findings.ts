@@ -35,10 +35,12 @@ export function fileFinding(candidates: readonly ConfigCandidate[], loadError: u
       },
     );
   }
-  return finding('config.file', title, 'fail', messageOf(loadError), {
-    fix: 'Make the file readable by the user the apps run as (and by nobody else: chmod 600), or name a readable copy.',
-    data,
-  });
+  const code = (loadError as { cause?: { code?: unknown } } | undefined)?.cause?.code;
+  const fix =
+    code === 'ENOTREG' || code === 'EISDIR' || code === 'EFBIG'
+      ? `Name the client_property.conf file itself (a regular file of at most 1 MiB) with --config PATH or ${CONFIG_PATH_ENV}.`
+      : 'Make the file readable by the user the apps run as (and by nobody else: chmod 600), or name a readable copy.';
+  return finding('config.file', title, 'fail', messageOf(loadError), { fix, data });
 }
 
 /** `config.parse` (does it load?) and one `config.error` per other problem that stops it loading. */

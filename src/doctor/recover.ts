@@ -128,8 +128,8 @@ export function recoverParse(text: string, source: string, fileMode?: number): R
 }
 
 /**
- * Parses each entry of a server list on its own: the good ones, and one error per bad one. An entry that
- * holds the password is bad (and never shown), even where it would pass for a host name.
+ * Parses each entry of a server list on its own: the good ones, and one error per bad one. An entry whose
+ * host is the password is bad (and never shown), although it passes for a host name.
  */
 function checkEntries(
   entry: ConfEntry,
@@ -141,12 +141,12 @@ function checkEntries(
   const diagnostics = new Diagnostics(source, undefined, secrets);
   for (const part of entry.value.split(';').map((p) => p.trim())) {
     if (part === '') continue;
-    if (diagnostics.holdsSecret(part)) {
-      errors.push(diagnostics.pastedPassword({ line: entry.line, key: entry.key }));
-      continue;
-    }
     try {
-      parseServerList(part, { source, line: entry.line, key: entry.key, secrets });
+      const [server] = parseServerList(part, { source, line: entry.line, key: entry.key, secrets });
+      if (server !== undefined && diagnostics.isSecretHost(server.host)) {
+        errors.push(diagnostics.pastedPassword({ line: entry.line, key: entry.key }));
+        continue;
+      }
       good.push(part);
     } catch (err) {
       if (err instanceof ConfigError) errors.push(err);

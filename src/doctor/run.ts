@@ -3,7 +3,9 @@
  * in parallel, then the verdict.
  */
 import type { Credentials } from '../config/credentials.js';
+import { passwordsIn } from '../config/lines.js';
 import { loadClientProperties, propertiesFromFile } from '../config/load.js';
+import { redactSecrets } from '../config/redact.js';
 import { configCandidates, readConfFile, resolveTlsPaths } from '../config/source.js';
 import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
 import type { ClientProperties, ServerAddress, TlsConfig } from '../config/types.js';
@@ -26,6 +28,8 @@ interface ConfigState {
   readonly credentials: Credentials | undefined;
   readonly servers: readonly ServerAddress[];
   readonly pathsTried: DoctorReport['config']['pathsTried'];
+  /** The file's password values, which no finding may show, wherever in the file they were pasted. */
+  readonly secrets: readonly string[];
 }
 
 /**
@@ -65,15 +69,29 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
   for (const probe of probes) findings.push(...probe.findings);
   const verdict = decideVerdict({ configLoads: config.loads, licenseType, probes });
   findings.push(verdictFinding(verdict), restartReminder());
+  // One last pass over everything said: a password pasted into a path or a name is never shown back.
+  const redact = <T>(value: T): T => redactDeep(value, config.secrets);
   return Object.freeze({
     version: 1,
     tool: 'lv-license doctor',
     library: LIBRARY_VERSION,
     node: process.version,
     config: Object.freeze({ path: config.path, pathsTried: config.pathsTried }),
-    findings: Object.freeze(findings),
-    verdict: Object.freeze(verdict),
+    findings: Object.freeze(findings.map(redact)),
+    verdict: Object.freeze(redact(verdict)),
   });
+}
+
+/** `value` with every string in it (deeply, through plain objects and arrays) redacted of `secrets`. */
+function redactDeep<T>(value: T, secrets: readonly string[]): T {
+  if (secrets.length === 0) return value;
+  if (typeof value === 'string') return redactSecrets(value, secrets) as T;
+  if (Array.isArray(value)) return Object.freeze(value.map((v: unknown) => redactDeep(v, secrets))) as T;
+  if (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype) {
+    const entries = Object.entries(value).map(([k, v]) => [k, redactDeep(v, secrets)]);
+    return Object.freeze(Object.fromEntries(entries)) as T;
+  }
+  return value;
 }
 
 async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): Promise<ConfigState> {
@@ -108,6 +126,7 @@ async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): 
       credentials: undefined,
       servers: [],
       pathsTried: candidates,
+      secrets: [],
     };
   }
   const fileMode = process.platform === 'win32' ? undefined : file.mode;
@@ -142,6 +161,7 @@ async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): 
     credentials,
     servers,
     pathsTried: candidates,
+    secrets: passwordsIn(file.text),
   };
 }
 

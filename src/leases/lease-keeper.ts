@@ -7,13 +7,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { DEFAULTS } from '../defaults.js';
-import {
-  asLicenseError,
-  type LicenseError,
-  LicensesExpiredError,
-  SocketsError,
-  TimeoutError,
-} from '../errors.js';
+import { asLicenseError, type LicenseError, LicensesExceededError, LicensesExpiredError } from '../errors.js';
 import type { Push } from '../protocol/messages.js';
 import { timerDelay } from '../timing.js';
 import type { LeaseServers } from './lease-servers.js';
@@ -99,11 +93,15 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
           await this.#servers.release(server, leases);
         } catch (err) {
           for (const id of leases) this.#orphan(server, id);
-          this.#options.log('warn', 'release failed; the server frees the seats when their TTL runs out', {
-            server,
-            leases,
-            error: asLicenseError(err, server).message,
-          });
+          this.#options.log(
+            'warn',
+            'release failed; the seats go back when the server is reachable again, or by their TTL',
+            {
+              server,
+              leases,
+              error: asLicenseError(err, server).message,
+            },
+          );
         }
         this.#schedule(server);
       }),
@@ -231,11 +229,11 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         } catch (err) {
           const error = asLicenseError(err, server);
           this.#options.log('warn', 'reclaim failed', { server, lease: record.id, error: error.message });
-          if (error instanceof TimeoutError || error instanceof SocketsError) {
-            // Still unreachable: the grace timer decides.
+          if (error.retryable && !(error instanceof LicensesExceededError)) {
+            // Not reached (lost again, full of connections, no answer): the grace timer decides.
             if (this.#table.transition(record, 'reconnecting')) this.#awaitReturn(server);
           } else {
-            // The seat is gone there: move it.
+            // The server answered that the seat is gone (taken, or refused for good): move it.
             await this.#migrate(record, server, error.message);
           }
           return;

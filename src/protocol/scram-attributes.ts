@@ -62,6 +62,14 @@ export function decodeSaslName(value: string): string | undefined {
 }
 
 /**
+ * Whether a username or password holds what SCRAM refuses in one: a control character (C0, DEL or C1) or
+ * a lone surrogate, after NFKC normalisation.
+ */
+export function hasForbiddenCredentialCharacters(value: string): boolean {
+  return /[\p{Cc}\p{Cs}]/u.test(value.normalize('NFKC'));
+}
+
+/**
  * Normalises a username or password with NFKC, an approximation of SASLprep (RFC 4013, which is NFKC
  * plus mapping and prohibition tables), and refuses an empty value, control characters and lone
  * surrogates.
@@ -70,7 +78,7 @@ export function normalizeCredential(value: string, what: 'username' | 'password'
   if (typeof value !== 'string') throw new ScramError('invalid-credentials', `The ${what} must be a string.`);
   const normalized = value.normalize('NFKC');
   if (normalized.length === 0) throw new ScramError('invalid-credentials', `The ${what} is empty.`);
-  if (/[\p{Cc}\p{Cs}]/u.test(normalized)) {
+  if (hasForbiddenCredentialCharacters(normalized)) {
     throw new ScramError('invalid-credentials', `The ${what} contains a control character.`);
   }
   return normalized;

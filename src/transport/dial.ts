@@ -5,8 +5,9 @@
 import * as net from 'node:net';
 import { isIP, type Socket } from 'node:net';
 import * as tls from 'node:tls';
-import { abortError, type LicenseError, TimeoutError } from '../errors.js';
+import { abortError, asLicenseError, type LicenseError, TimeoutError, UnexpectedError } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
+import { onAbort, timerDelay } from '../timing.js';
 import { connectError } from './socket-errors.js';
 
 /** TLS settings for one connection. The certificate is verified unless `rejectUnauthorized` is false. */
@@ -64,6 +65,41 @@ export interface DialOptions extends DialTarget {
 }
 
 /**
+ * A socket from `factory`, or the error of a factory that throws or returns something else: what it
+ * throws is its own failure (an operating-system error stays a network error; anything else is a bug,
+ * LV_EXCEPTION), and a Promise or a non-socket is a bug. A socket a Promise brings later is destroyed.
+ *
+ * @throws {LicenseError} as said above.
+ */
+export function makeSocket(factory: SocketFactory, target: DialTarget): Socket {
+  const server = formatServer(target.host, target.port);
+  let made: unknown;
+  try {
+    made = factory(target);
+  } catch (err) {
+    throw asLicenseError(err, server);
+  }
+  const socket = made as Partial<Socket> | null | undefined;
+  const isSocket =
+    typeof socket === 'object' &&
+    socket !== null &&
+    ['on', 'once', 'off', 'destroy'].every(
+      (m) => typeof (socket as Record<string, unknown>)[m] === 'function',
+    );
+  if (isSocket) return made as Socket;
+  if (typeof (made as PromiseLike<unknown> | null)?.then === 'function') {
+    (made as PromiseLike<{ destroy?: () => void } | undefined>).then(
+      (late) => late?.destroy?.(),
+      () => {},
+    );
+  }
+  throw new UnexpectedError(
+    `The socketFactory for ${server} returned ${made === null ? 'null' : typeof made === 'object' && typeof (made as PromiseLike<unknown>).then === 'function' ? 'a Promise' : typeof made}, not a connecting socket: it must return a net.Socket (or tls.TLSSocket) synchronously.`,
+    { server, retryable: false },
+  );
+}
+
+/**
  * Connects, rejecting with a {@link LicenseError} that says what went wrong: refused, timed out,
  * unreachable, reset, DNS, or an untrusted certificate.
  */
@@ -71,23 +107,25 @@ export function dial(options: DialOptions): Promise<Socket> {
   const server = formatServer(options.host, options.port);
   const { signal } = options;
   if (signal?.aborted) return Promise.reject(abortError(signal, `Connecting to ${server}`, server));
-  const factory = options.socketFactory ?? defaultSocketFactory;
+  let socket: Socket;
+  try {
+    socket = makeSocket(options.socketFactory ?? defaultSocketFactory, {
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+    });
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  const readyEvent = options.tls === undefined ? 'connect' : 'secureConnect';
 
   return new Promise<Socket>((resolve, reject) => {
-    let socket: Socket;
-    try {
-      socket = factory({ host: options.host, port: options.port, tls: options.tls });
-    } catch (err) {
-      reject(connectError(server, err));
-      return;
-    }
-    const readyEvent = options.tls === undefined ? 'connect' : 'secureConnect';
-
+    let timer: NodeJS.Timeout | undefined;
     const settle = (err: LicenseError | undefined) => {
       clearTimeout(timer);
       socket.off(readyEvent, onReady);
       socket.off('error', onError);
-      signal?.removeEventListener('abort', onAbort);
+      stopAbort();
       if (err === undefined) {
         resolve(socket);
       } else {
@@ -99,18 +137,18 @@ export function dial(options: DialOptions): Promise<Socket> {
     };
     const onReady = () => settle(undefined);
     const onError = (err: unknown) => settle(connectError(server, err));
-    const onAbort = () => settle(abortError(signal as AbortSignal, `Connecting to ${server}`, server));
-    const timer = setTimeout(() => {
+    socket.once(readyEvent, onReady);
+    socket.once('error', onError);
+    const stopAbort = onAbort(signal, () =>
+      settle(abortError(signal as AbortSignal, `Connecting to ${server}`, server)),
+    );
+    timer = setTimeout(() => {
       settle(
         new TimeoutError(
           `No answer from ${server} within ${options.connectTimeout} ms: a firewall may be dropping packets, or the host is down. Open TCP port ${options.port} to the license server.`,
           { server },
         ),
       );
-    }, options.connectTimeout);
-
-    socket.once(readyEvent, onReady);
-    socket.once('error', onError);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    }, timerDelay(options.connectTimeout));
   });
 }

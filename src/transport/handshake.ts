@@ -17,7 +17,7 @@ import type { Greeting, HelloResult } from '../protocol/messages.js';
 import { ScramError } from '../protocol/protocol-error.js';
 import { ScramClient } from '../protocol/scram.js';
 import { checkVersion } from '../protocol/versioning.js';
-import { StepTimeoutError, withDeadline } from '../timing.js';
+import { delay, onAbort, StepTimeoutError, withDeadline } from '../timing.js';
 import { Connection } from './connection.js';
 import { type DialTarget, defaultSocketFactory, dial, type SocketFactory } from './dial.js';
 import { speaksTls } from './tls-probe.js';
@@ -90,20 +90,7 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
     throw err;
   }
   try {
-    const greeting = await withDeadline(connection.greeting(), requestTimeout, {
-      what: 'The handshake',
-      signal: options.signal,
-      onTimeout: () =>
-        new StepTimeoutError(
-          `Connected to ${server}, but it sent no greeting within ${requestTimeout} ms: it is not an lv-license server (check the port in LICENSE_SERVERS), or it is overloaded.`,
-          { server },
-        ),
-    }).catch(async (err: unknown) => {
-      if (err instanceof StepTimeoutError && options.tls === undefined) {
-        await rejectIfTls(options, server, err);
-      }
-      throw err;
-    });
+    const greeting = await awaitGreeting(connection, options, server, requestTimeout);
     checkCompatible(server, greeting, options.credentials !== undefined);
     const request = { signal: options.signal };
     const session = await connection.request(
@@ -125,22 +112,52 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
   }
 }
 
+/** A license server greets within milliseconds; one silent after this long may be a TLS server. */
+const TLS_PROBE_AFTER_MS = 200;
+
 /**
- * A silent server on a plain connection may be a TLS server waiting for the client's hello: say so, rather
- * than "no greeting", when one TLS handshake with it succeeds.
+ * The server's greeting, within the request timeout. A plain connection that hears nothing for a moment
+ * may be talking to a TLS server that waits for the client's hello: a TLS handshake on a second
+ * connection, in parallel with the wait and within its deadline, tells, and such a server is refused at
+ * once with an error that says so (rather than "no greeting" at the deadline).
  */
-async function rejectIfTls(options: OpenConnectionOptions, server: string, silence: unknown): Promise<void> {
+async function awaitGreeting(
+  connection: Connection,
+  options: OpenConnectionOptions,
+  server: string,
+  requestTimeout: number,
+): Promise<Greeting> {
+  const greeting = withDeadline(connection.greeting(), requestTimeout, {
+    what: 'The handshake',
+    signal: options.signal,
+    onTimeout: () =>
+      new StepTimeoutError(
+        `Connected to ${server}, but it sent no greeting within ${requestTimeout} ms: it is not an lv-license server (check the port in LICENSE_SERVERS), or it is overloaded.`,
+        { server },
+      ),
+  });
+  if (options.tls !== undefined) return greeting;
+  const probing = new AbortController();
+  const stopProbing = onAbort(options.signal, () => probing.abort());
+  const after = Math.min(TLS_PROBE_AFTER_MS, requestTimeout / 2);
   const factory = options.socketFactory ?? defaultSocketFactory;
-  // A TLS handshake is a round trip or two: far less than the deadlines, and a silent server costs no more.
-  const timeout = Math.min(
-    options.connectTimeout ?? DEFAULTS.connectTimeout,
-    options.requestTimeout ?? DEFAULTS.requestTimeout,
-  );
-  if (await speaksTls(options, factory, timeout, options.signal)) {
-    throw new IncompatibleServerError(
-      `${server} speaks TLS, but its entry in LICENSE_SERVERS is plain TCP: one side uses TLS and the other does not. Write the entry as tls://${server}, or turn TLS off at the server.`,
-      { server, cause: silence },
-    );
+  const verdict = delay(after, probing.signal)
+    .then(
+      () => speaksTls(options, factory, requestTimeout - after, probing.signal),
+      () => false,
+    )
+    .then((tls) => {
+      if (!tls) return greeting;
+      throw new IncompatibleServerError(
+        `${server} speaks TLS, but its entry in LICENSE_SERVERS is plain TCP: one side uses TLS and the other does not. Write the entry as tls://${server}, or turn TLS off at the server.`,
+        { server },
+      );
+    });
+  try {
+    return await Promise.race([greeting, verdict]);
+  } finally {
+    stopProbing();
+    probing.abort();
   }
 }
 

@@ -4,9 +4,7 @@
  */
 import {
   AuthenticationError,
-  asLicenseError,
   IncompatibleServerError,
-  isSystemError,
   type LicenseError,
   SocketsError,
   TimeoutError,
@@ -127,8 +125,8 @@ export function connectError(server: string, err: unknown): LicenseError {
         { server, cause: err },
       );
     default:
-      // A bug (a TypeError from a broken socketFactory...) is not a network failure: never retried.
-      if (!isSystemError(err)) return asLicenseError(err, server);
+      // What a socket reports through its 'error' event is a network failure whatever its shape (a proxy
+      // library's plain Error included). A bug in a socketFactory is told apart where it is called (dial.ts).
       return new SocketsError(`Could not talk to ${server}: ${reason}.`, { server, cause: err });
   }
 }

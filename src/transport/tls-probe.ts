@@ -4,15 +4,14 @@
  * each other until a deadline. One TLS handshake on a second connection tells the two cases apart.
  */
 import type { Socket } from 'node:net';
-import type { DialTarget, SocketFactory } from './dial.js';
-
-/** OpenSSL's words for bytes that are not TLS: the peer speaks something else. */
-const NOT_TLS = /^ERR_SSL_(WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|UNKNOWN_PROTOCOL)/;
+import { onAbort, timerDelay } from '../timing.js';
+import { type DialTarget, makeSocket, type SocketFactory } from './dial.js';
 
 /**
- * Tries one TLS handshake with `host:port` within `ms`, and says whether the server answered in TLS. The
- * certificate is not checked (nothing is sent over the connection; it is closed at once): a TLS alert
- * such as "certificate required" also counts as speaking TLS. Never rejects.
+ * Tries one TLS handshake with `host:port` within `ms`, and says whether the server answered in TLS: the
+ * handshake completed, or the server sent a TLS alert (such as "certificate required"). Anything else (a
+ * plain answer, an echo, silence, a closed connection) is not TLS. The certificate is not checked: nothing
+ * is sent over the connection, which is closed at once. Never rejects.
  */
 export function speaksTls(
   target: Pick<DialTarget, 'host' | 'port'>,
@@ -20,31 +19,34 @@ export function speaksTls(
   ms: number,
   signal?: AbortSignal,
 ): Promise<boolean> {
+  let socket: Socket;
+  try {
+    socket = makeSocket(factory, {
+      host: target.host,
+      port: target.port,
+      tls: { rejectUnauthorized: false },
+    });
+  } catch {
+    return Promise.resolve(false);
+  }
   return new Promise<boolean>((resolve) => {
-    let socket: Socket;
-    try {
-      socket = factory({ host: target.host, port: target.port, tls: { rejectUnauthorized: false } });
-    } catch {
-      resolve(false);
-      return;
-    }
+    let timer: NodeJS.Timeout | undefined;
     const done = (answer: boolean) => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      stopAbort();
       socket.removeAllListeners();
       socket.on('error', () => {});
       socket.destroy();
       resolve(answer);
     };
-    const onAbort = () => done(false);
-    const timer = setTimeout(() => done(false), ms);
     socket.once('secureConnect', () => done(true));
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      const code = err.code ?? '';
-      done(code.startsWith('ERR_SSL_') && !NOT_TLS.test(code));
-    });
+    socket.once('error', (err: NodeJS.ErrnoException) => done(/^ERR_SSL_.*ALERT/.test(err.code ?? '')));
     socket.once('close', () => done(false));
-    if (signal?.aborted) onAbort();
-    else signal?.addEventListener('abort', onAbort, { once: true });
+    const stopAbort = onAbort(signal, () => done(false));
+    if (signal?.aborted) {
+      done(false);
+      return;
+    }
+    timer = setTimeout(() => done(false), timerDelay(ms));
   });
 }

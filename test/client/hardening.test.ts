@@ -299,13 +299,14 @@ describe('programmer errors are not network errors', () => {
   it('a request that gets no answer is a RequestTimeoutError, a TimeoutError (-6) of its own class', async () => {
     const server = await startServer();
     const client = makeClient([server], { requestTimeout: 200, operationTimeout: 600, gracePeriod: 60_000 });
+    const { named } = recordEvents(client);
     await client.connect();
     server.pause();
-    const err = (await client.acquire('FULL').catch((e: unknown) => e)) as NoServerRespondingError;
-    expect(err).toBeInstanceOf(NoServerRespondingError);
-    expect(err.errors[0]).toBeInstanceOf(RequestTimeoutError);
-    expect(err.errors[0]).toBeInstanceOf(TimeoutError);
-    expect(err.errors[0]?.code).toBe(-6);
+    await expect(client.acquire('FULL')).rejects.toBeInstanceOf(NoServerRespondingError);
+    const lost = named('disconnect')[0]?.error;
+    expect(lost).toBeInstanceOf(RequestTimeoutError);
+    expect(lost).toBeInstanceOf(TimeoutError);
+    expect((lost as LicenseError).code).toBe(-6);
     server.resume();
   });
 });
