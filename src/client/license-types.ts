@@ -1,17 +1,12 @@
 /**
  * Port license types and the license features (pools) each one draws from.
  */
+import { PORT_FEATURES } from '../protocol/features.js';
 
 /** What a port holds: the conf's `LICENSE_TYPE` values, plus TTS and AMD ports. */
 export type PortLicenseType = 'SpeechPort' | 'VoxLite' | 'Auto' | 'TTS' | 'AMD';
 
-const FEATURES: Readonly<Record<PortLicenseType, readonly string[]>> = Object.freeze({
-  SpeechPort: Object.freeze(['FULL']),
-  VoxLite: Object.freeze(['LITE']),
-  Auto: Object.freeze(['FULL', 'LITE']),
-  TTS: Object.freeze(['TTS']),
-  AMD: Object.freeze(['AMD']),
-});
+const FEATURES: Readonly<Record<PortLicenseType, readonly string[]>> = PORT_FEATURES;
 
 /** Every port license type. */
 export const PORT_LICENSE_TYPES: readonly PortLicenseType[] = Object.freeze(

@@ -2,6 +2,9 @@
  * The logger option: any object with `debug`, `info`, `warn` and `error` (console, pino, winston...).
  * Silent by default; a logger that throws never breaks the client.
  */
+import type { LogFn } from '../log.js';
+
+export type { LogFn } from '../log.js';
 
 /** What the client logs to. Each call gets a message and an object of fields (never a secret). */
 export interface Logger {
@@ -14,9 +17,6 @@ export interface Logger {
   /** Failed `openPort()` calls, lost leases, rejected reloads. */
   error(message: string, fields?: object): void;
 }
-
-/** A log function that calls the user's logger safely. */
-export type LogFn = (level: keyof Logger, message: string, fields?: object) => void;
 
 /** Wraps a logger (or none) into a log function that never throws. */
 export function makeLog(logger: Logger | undefined): LogFn {

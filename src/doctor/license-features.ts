@@ -2,20 +2,13 @@
  * Which license features a port of each `LICENSE_TYPE` takes, and seat counts turned into "free".
  */
 import type { LicenseType } from '../config/types.js';
+import { PORT_FEATURES } from '../protocol/features.js';
 import type { FeatureStatus } from '../protocol/messages.js';
 import type { FeatureCount } from './types.js';
 
-// The same mapping as the client's (a port of type Auto takes FULL first, then LITE); kept here so the
-// doctor layer does not reach into client/.
-const FEATURES: Readonly<Record<LicenseType, readonly string[]>> = Object.freeze({
-  Auto: Object.freeze(['FULL', 'LITE']),
-  SpeechPort: Object.freeze(['FULL']),
-  VoxLite: Object.freeze(['LITE']),
-});
-
-/** The features a port of `type` takes, in the order it tries them. */
+/** The features a port of `type` takes, in the order it tries them (the client's table). */
 export function featuresOf(type: LicenseType): readonly string[] {
-  return FEATURES[type];
+  return PORT_FEATURES[type];
 }
 
 /** Adds `free` (total minus in use, never below 0) to each feature's counts. */

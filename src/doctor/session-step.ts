@@ -6,6 +6,7 @@ import type { LicenseType } from '../config/types.js';
 import { AuthenticationError } from '../errors.js';
 import type { Greeting } from '../protocol/messages.js';
 import { ScramError } from '../protocol/protocol-error.js';
+import { authModeMismatch } from '../protocol/versioning.js';
 import type { Connection } from '../transport/connection.js';
 import type { TransportTlsOptions } from '../transport/dial.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
@@ -115,13 +116,14 @@ function modeMismatch(
   greeting: Greeting,
   credentials: ConnectionCredentials | undefined,
 ): { detail: string; fix: string } | undefined {
-  if (credentials !== undefined && greeting.auth === 'none') {
+  const mismatch = authModeMismatch(greeting.auth, credentials !== undefined);
+  if (mismatch === 'client-has-credentials' && credentials !== undefined) {
     return {
       detail: `Authentication mode mismatch: this client has credentials (account "${credentials.username}"), but the server runs without authentication.`,
       fix: 'Remove AUTHENTICATION_USERNAME and AUTHENTICATION_PASSWORD from [AUTHENTICATION], or turn authentication on at the license server: one side alone cannot talk to the other.',
     };
   }
-  if (credentials === undefined && greeting.auth !== 'none') {
+  if (mismatch === 'server-requires-auth') {
     return {
       detail: `Authentication mode mismatch: the server requires authentication (${greeting.auth}), but this client has no credentials.`,
       fix: 'Set AUTHENTICATION_USERNAME and AUTHENTICATION_PASSWORD (the account on the license server) under an [AUTHENTICATION] header, as the last section of the file.',

@@ -8,17 +8,11 @@
 import { EventEmitter } from 'eventemitter3';
 import { DEFAULTS } from '../defaults.js';
 import { asLicenseError, type LicenseError, LicensesExceededError, LicensesExpiredError } from '../errors.js';
+import type { LogFn } from '../log.js';
 import type { Push } from '../protocol/messages.js';
 import { timerDelay } from '../timing.js';
 import type { LeaseServers } from './lease-servers.js';
 import type { LeaseTable, TrackedLease } from './lease-table.js';
-
-/** A log sink the keeper writes to; secrets never reach it. */
-export type KeeperLog = (
-  level: 'debug' | 'info' | 'warn' | 'error',
-  message: string,
-  fields?: object,
-) => void;
 
 /** Options of a {@link LeaseKeeper}. */
 export interface LeaseKeeperOptions {
@@ -30,7 +24,8 @@ export interface LeaseKeeperOptions {
   gracePeriod: number;
   /** Deadline of one migration attempt, in ms. */
   migrationTimeout: number;
-  log: KeeperLog;
+  /** Where the keeper logs; secrets never reach it. */
+  log: LogFn;
 }
 
 /** Events of a {@link LeaseKeeper}. */

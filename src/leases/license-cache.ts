@@ -8,8 +8,6 @@
 export interface CachedLicense {
   readonly leaseId: string;
   readonly feature: string;
-  /** Epoch ms when it was cached. */
-  readonly cachedAt: number;
   /** Epoch ms after which it goes back to the server. */
   readonly expiresAt: number;
 }
@@ -44,7 +42,7 @@ export class LicenseCache {
   put(leaseId: string, feature: string): boolean {
     if (!this.enabled) return false;
     const now = this.#now();
-    this.#entries.push({ leaseId, feature, cachedAt: now, expiresAt: now + this.#periodMs });
+    this.#entries.push({ leaseId, feature, expiresAt: now + this.#periodMs });
     return true;
   }
 

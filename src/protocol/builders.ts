@@ -47,18 +47,6 @@ export function buildGreeting(options: GreetingOptions): Greeting {
 }
 
 /**
- * A request: `{ id, op, ...params }`.
- *
- * @example
- * ```ts
- * buildRequest(7, 'renew', { leases: ['port-1'] }); // { id: 7, op: 'renew', leases: ['port-1'] }
- * ```
- */
-export function buildRequest<Op extends RequestOp>(id: number, op: Op, params: ParamsOf<Op>): RequestOf<Op> {
-  return { id, op, ...params } as RequestOf<Op>;
-}
-
-/**
  * A success response.
  *
  * @example

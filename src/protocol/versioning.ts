@@ -60,3 +60,17 @@ export function checkVersion(peer: string): VersionCheck {
   }
   return { compatible: true };
 }
+
+/**
+ * How an authentication mode mismatch shows, if there is one: the client has credentials and the server
+ * does not authenticate, or the server requires authentication and the client has none. One side alone
+ * cannot talk to the other.
+ */
+export function authModeMismatch(
+  serverAuth: string,
+  clientHasCredentials: boolean,
+): 'client-has-credentials' | 'server-requires-auth' | undefined {
+  if (clientHasCredentials && serverAuth === 'none') return 'client-has-credentials';
+  if (!clientHasCredentials && serverAuth !== 'none') return 'server-requires-auth';
+  return undefined;
+}

@@ -16,7 +16,7 @@ import { PROTOCOL_VERSION, SCRAM_MECHANISM } from '../protocol/constants.js';
 import type { Greeting, HelloResult } from '../protocol/messages.js';
 import { ScramError } from '../protocol/protocol-error.js';
 import { ScramClient } from '../protocol/scram.js';
-import { checkVersion } from '../protocol/versioning.js';
+import { authModeMismatch, checkVersion } from '../protocol/versioning.js';
 import { delay, onAbort, StepTimeoutError, withDeadline } from '../timing.js';
 import { Connection } from './connection.js';
 import { type DialTarget, defaultSocketFactory, dial, type SocketFactory } from './dial.js';
@@ -169,13 +169,14 @@ function checkCompatible(server: string, greeting: Greeting, hasCredentials: boo
       { server },
     );
   }
-  if (hasCredentials && greeting.auth === 'none') {
+  const mismatch = authModeMismatch(greeting.auth, hasCredentials);
+  if (mismatch === 'client-has-credentials') {
     throw new IncompatibleServerError(
       `${server} does not use authentication, but this client has credentials (AUTHENTICATION_USERNAME / AUTHENTICATION_PASSWORD). Remove them from [AUTHENTICATION], or turn authentication on at the server: one side alone cannot talk to the other.`,
       { server },
     );
   }
-  if (!hasCredentials && greeting.auth !== 'none') {
+  if (mismatch === 'server-requires-auth') {
     throw new IncompatibleServerError(
       `${server} requires authentication, but this client has no credentials. Set AUTHENTICATION_USERNAME and AUTHENTICATION_PASSWORD under an [AUTHENTICATION] header in client_property.conf.`,
       { server },

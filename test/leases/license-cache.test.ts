@@ -17,16 +17,14 @@ const ids = (list: readonly CachedLicense[]) => list.map((e) => e.leaseId);
 
 describe('LicenseCache', () => {
   describe('put', () => {
-    it('caches with cachedAt = now and expiresAt = now + period', () => {
+    it('caches with expiresAt = now + period', () => {
       const clock = manualClock(10_000);
       const cache = new LicenseCache(30_000, clock.now);
       expect(cache.enabled).toBe(true);
       expect(cache.size).toBe(0);
       expect(cache.put('L1', 'FULL')).toBe(true);
       expect(cache.size).toBe(1);
-      expect(cache.entries()).toEqual([
-        { leaseId: 'L1', feature: 'FULL', cachedAt: 10_000, expiresAt: 40_000 },
-      ]);
+      expect(cache.entries()).toEqual([{ leaseId: 'L1', feature: 'FULL', expiresAt: 40_000 }]);
     });
 
     it('keeps entries oldest first', () => {
@@ -145,7 +143,7 @@ describe('LicenseCache', () => {
       const clock = manualClock(123);
       const cache = new LicenseCache(77, clock.now);
       cache.put('a', 'TTS');
-      expect(cache.take(['TTS'])).toEqual({ leaseId: 'a', feature: 'TTS', cachedAt: 123, expiresAt: 200 });
+      expect(cache.take(['TTS'])).toEqual({ leaseId: 'a', feature: 'TTS', expiresAt: 200 });
     });
   });
 
@@ -162,7 +160,7 @@ describe('LicenseCache', () => {
       clock.advance(700); // now 1300
       const due = cache.expired();
       expect(ids(due)).toEqual(['a', 'b']);
-      expect(due[0]).toEqual({ leaseId: 'a', feature: 'FULL', cachedAt: 0, expiresAt: 1_000 });
+      expect(due[0]).toEqual({ leaseId: 'a', feature: 'FULL', expiresAt: 1_000 });
       expect(ids(cache.entries())).toEqual(['c']);
       expect(cache.expired()).toEqual([]);
       clock.advance(1_000);
@@ -313,7 +311,7 @@ describe('LicenseCache', () => {
       cache.put('a', 'FULL');
       const copy = cache.entries();
       copy.pop();
-      copy.push({ leaseId: 'x', feature: 'FULL', cachedAt: 0, expiresAt: 1 });
+      copy.push({ leaseId: 'x', feature: 'FULL', expiresAt: 1 });
       expect(ids(cache.entries())).toEqual(['a']);
       expect(cache.entries()).not.toBe(cache.entries());
     });
@@ -325,7 +323,7 @@ describe('LicenseCache', () => {
       cache.take(['FULL']);
       clock.advance(50);
       cache.put('a', 'FULL');
-      expect(cache.entries()).toEqual([{ leaseId: 'a', feature: 'FULL', cachedAt: 50, expiresAt: 150 }]);
+      expect(cache.entries()).toEqual([{ leaseId: 'a', feature: 'FULL', expiresAt: 150 }]);
     });
   });
 
@@ -388,8 +386,7 @@ describe('LicenseCache', () => {
                   everPut.push(leaseId);
                   const ok = cache.put(leaseId, cmd.feature);
                   expect(ok).toBe(period > 0);
-                  if (period > 0)
-                    model.push({ leaseId, feature: cmd.feature, cachedAt: now, expiresAt: now + period });
+                  if (period > 0) model.push({ leaseId, feature: cmd.feature, expiresAt: now + period });
                   break;
                 }
                 case 'take': {

@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildGreeting, buildRequest } from '../../src/protocol/builders.js';
+import { buildGreeting } from '../../src/protocol/builders.js';
 import { encodeFrame, FrameDecoder } from '../../src/protocol/codec.js';
 import type { Request, RequestOp } from '../../src/protocol/messages.js';
 import { ProtocolError } from '../../src/protocol/protocol-error.js';
@@ -15,6 +15,7 @@ import {
   parseResult,
   parseServerFrame,
 } from '../../src/protocol/validate.js';
+import { buildRequest } from '../helpers/frames.js';
 
 const DIR = fileURLToPath(new URL('../fixtures/frames/', import.meta.url));
 const FILES = readdirSync(DIR).filter((name) => name.endsWith('.ndjson'));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildGreeting, buildRequest, GREETING_MESSAGE } from '../../src/protocol/builders.js';
+import { buildGreeting, GREETING_MESSAGE } from '../../src/protocol/builders.js';
 import { ProtocolError } from '../../src/protocol/protocol-error.js';
 import { ReturnCode } from '../../src/protocol/return-codes.js';
 import {
@@ -10,6 +10,7 @@ import {
   parseResult,
   parseServerFrame,
 } from '../../src/protocol/validate.js';
+import { buildRequest } from '../helpers/frames.js';
 
 const GREETING = buildGreeting({ server: 'fake/1', auth: 'scram-sha-256' });
 
