@@ -8,9 +8,6 @@ import type {
   ErrorResponse,
   Greeting,
   OkResponse,
-  ParamsOf,
-  RequestOf,
-  RequestOp,
 } from './messages.js';
 import { returnCodeName } from './return-codes.js';
 
