@@ -29,52 +29,23 @@ import type {
 } from '../protocol/messages.js';
 import { delay, raceAbort, retryDelay, retryForever, timerDelay } from '../timing.js';
 import type { Connection } from '../transport/connection.js';
-import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
 import { isNoAnswer } from '../transport/pending.js';
 import { ServerHealth, type ServerHealthSnapshot } from './health.js';
 import { type LinkState, nextLinkState, type ServerState, serverStateOf } from './link-state.js';
+import type {
+  ConnectionSettings,
+  LinkRequestOptions,
+  ServerAddressOptions,
+  ServerLinkEvents,
+} from './link-types.js';
 
-/** How every link of a client connects: built once, frozen, shared. */
-export interface ConnectionSettings {
-  readonly connectTimeout: number;
-  readonly requestTimeout: number;
-  readonly clientName?: string | undefined;
-  readonly socketFactory?: SocketFactory | undefined;
-  /** TLS material for `tls://` servers. */
-  readonly tls?: TransportTlsOptions | undefined;
-  /** Background reconnect backoff bounds, in ms. */
-  readonly reconnectDelay: { readonly min: number; readonly max: number };
-  /** How long a server that refused the credentials is left alone before one more try. */
-  readonly misconfiguredCoolDown: number;
-  readonly now: () => number;
-}
-
-/** Where one server is. */
-export interface ServerAddressOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: boolean;
-  /** `host:port` as shown to users. */
-  readonly label: string;
-}
-
-/** Events of a {@link ServerLink}. */
-export interface ServerLinkEvents {
-  up: [info: { server: string; session: HelloResult; reconnected: boolean }];
-  down: [info: { server: string; error: LicenseError }];
-  push: [push: Push, server: string];
-  retry: [info: { server: string; attempt: number; error: LicenseError }];
-}
-
-/** Options of one request through a link. */
-export interface LinkRequestOptions {
-  signal?: AbortSignal | undefined;
-  /** The answer's deadline; defaults to the request timeout. */
-  timeout?: number | undefined;
-  /** Called when the request was sent and ended without the server's answer (see `Connection.request`). */
-  onUnsettled?: (() => void) | undefined;
-}
+export type {
+  ConnectionSettings,
+  LinkRequestOptions,
+  ServerAddressOptions,
+  ServerLinkEvents,
+} from './link-types.js';
 
 /** One server: its connection, its health, and the loop that brings it back. */
 export class ServerLink extends EventEmitter<ServerLinkEvents> {

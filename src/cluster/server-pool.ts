@@ -18,85 +18,31 @@ import {
   UnexpectedError,
 } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
-import type { AcquireResult, Push } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { orderForNewWork } from './health.js';
-import { type ConnectionSettings, type ServerAddressOptions, ServerLink } from './server-link.js';
+import type { ConnectionSettings } from './link-types.js';
+import type {
+  AcquireRequest,
+  Granted,
+  LinkFactory,
+  PoolLink,
+  PoolServer,
+  ServerPoolEvents,
+  ServerPoolOptions,
+} from './pool-types.js';
+import { ServerLink } from './server-link.js';
 
-/** A server to use: the parsed form of one `LICENSE_SERVERS` entry. */
-export interface PoolServer {
-  readonly host: string;
-  readonly port: number;
-  readonly tls: boolean;
-}
-
-/** What the pool needs of one server's link: a {@link ServerLink}, or a stub in unit tests. */
-export type PoolLink = Pick<
-  ServerLink,
-  | 'server'
-  | 'priority'
-  | 'state'
-  | 'isUp'
-  | 'session'
-  | 'snapshot'
-  | 'connection'
-  | 'request'
-  | 'renew'
-  | 'release'
-  | 'reacquire'
-  | 'setCredentials'
-  | 'close'
-  | 'on'
->;
-
-/** Makes the link of one server. */
-export type LinkFactory = (
-  address: ServerAddressOptions,
-  priority: number,
-  settings: ConnectionSettings,
-  credentials: ConnectionCredentials | undefined,
-) => PoolLink;
-
-/** Options of a {@link ServerPool}. */
-export interface ServerPoolOptions {
-  readonly servers: readonly PoolServer[];
-  readonly credentials?: ConnectionCredentials | undefined;
-  readonly settings: ConnectionSettings;
-  /** Bounds of the backoff between passes over all servers. */
-  readonly retryDelay: Backoff;
-  /** Makes each server's link; a {@link ServerLink} unless a unit test gives its own. */
-  readonly makeLink?: LinkFactory | undefined;
-}
-
-/** Events of a {@link ServerPool}. */
-export interface ServerPoolEvents {
-  connect: [info: { server: string; reconnected: boolean }];
-  disconnect: [info: { server: string; error: LicenseError }];
-  retry: [info: { server?: string | undefined; attempt: number; error: LicenseError; operation: string }];
-  failover: [info: { from: string; to: string; operation: string; error: LicenseError }];
-  push: [push: Push, server: string];
-  /** An acquire whose answer never came: the server may hold a seat under that id. */
-  uncertain: [info: { server: string; lease: string }];
-}
-
-/** What to acquire, and where not to. */
-export interface AcquireRequest {
-  lease: string;
-  feature: string;
-  count: number;
-  /** Queue at the first server that answered "exhausted" for up to this many ms. */
-  wait?: number | undefined;
-  /** Aborts the whole call (the caller's signal combined with the call's deadline). */
-  signal: AbortSignal;
-  /** Servers not to ask (the one a lease is migrating away from). */
-  exclude?: ReadonlySet<string> | undefined;
-  /** For events and messages: `openPort`, `acquire`, `migrate`... */
-  operation: string;
-  /** Retry passes when no server answers; false makes one pass only. @defaultValue true */
-  retry?: boolean;
-}
+export type {
+  AcquireRequest,
+  Granted,
+  LinkFactory,
+  PoolLink,
+  PoolServer,
+  ServerPoolEvents,
+  ServerPoolOptions,
+} from './pool-types.js';
 
 /** What one acquire call learnt across its passes. */
 interface Attempt {
@@ -105,12 +51,6 @@ interface Attempt {
   /** Servers that may hold a seat under the lease id although no grant reached us. */
   readonly uncertain: Set<string>;
   granted: Granted | undefined;
-}
-
-/** Where an acquire was granted. */
-export interface Granted {
-  readonly link: PoolLink;
-  readonly result: AcquireResult;
 }
 
 /** The prioritized servers. */

@@ -3,12 +3,7 @@
  * on that order).
  */
 import { PROTOCOL_NAME, PROTOCOL_VERSION } from './constants.js';
-import type {
-  AuthMode,
-  ErrorResponse,
-  Greeting,
-  OkResponse,
-} from './messages.js';
+import type { AuthMode, ErrorResponse, Greeting, OkResponse } from './messages.js';
 import { returnCodeName } from './return-codes.js';
 
 /** The human-readable note of the greeting. */
