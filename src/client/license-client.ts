@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { loadClientProperties } from '../config/load.js';
+import { loadClientProperties } from '../config/index.js';
 import { InvalidPortError, LicenseError, LicensesExpiredError, OpenPortError } from '../errors.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './arguments.js';

@@ -4,21 +4,21 @@
 
 import type { ConnectionSettings } from '../cluster/server-link.js';
 import type { PoolServer } from '../cluster/server-pool.js';
-import { Credentials } from '../config/credentials.js';
-import {
-  DEFAULT_LICENSE_CACHE_PERIOD,
-  DEFAULT_LICENSE_SERVERS,
-  MAX_LICENSE_CACHE_PERIOD,
-} from '../config/defaults.js';
-import { isPastedSecret, redactSecrets } from '../config/redact.js';
-import { parseServerList } from '../config/servers.js';
-import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
 import {
   type ClientProperties,
+  Credentials,
+  DEFAULT_LICENSE_CACHE_PERIOD,
+  DEFAULT_LICENSE_SERVERS,
+  isPastedSecret,
   LICENSE_TYPES,
   type LicenseType,
+  MAX_LICENSE_CACHE_PERIOD,
+  parseServerList,
+  readTlsMaterial,
+  redactSecrets,
   type ServerAddress,
-} from '../config/types.js';
+  type TlsMaterial,
+} from '../config/index.js';
 import { DEFAULTS } from '../defaults.js';
 import { ConfigError } from '../errors.js';
 import { formatServer } from '../protocol/address.js';

@@ -2,7 +2,7 @@
  * Hot reload (`watch: true`): an edited client_property.conf is read again and handed to the client;
  * an edit that does not load is reported and the options in force stay.
  */
-import { watchClientProperties } from '../config/watch.js';
+import { watchClientProperties } from '../config/index.js';
 import { isLicenseError, LicenseError } from '../errors.js';
 import {
   type LicenseClientOptions,

@@ -1,5 +1,7 @@
 /**
- * The `client_property.conf` loader: the file's text to validated, frozen options.
+ * The `client_property.conf` loader: the file's text to validated, frozen options. The first part is
+ * public (the package root re-exports it by name); the second is for the library's own layers (the
+ * doctor, the client), so that none of them reaches into this layer's files.
  */
 export { Credentials, type RedactedCredentials } from './credentials.js';
 export {
@@ -10,9 +12,15 @@ export {
   defaultConfigPath,
   MAX_LICENSE_CACHE_PERIOD,
 } from './defaults.js';
-export { loadClientProperties } from './load.js';
+// ---- for the library's own layers (not re-exported by the package) ------------------------------------
+export { passwordsIn } from './lines.js';
+export { loadClientProperties, propertiesFromFile } from './load.js';
 export { parseClientProperties } from './parse.js';
+export { type Recovery, recoverParse } from './recover.js';
+export { isPastedSecret, redactSecrets } from './redact.js';
 export { parseServerList } from './servers.js';
+export { type ConfigCandidate, configCandidates, readConfFile, resolveTlsPaths } from './source.js';
+export { readTlsMaterial, type TlsMaterial } from './tls-files.js';
 export {
   type ClientProperties,
   type ConfigWarning,
@@ -25,3 +33,4 @@ export {
   type ServerAddress,
   type TlsConfig,
 } from './types.js';
+export { watchClientProperties } from './watch.js';

@@ -2,9 +2,8 @@
  * Findings about `[AUTHENTICATION]`: the header above the keys, both keys or neither, and who can read
  * the file that holds the password. No finding ever holds the password.
  */
-import type { Credentials } from '../config/credentials.js';
+import type { Credentials, Recovery } from '../config/index.js';
 import { finding } from './finding.js';
-import type { Recovery } from './recover.js';
 import type { DoctorFinding } from './types.js';
 
 const GROUP_OR_OTHER_READ = 0o044;

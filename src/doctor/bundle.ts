@@ -3,10 +3,7 @@
  * every secret taken out. The password never reaches it; `KEY_FILE` is named, never read into it.
  */
 import { arch, release } from 'node:os';
-import { passwordsIn } from '../config/lines.js';
-import { redactSecrets } from '../config/redact.js';
-import { readConfFile } from '../config/source.js';
-import { recoverParse } from './recover.js';
+import { passwordsIn, readConfFile, recoverParse, redactSecrets } from '../config/index.js';
 import type { DoctorReport } from './types.js';
 
 const REDACTED = '[redacted]';

@@ -1,11 +1,11 @@
 /**
  * Findings about the configuration file itself: which file, whether it loads, and its warnings.
  */
-import { CONFIG_PATH_ENV } from '../config/defaults.js';
-import type { ClientProperties, ConfigWarning } from '../config/types.js';
+
+import type { ClientProperties, ConfigWarning, Recovery } from '../config/index.js';
+import { CONFIG_PATH_ENV } from '../config/index.js';
 import type { ConfigError } from '../errors.js';
 import { finding, messageOf } from './finding.js';
-import type { Recovery } from './recover.js';
 import type { ConfigCandidate, DoctorFinding } from './types.js';
 
 /** `config.file`: the file used, or why none could be read. */

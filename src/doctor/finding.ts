@@ -1,7 +1,7 @@
 /**
  * Building findings, and the small phrases many of them share.
  */
-import type { ServerAddress } from '../config/types.js';
+import type { ServerAddress } from '../config/index.js';
 import type { DoctorFinding, FindingStatus } from './types.js';
 
 /** The optional parts of a finding. */

@@ -1,7 +1,7 @@
 /**
  * Which license features a port of each `LICENSE_TYPE` takes, and seat counts turned into "free".
  */
-import type { LicenseType } from '../config/types.js';
+import type { LicenseType } from '../config/index.js';
 import { PORT_FEATURES } from '../protocol/features.js';
 import type { FeatureStatus } from '../protocol/messages.js';
 import type { FeatureCount } from './types.js';

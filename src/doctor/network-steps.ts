@@ -4,7 +4,7 @@
  */
 import { lookup as dnsLookup } from 'node:dns/promises';
 import * as net from 'node:net';
-import type { ServerAddress } from '../config/types.js';
+import type { ServerAddress } from '../config/index.js';
 import { StepTimeoutError, withDeadline } from '../timing.js';
 import { classifySocketError } from '../transport/socket-errors.js';
 import { finding, formatMs, messageOf, reasonOf, serversKey } from './finding.js';

@@ -3,7 +3,7 @@
  * step has its own deadline; a failed step marks the later ones as skipped; every socket is destroyed.
  */
 
-import type { ServerAddress } from '../config/types.js';
+import type { ServerAddress } from '../config/index.js';
 import { formatServer } from '../protocol/address.js';
 import type { TransportTlsOptions } from '../transport/dial.js';
 import { finding } from './finding.js';

@@ -2,19 +2,25 @@
  * `runDoctor`: the vendor's troubleshooting checklist as one call. Configuration first, then every server
  * in parallel, then the verdict.
  */
-import type { Credentials } from '../config/credentials.js';
-import { passwordsIn } from '../config/lines.js';
-import { loadClientProperties, propertiesFromFile } from '../config/load.js';
-import { redactSecrets } from '../config/redact.js';
-import { configCandidates, readConfFile, resolveTlsPaths } from '../config/source.js';
-import { readTlsMaterial, type TlsMaterial } from '../config/tls-files.js';
-import type { ClientProperties, ServerAddress, TlsConfig } from '../config/types.js';
+import type { ClientProperties, Credentials, ServerAddress, TlsConfig } from '../config/index.js';
+import {
+  configCandidates,
+  loadClientProperties,
+  passwordsIn,
+  propertiesFromFile,
+  type Recovery,
+  readConfFile,
+  readTlsMaterial,
+  recoverParse,
+  redactSecrets,
+  resolveTlsPaths,
+  type TlsMaterial,
+} from '../config/index.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { authFindings } from './auth-findings.js';
 import { fileFinding, parseFindings, warningFindings } from './config-findings.js';
 import { finding, messageOf } from './finding.js';
 import { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
-import { type Recovery, recoverParse } from './recover.js';
 import { serverListFindings } from './server-list-findings.js';
 import type { DoctorFinding, DoctorOptions, DoctorReport } from './types.js';
 import { decideVerdict, restartReminder, verdictFinding } from './verdict.js';

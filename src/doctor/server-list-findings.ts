@@ -1,10 +1,10 @@
 /**
  * Findings about `LICENSE_SERVERS`: the entries in priority order, and each entry that is not valid.
  */
-import { DEFAULT_LICENSE_SERVERS } from '../config/defaults.js';
-import type { ServerAddress } from '../config/types.js';
+
+import type { Recovery, ServerAddress } from '../config/index.js';
+import { DEFAULT_LICENSE_SERVERS } from '../config/index.js';
 import { finding } from './finding.js';
-import type { Recovery } from './recover.js';
 import type { DoctorFinding } from './types.js';
 
 const TITLE = 'LICENSE_SERVERS';

@@ -2,7 +2,7 @@
  * The steps that need a whole session: authentication (or the mode mismatch that prevents it), the
  * licenses this account has on the server, and one round trip.
  */
-import type { LicenseType } from '../config/types.js';
+import type { LicenseType } from '../config/index.js';
 import { AuthenticationError } from '../errors.js';
 import type { Greeting } from '../protocol/messages.js';
 import { ScramError } from '../protocol/protocol-error.js';

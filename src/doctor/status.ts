@@ -2,9 +2,9 @@
  * `getServerStatus`: for `lv-license status`, each server's reachability and this account's seat counts,
  * from the same probe the doctor runs.
  */
-import { loadClientProperties } from '../config/load.js';
-import { readTlsMaterial } from '../config/tls-files.js';
-import type { LicenseType } from '../config/types.js';
+
+import type { LicenseType } from '../config/index.js';
+import { loadClientProperties, readTlsMaterial } from '../config/index.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
 import type { FeatureCount } from './types.js';

@@ -2,8 +2,7 @@
  * The shapes `lv-license doctor` and `lv-license status` report in. Field names are stable: the JSON
  * output (`--json`) is these objects, documented in docs/doctor.md.
  */
-import type { ConfigCandidate } from '../config/source.js';
-import type { LicenseType } from '../config/types.js';
+import type { ConfigCandidate, LicenseType } from '../config/index.js';
 
 /** How one check came out. Only `fail` makes `lv-license doctor` exit with status 1. */
 export type FindingStatus = 'pass' | 'warn' | 'fail' | 'skip' | 'info';
@@ -79,7 +78,7 @@ export interface DoctorVerdict {
   readonly reason: string;
 }
 
-export type { ConfigCandidate } from '../config/source.js';
+export type { ConfigCandidate } from '../config/index.js';
 
 /** Everything `lv-license doctor` found, as printed by `--json`. */
 export interface DoctorReport {

@@ -1,7 +1,7 @@
 /**
  * The verdict: can this machine open a port now, and on which server? And the closing reminder.
  */
-import type { LicenseType } from '../config/types.js';
+import type { LicenseType } from '../config/index.js';
 import { finding } from './finding.js';
 import { featuresOf, firstFree } from './license-features.js';
 import type { DoctorFinding, DoctorVerdict, ServerProbe } from './types.js';

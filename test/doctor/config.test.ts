@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { recoverParse } from '../../src/doctor/recover.js';
+import { recoverParse } from '../../src/config/recover.js';
 import { runDoctor } from '../../src/index.js';
 import { FakeLicenseServer } from '../../src/testing/index.js';
 import { closedPort } from '../helpers/raw-client.js';

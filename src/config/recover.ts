@@ -3,14 +3,15 @@
  * problem, and the servers and credentials as the user meant them. So it repairs the text the way each
  * error's fix says (never changing the line count, so line numbers stay true) and parses again.
  */
-import { Credentials } from '../config/credentials.js';
-import { Diagnostics } from '../config/diagnostics.js';
-import { CREDENTIAL_KEYS, KEYS } from '../config/keys.js';
-import { AUTHENTICATION_SECTION, type ConfEntry, passwordsIn, scanLines } from '../config/lines.js';
-import { parseClientProperties } from '../config/parse.js';
-import { parseServerList } from '../config/servers.js';
-import type { ClientProperties } from '../config/types.js';
+
 import { ConfigError } from '../errors.js';
+import { Credentials } from './credentials.js';
+import { Diagnostics } from './diagnostics.js';
+import { CREDENTIAL_KEYS, KEYS } from './keys.js';
+import { AUTHENTICATION_SECTION, type ConfEntry, passwordsIn, scanLines } from './lines.js';
+import { parseClientProperties } from './parse.js';
+import { parseServerList } from './servers.js';
+import type { ClientProperties } from './types.js';
 
 const MAX_REPAIRS = 20;
 const SERVER_KEYS: ReadonlySet<string> = new Set([KEYS.licenseServers, KEYS.legacyLicenseServers]);
