@@ -1,12 +1,13 @@
 import { defineConfig } from 'tsup';
 
 // One build, two formats. `splitting: true` makes the CJS entries share one chunk, so
-// `index.cjs` and `testing.cjs` load the same error classes instead of two copies.
+// `index.cjs`, `testing.cjs` and `server.cjs` load the same error classes instead of two copies.
 // p-retry (and its dependency is-network-error) are ESM-only, so they are bundled in for CJS users.
 export default defineConfig({
   entry: {
     index: 'src/index.ts',
     testing: 'src/testing/index.ts',
+    server: 'src/server/index.ts',
     cli: 'src/cli/index.ts',
   },
   format: ['esm', 'cjs'],

@@ -18,12 +18,21 @@ function run(cmd, args, cwd) {
 const CHECK = `
 import { createRequire } from 'node:module';
 const require = createRequire(import.meta.url);
+// The client entry alone first: it must load nothing of the server (nor its dependencies).
+const clientOnly = require('lv-license-client');
+const loadedByClient = Object.keys(require.cache);
 const esm = await import('lv-license-client');
 const esmTesting = await import('lv-license-client/testing');
 const cjs = require('lv-license-client');
 const cjsTesting = require('lv-license-client/testing');
+const esmServer = await import('lv-license-client/server');
+const cjsServer = require('lv-license-client/server');
 const failures = [];
 const check = (what, ok) => { if (!ok) failures.push(what); };
+
+check('the client entry loads nothing of the server', clientOnly === cjs && !loadedByClient.some((p) => /[\\/]dist[\\/]server.cjs$|[\\/]node_modules[\\/]ini[\\/]/.test(p)));
+check('server entry exports LicenseServer', typeof esmServer.LicenseServer === 'function' && typeof cjsServer.LicenseServer === 'function');
+check('server entry shares the error classes', cjsServer.LicenseError === cjs.LicenseError && esmServer.LicenseError === esm.LicenseError);
 
 check('ESM and CJS entries are distinct builds', esm.LicenseError !== cjs.LicenseError);
 check('ReturnCode table', esm.ReturnCode.LV_INVALID_HPORT === -12 && cjs.ReturnCode.LV_EXCEPTION === -68);

@@ -1,14 +1,14 @@
 /**
- * `lv-license serve`: the bundled fake license server as a standalone foreground process.
+ * `lv-license serve`: the license server (lv-license-client/server) as a standalone foreground process.
  */
 import { readFile } from 'node:fs/promises';
 import { isLicenseError } from '../index.js';
-import { FakeLicenseServer, type FakeLicenseServerOptions } from '../testing/index.js';
+import { LicenseServer, type LicenseServerOptions } from '../server/index.js';
 import { type CliIo, parseFlags, UsageError } from './io.js';
 
 export const SERVE_USAGE = `Usage: lv-license serve [options]
 
-Runs a license server (the bundled FakeLicenseServer) in the foreground until SIGINT or SIGTERM.
+Runs a license server (lv-license-client/server) in the foreground until SIGINT or SIGTERM.
 
 Options:
   --port N              TCP port to listen on (default 7569; 0 picks a free one)
@@ -56,7 +56,7 @@ async function readPem(flag: string, path: string): Promise<string> {
 }
 
 /** Builds the server options from the command line. */
-export async function serveOptions(args: readonly string[]): Promise<FakeLicenseServerOptions | 'help'> {
+export async function serveOptions(args: readonly string[]): Promise<LicenseServerOptions | 'help'> {
   const v = parseServeArgs(args);
   if (v.help === true) return 'help';
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
@@ -67,7 +67,7 @@ export async function serveOptions(args: readonly string[]): Promise<FakeLicense
       '--licenses is for unauthenticated mode; with --accounts, each account lists its own licenses.',
     );
   }
-  const options: FakeLicenseServerOptions = {
+  const options: LicenseServerOptions = {
     port: integer('port', v.port, 0, 65_535) ?? 7569,
     host: v.host ?? '127.0.0.1',
   };
@@ -112,9 +112,9 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     return 0;
   }
   const log = (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
-  let server: FakeLicenseServer;
+  let server: LicenseServer;
   try {
-    server = await FakeLicenseServer.start({ ...options, log });
+    server = await LicenseServer.start({ ...options, log });
   } catch (err) {
     io.stderr(
       `lv-license serve: ${isLicenseError(err) || err instanceof Error ? err.message : String(err)}\n`,

@@ -14,8 +14,8 @@ export {
   parseAccountsFile,
   redactAccounts,
   validateAccounts,
-} from './accounts.js';
-export type { LeaseRecord } from './pools.js';
+} from '../server/accounts.js';
+export type { LeaseRecord } from '../server/pools.js';
 export {
   FakeLicenseServer,
   type FakeLicenseServerOptions,

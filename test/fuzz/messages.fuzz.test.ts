@@ -14,7 +14,7 @@ import { REQUEST_OPS } from '../../src/protocol/messages.js';
 import { ProtocolError } from '../../src/protocol/protocol-error.js';
 import { isReturnCode } from '../../src/protocol/return-codes.js';
 import { parseGreeting, parseRequest, parseResult, parseServerFrame } from '../../src/protocol/validate.js';
-import { parseAccountsFile } from '../../src/testing/accounts.js';
+import { parseAccountsFile } from '../../src/server/accounts.js';
 
 /** Values that are right for some field and wrong for most. */
 const anyValue = fc.oneof(

@@ -6,7 +6,7 @@ import {
   ANONYMOUS_ACCOUNT,
   type LeaseRecord,
   LicensePools,
-} from '../../src/testing/pools.js';
+} from '../../src/server/pools.js';
 
 const TTL = 100;
 let clock: number;

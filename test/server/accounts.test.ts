@@ -13,7 +13,7 @@ import {
   REDACTED,
   redactAccounts,
   validateAccounts,
-} from '../../src/testing/accounts.js';
+} from '../../src/server/accounts.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/accounts/license_authentication.conf', import.meta.url));
 const VERIFIER =

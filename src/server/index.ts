@@ -1,0 +1,19 @@
+/**
+ * `lv-license-client/server`: the license server this library's clients talk to, for running (`lv-license
+ * serve`) or embedding. Importing `lv-license-client` loads nothing of it.
+ *
+ * @packageDocumentation
+ * @module lv-license-client/server
+ */
+export { isLicenseError, LicenseError } from '../errors.js';
+export type { AuthMode } from '../protocol/messages.js';
+export {
+  type AccountSpec,
+  type AccountsSpec,
+  loadAccountsFile,
+  parseAccountsFile,
+  redactAccounts,
+  validateAccounts,
+} from './accounts.js';
+export { LicenseServer, type LicenseServerOptions, type ServerTlsOptions } from './license-server.js';
+export type { LeaseRecord } from './pools.js';

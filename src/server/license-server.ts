@@ -1,0 +1,460 @@
+/**
+ * LicenseServer: the lv-license protocol engine on a real socket. It greets, authenticates (SCRAM-SHA-256,
+ * optionally over TLS), keeps real pools with lease TTLs and a FIFO wait queue, pushes revocations,
+ * queue positions and shutdown notices, and limits what hostile clients can do (connections, frame
+ * size, failed logins). FakeLicenseServer (lv-license-client/testing) is this engine plus fault
+ * injection.
+ */
+import * as net from 'node:net';
+import * as tls from 'node:tls';
+import { ConfigError } from '../errors.js';
+import { buildGreeting, errorResponse } from '../protocol/builders.js';
+import { encodeFrame } from '../protocol/codec.js';
+import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
+import type { AuthMode, Greeting } from '../protocol/messages.js';
+import { ReturnCode } from '../protocol/return-codes.js';
+import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
+import { LIBRARY_VERSION } from '../version.js';
+import { type AccountsSpec, loadAccountsFile, validateAccounts } from './accounts.js';
+import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
+import { AuthFailureGuard } from './guard.js';
+import { ANONYMOUS_ACCOUNT, type LeaseRecord, LicensePools } from './pools.js';
+import { buildCredentialLookup } from './scram-lookup.js';
+import { grantResult, Session, type SessionHost } from './session.js';
+
+/** TLS material for the server: PEM strings or buffers. */
+export interface ServerTlsOptions {
+  /** The server's certificate chain (PEM). */
+  cert: string | Buffer;
+  /** The private key of `cert` (PEM). */
+  key: string | Buffer;
+  /** CA to verify client certificates with; set with `requestCert` for mutual TLS. */
+  ca?: string | Buffer;
+  /** Ask clients for a certificate (and refuse those without a valid one). @defaultValue false */
+  requestCert?: boolean;
+}
+
+/** Options of {@link LicenseServer.start}. */
+export interface LicenseServerOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Address to listen on. @defaultValue '127.0.0.1' */
+  host?: string;
+  /**
+   * Accounts for authentication mode, in code or as the path of a `license_authentication.conf` file.
+   * Without accounts the server runs in unauthenticated mode with one pool, {@link LicenseServerOptions.licenses}.
+   */
+  accounts?: AccountsSpec | string;
+  /** The pool of unauthenticated mode. @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }` */
+  licenses?: Readonly<Record<string, number>>;
+  /** How long a lease lives without renewal, in ms. @defaultValue 30000 */
+  leaseTtl?: number;
+  /** Serve TLS instead of plain TCP. */
+  tls?: ServerTlsOptions;
+  /** Connections at once; more are refused with LV_NO_SERVER_AVAILABLE. @defaultValue 1000 */
+  maxConnections?: number;
+  /** The largest frame accepted. @defaultValue 65536 */
+  maxFrameBytes?: number;
+  /** A connection that has not authenticated (or said hello) within this many ms is closed. @defaultValue 10000 */
+  authTimeout?: number;
+  /** Failed authentications before a connection is closed. @defaultValue 3 */
+  maxAuthFailuresPerConnection?: number;
+  /** Failed authentications per remote address per minute before it is refused. @defaultValue 20 */
+  maxAuthFailuresPerAddress?: number;
+  /** SCRAM iteration count for accounts given with a plain password. @defaultValue 4096 */
+  scramIterations?: number;
+  /** The software name in the greeting. @defaultValue 'lv-license-client/<version>' */
+  name?: string;
+  /** Receives one line per connection, grant and release (what `lv-license serve` prints). */
+  log?: (line: string) => void;
+}
+
+const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
+
+/**
+ * A license server: real sockets, the lv-license protocol, accounts, pools, leases and queues.
+ *
+ * @example
+ * ```ts
+ * import { LicenseServer } from 'lv-license-client/server';
+ *
+ * await using server = await LicenseServer.start({
+ *   port: 7569,
+ *   host: '0.0.0.0',
+ *   accounts: '/etc/lumenvox/license_authentication.conf',
+ * });
+ * console.log(`serving on ${server.address}`);
+ * ```
+ */
+export class LicenseServer implements AsyncDisposable {
+  readonly #options: Omit<LicenseServerOptions, 'accounts'>;
+  readonly #accountNames: readonly string[];
+  readonly #bindHost: string;
+  readonly #auth: AuthMode;
+  readonly #credentials: ((username: string) => ScramCredentials | undefined) | undefined;
+  readonly #pools: LicensePools;
+  readonly #guard: AuthFailureGuard;
+  readonly #sessions = new Map<number, Session>();
+  readonly #faults: FaultPlan;
+  readonly #greeting: Greeting;
+  #listener: net.Server | undefined;
+  #port: number;
+  #nextSession = 1;
+  #expiryTimer: NodeJS.Timeout | undefined;
+  /** When the expiry timer fires: nothing can expire before. */
+  #nextCheckAt: number | undefined;
+  #closed = false;
+  readonly #sessionHost: SessionHost;
+
+  private constructor(options: LicenseServerOptions, accounts: AccountsSpec | undefined, faults: FaultPlan) {
+    // Passwords are not kept: only the SCRAM verifiers derived from them below.
+    const { accounts: _accounts, ...rest } = options;
+    this.#options = rest;
+    this.#faults = faults;
+    this.#accountNames = Object.keys(accounts ?? {});
+    this.#bindHost = options.host ?? '127.0.0.1';
+    this.#port = options.port ?? 0;
+    this.#auth = accounts === undefined ? 'none' : 'scram-sha-256';
+    this.#pools = new LicensePools({ now: Date.now, leaseTtl: options.leaseTtl ?? 30_000 });
+    this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
+    this.#greeting = buildGreeting({
+      server: options.name ?? `lv-license-client/${LIBRARY_VERSION}`,
+      auth: this.#auth,
+    });
+    if (accounts === undefined) {
+      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES)) {
+        this.#pools.setTotal(ANONYMOUS_ACCOUNT, feature, total);
+      }
+      this.#credentials = undefined;
+    } else {
+      for (const [account, spec] of Object.entries(accounts)) {
+        for (const [feature, total] of Object.entries(spec.licenses))
+          this.#pools.setTotal(account, feature, total);
+      }
+      this.#credentials = buildCredentialLookup(accounts, options.scramIterations);
+    }
+    this.#sessionHost = {
+      auth: this.#auth,
+      greeting: this.#greeting,
+      pools: this.#pools,
+      guard: this.#guard,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxAuthFailures: options.maxAuthFailuresPerConnection ?? 3,
+      paused: () => faults.paused,
+      responseDelay: () => faults.delay,
+      newScramServer: () => this.#newScramServer(),
+      takeFault: (op) => faults.take(op),
+      record: (session, request) => faults.record(session.id, session.account, request),
+      log: (line) => this.#log(line),
+      afterChange: (deadline) => this.#afterChange(deadline),
+      sessionFor: (id) => this.#sessions.get(id),
+    };
+  }
+
+  /**
+   * Starts a server and resolves once it listens.
+   *
+   * @throws {ConfigError} for bad accounts (or an unreadable accounts file) or a port already in use.
+   */
+  static start(options: LicenseServerOptions = {}): Promise<LicenseServer> {
+    return LicenseServer[kStartWithFaults](options, new FaultPlan());
+  }
+
+  /** @internal {@link LicenseServer.start} with a fault plan (lv-license-client/testing). */
+  static async [kStartWithFaults](options: LicenseServerOptions, faults: FaultPlan): Promise<LicenseServer> {
+    const accounts =
+      options.accounts === undefined
+        ? undefined
+        : typeof options.accounts === 'string'
+          ? await loadAccountsFile(options.accounts)
+          : validateAccounts(options.accounts);
+    const server = new LicenseServer(options, accounts, faults);
+    await server.#listen();
+    return server;
+  }
+
+  /** `host:port` to put in `LICENSE_SERVERS`. */
+  get address(): string {
+    return net.isIP(this.#bindHost) === 6
+      ? `[${this.#bindHost}]:${this.#port}`
+      : `${this.#bindHost}:${this.#port}`;
+  }
+
+  /** The port it listens on (the one picked, when started with port 0). */
+  get port(): number {
+    return this.#port;
+  }
+
+  /** The address it listens on. */
+  get host(): string {
+    return this.#bindHost;
+  }
+
+  /** Whether it runs in authentication mode. */
+  get authMode(): AuthMode {
+    return this.#auth;
+  }
+
+  /** Open client connections. */
+  get connectionCount(): number {
+    return this.#sessions.size;
+  }
+
+  /** Whether the listener is up (false after `stop()` until `restart()`). */
+  get listening(): boolean {
+    return this.#listener?.listening === true;
+  }
+
+  /** @internal What lv-license-client/testing may do to a running server (see {@link ServerControl}). */
+  get [kServerControl](): ServerControl {
+    return {
+      stop: async () => {
+        this.#dropAll(true);
+        await this.#closeListener();
+      },
+      restart: async () => {
+        if (this.#closed) throw new ConfigError('This license server was closed; start a new one.');
+        await this.#stopListenerOnly();
+        await this.#listen();
+      },
+      dropConnections: () => this.#dropAll(true),
+      setPaused: (paused) => {
+        if (paused === this.#faults.paused) return;
+        this.#faults.paused = paused;
+        if (paused) {
+          clearTimeout(this.#expiryTimer);
+          this.#nextCheckAt = undefined;
+          return;
+        }
+        for (const session of [...this.#sessions.values()]) session.resume();
+        this.#afterChange();
+      },
+    };
+  }
+
+  // ---- pools -------------------------------------------------------------------------------------
+
+  /**
+   * Sets the size of a pool. Shrinking it below what is in use revokes the newest leases, and their
+   * holders get a `lease-revoked` push.
+   */
+  setLicenses(feature: string, count: number, account: string = this.#defaultAccount()): void {
+    const revoked = this.#pools.setTotal(account, feature, count);
+    this.#revoke(revoked, ReturnCode.LV_LICENSES_EXPIRED, `The ${feature} pool was reduced to ${count}.`);
+    this.#afterChange();
+  }
+
+  // ---- introspection ---------------------------------------------------------------------------
+
+  /** Seats in use, of one feature or all, for one account or all. */
+  inUse(feature?: string, account?: string): number {
+    return this.#pools.inUse(account, feature);
+  }
+
+  /** A snapshot of every lease held. */
+  leases(): LeaseRecord[] {
+    return this.#pools.leases();
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------------------
+
+  /** Tells clients it is going away, closes every connection and the listener. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#expiryTimer);
+    for (const session of this.#sessions.values()) {
+      session.push({ push: 'shutdown', message: 'The license server is shutting down.' });
+      session.end();
+    }
+    const ending = [...this.#sessions.values()];
+    await this.#closeListener();
+    for (const session of ending) session.destroy();
+  }
+
+  /** Same as {@link LicenseServer.close}, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  #defaultAccount(): string {
+    if (this.#auth === 'none') return ANONYMOUS_ACCOUNT;
+    const first = this.#accountNames[0];
+    if (this.#accountNames.length !== 1 || first === undefined) {
+      throw new ConfigError(
+        'This server has several accounts: say which one, setLicenses(feature, count, account).',
+      );
+    }
+    return first;
+  }
+
+  #listen(): Promise<void> {
+    const onConnection = (socket: net.Socket) => this.#accept(socket);
+    const tlsOptions = this.#options.tls;
+    const listener =
+      tlsOptions === undefined
+        ? net.createServer(onConnection)
+        : tls.createServer(
+            {
+              cert: tlsOptions.cert,
+              key: tlsOptions.key,
+              ...(tlsOptions.ca === undefined ? {} : { ca: tlsOptions.ca }),
+              requestCert: tlsOptions.requestCert ?? false,
+              rejectUnauthorized: tlsOptions.requestCert ?? false,
+            },
+            onConnection,
+          );
+    // A client that fails the TLS handshake must not take the server down.
+    listener.on('tlsClientError', () => {});
+    this.#listener = listener;
+    return new Promise<void>((resolve, reject) => {
+      const onError = (err: NodeJS.ErrnoException) => {
+        this.#listener = undefined;
+        reject(
+          new ConfigError(
+            `The license server could not listen on ${this.#bindHost}:${this.#port} (${err.code ?? err.message}): pick another port, or 0 for a free one.`,
+            { cause: err },
+          ),
+        );
+      };
+      listener.once('error', onError);
+      listener.listen(this.#port, this.#bindHost, () => {
+        listener.off('error', onError);
+        listener.on('error', () => {});
+        const address = listener.address();
+        if (address !== null && typeof address === 'object') this.#port = address.port;
+        this.#log(
+          `listening on ${this.address} (${this.#auth === 'none' ? 'unauthenticated' : 'authentication'} mode)`,
+        );
+        resolve();
+      });
+    });
+  }
+
+  #accept(socket: net.Socket): void {
+    const id = this.#nextSession++;
+    if (this.#sessions.size >= (this.#options.maxConnections ?? 1_000)) {
+      socket.on('error', () => {});
+      socket.end(
+        encodeFrame(errorResponse(null, ReturnCode.LV_NO_SERVER_AVAILABLE, 'Too many connections.')),
+      );
+      return;
+    }
+    const session = new Session(id, socket, this.#sessionHost, this.#options.authTimeout ?? 10_000);
+    this.#sessions.set(id, session);
+    this.#log(`connection ${id} from ${session.remote}`);
+    socket.once('close', () => {
+      this.#sessions.delete(id);
+      session.dispose();
+      this.#pools.dropOwner(id);
+      this.#log(`connection ${id} closed`);
+      this.#afterChange();
+    });
+  }
+
+  #newScramServer(): ScramServer {
+    const lookup = this.#credentials ?? (() => undefined);
+    return new ScramServer(lookup, { iterations: this.#options.scramIterations ?? 4096 });
+  }
+
+  #log(line: string): void {
+    try {
+      this.#options.log?.(line);
+    } catch {
+      // A broken log callback must not take the server down.
+    }
+  }
+
+  /**
+   * Expires leases and waits, grants what now fits, reports queue moves, and re-arms the one timer.
+   * Expiry scans every lease, so it runs only when the earliest deadline is due; between those times a
+   * change only grants waiters, and `deadline` (a new lease's or waiter's) moves the timer earlier.
+   */
+  #afterChange(deadline?: number): void {
+    if (this.#faults.paused || this.#closed) return;
+    const due = this.#nextCheckAt;
+    if (due !== undefined && Date.now() < due) {
+      const granted = this.#grantWaiters();
+      const next = Math.min(deadline ?? due, granted > 0 ? Date.now() + this.#pools.leaseTtl : due);
+      if (next < due) this.#arm(next);
+      return;
+    }
+    const { expired, timedOut } = this.#pools.expire();
+    this.#revoke(
+      expired,
+      ReturnCode.LV_LICENSES_EXPIRED,
+      'The lease expired: it was not renewed within its TTL.',
+    );
+    for (const waiter of timedOut) {
+      this.#sessions
+        .get(waiter.owner)
+        ?.fail(waiter.requestId, ReturnCode.LV_TIME_OUT, `No ${waiter.feature} license became free in time.`);
+    }
+    this.#grantWaiters();
+    const next = this.#pools.nextDeadline();
+    if (next === undefined) {
+      clearTimeout(this.#expiryTimer);
+      this.#nextCheckAt = undefined;
+    } else {
+      this.#arm(next);
+    }
+  }
+
+  /** Grants the queue heads that now fit and tells waiters where they stand; returns how many were granted. */
+  #grantWaiters(): number {
+    const { granted, positions } = this.#pools.drain();
+    for (const { waiter, lease } of granted) {
+      const session = this.#sessions.get(waiter.owner);
+      if (session === undefined) {
+        this.#pools.release(lease.account, [lease.id]);
+        continue;
+      }
+      this.#log(
+        `connection ${waiter.owner} granted ${lease.feature} x${lease.count} lease ${lease.id} after waiting`,
+      );
+      session.answer(waiter.requestId, grantResult(lease, this.#pools.leaseTtl, false));
+    }
+    for (const { waiter, position } of positions) {
+      this.#sessions.get(waiter.owner)?.push({ push: 'queue-position', lease: waiter.id, position });
+    }
+    return granted.length;
+  }
+
+  /** The one expiry timer, set for `at` (epoch ms). */
+  #arm(at: number): void {
+    clearTimeout(this.#expiryTimer);
+    this.#nextCheckAt = at;
+    this.#expiryTimer = setTimeout(
+      () => {
+        this.#nextCheckAt = undefined;
+        this.#afterChange();
+      },
+      // setTimeout takes at most 2^31-1 ms; a longer wait is reached in steps (each check re-arms).
+      Math.min(2 ** 31 - 1, Math.max(0, at - Date.now()) + 1),
+    );
+    this.#expiryTimer.unref();
+  }
+
+  #revoke(leases: readonly LeaseRecord[], code: number, message: string): void {
+    const byOwner = new Map<number, string[]>();
+    for (const lease of leases) byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease.id]);
+    for (const [owner, ids] of byOwner) {
+      this.#sessions.get(owner)?.push({ push: 'lease-revoked', leases: ids, code, message });
+    }
+  }
+
+  #dropAll(reset: boolean): void {
+    for (const session of this.#sessions.values()) session.destroy(reset);
+  }
+
+  async #stopListenerOnly(): Promise<void> {
+    if (this.#listener?.listening === true) await this.#closeListener();
+  }
+
+  #closeListener(): Promise<void> {
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (listener === undefined || !listener.listening) return Promise.resolve();
+    return new Promise<void>((resolve) => listener.close(() => resolve()));
+  }
+}
