@@ -9,6 +9,11 @@ export interface CliIo {
   stderr: (text: string) => void;
   /** Fires when the command should stop (SIGINT / SIGTERM in the real process). */
   signal?: AbortSignal | undefined;
+  /**
+   * Subscribes to requests to re-read configuration (SIGHUP in the real process); returns the function
+   * that unsubscribes.
+   */
+  onReload?: ((listener: () => void) => () => void) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   /**
    * Whether stdout is a terminal, which allows colour (never with `NO_COLOR` set). Unset: ask

@@ -8,7 +8,13 @@ import { type CliIo, parseFlags, UsageError } from './io.js';
 
 export const SERVE_USAGE = `Usage: lv-license serve [options]
 
-Runs a license server (lv-license-client/server) in the foreground until SIGINT or SIGTERM.
+Runs a license server (lv-license-client/server) in the foreground.
+
+Signals:
+  SIGHUP                re-read --accounts (also done when the file changes) and the --tls-cert/--tls-key
+                        files; a file that does not load is reported and the one in force stays
+  SIGTERM, SIGINT       drain: hand every lease back (clients move them to their other servers), tell
+                        clients to go, wait for them (--drain-timeout), exit 0; a second one exits at once
 
 Options:
   --port N              TCP port to listen on (default 7569; 0 picks a free one)
@@ -20,6 +26,7 @@ Options:
   --tls-key FILE        PEM private key of --tls-cert
   --tls-ca FILE         PEM CA for client certificates (with --tls-request-cert)
   --tls-request-cert    ask clients for a certificate signed by --tls-ca
+  --drain-timeout MS    the longest a drain waits for clients to leave (default 5000)
   -h, --help            show this help
 `;
 
@@ -55,8 +62,14 @@ async function readPem(flag: string, path: string): Promise<string> {
   }
 }
 
+/** What `lv-license serve` runs with: the server's options, and what the process does around it. */
+export interface ServeOptions extends LicenseServerOptions {
+  /** The longest a drain waits for clients to leave, in ms. */
+  drainTimeout: number;
+}
+
 /** Builds the server options from the command line. */
-export async function serveOptions(args: readonly string[]): Promise<LicenseServerOptions | 'help'> {
+export async function serveOptions(args: readonly string[]): Promise<ServeOptions | 'help'> {
   const v = parseServeArgs(args);
   if (v.help === true) return 'help';
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
@@ -67,9 +80,10 @@ export async function serveOptions(args: readonly string[]): Promise<LicenseServ
       '--licenses is for unauthenticated mode; with --accounts, each account lists its own licenses.',
     );
   }
-  const options: LicenseServerOptions = {
+  const options: ServeOptions = {
     port: integer('port', v.port, 0, 65_535) ?? 7569,
     host: v.host ?? '127.0.0.1',
+    drainTimeout: integer('drain-timeout', v['drain-timeout'], 0, 3_600_000) ?? 5_000,
   };
   const leaseTtl = integer('lease-ttl', v['lease-ttl'], 100, 86_400_000);
   if (leaseTtl !== undefined) options.leaseTtl = leaseTtl;
@@ -97,13 +111,15 @@ function parseServeArgs(args: readonly string[]) {
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },
     'tls-request-cert': { type: 'boolean' },
+    'drain-timeout': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
 }
 
 /**
- * Runs the server until `io.signal` fires. Resolves with the exit status: 0 after a clean stop,
- * 1 when the server could not start.
+ * Runs the server until `io.signal` fires, then drains it. Re-reads the accounts file and the TLS files
+ * on `io.onReload` (SIGHUP), and the accounts file when it changes. Resolves with the exit status: 0 after
+ * a clean stop, 1 when the server could not start.
  */
 export async function serve(args: readonly string[], io: CliIo): Promise<number> {
   const options = await serveOptions(args);
@@ -112,22 +128,55 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     return 0;
   }
   const log = (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
+  const { drainTimeout, ...serverOptions } = options;
   let server: LicenseServer;
   try {
-    server = await LicenseServer.start({ ...options, log });
+    server = await LicenseServer.start({ ...serverOptions, watch: true, log });
   } catch (err) {
-    io.stderr(
-      `lv-license serve: ${isLicenseError(err) || err instanceof Error ? err.message : String(err)}\n`,
-    );
+    io.stderr(`lv-license serve: ${messageOf(err)}\n`);
     return 1;
   }
+  const stopListening = io.onReload?.(() => void reloadFiles(server, args, log)) ?? (() => {});
   const { signal } = io;
   await new Promise<void>((resolve) => {
     if (signal === undefined || signal.aborted) resolve();
     else signal.addEventListener('abort', () => resolve(), { once: true });
   });
-  log('stopping');
-  await server.close();
+  stopListening();
+  log('draining');
+  await server.drain({ timeout: drainTimeout, retryAfter: 1_000 });
   log('stopped');
   return 0;
+}
+
+/** SIGHUP or an edited accounts file: the accounts and the TLS files again, each kept when it fails. */
+async function reloadFiles(
+  server: LicenseServer,
+  args: readonly string[],
+  log: (line: string) => void,
+): Promise<void> {
+  let fresh: ServeOptions | 'help';
+  try {
+    fresh = await serveOptions(args);
+  } catch (err) {
+    log(`reload failed, the files in force stay: ${messageOf(err)}`);
+    return;
+  }
+  if (fresh === 'help') return;
+  if (fresh.accounts !== undefined) {
+    await server.reload().catch((err: unknown) => {
+      log(`the accounts file was not applied, the accounts in force stay: ${messageOf(err)}`);
+    });
+  }
+  if (fresh.tls !== undefined) {
+    try {
+      server.reloadTls(fresh.tls);
+    } catch (err) {
+      log(`the TLS files were not applied, the certificate in force stays: ${messageOf(err)}`);
+    }
+  }
+}
+
+function messageOf(err: unknown): string {
+  return isLicenseError(err) || err instanceof Error ? err.message : String(err);
 }

@@ -33,4 +33,4 @@ export {
   type ServerAddress,
   type TlsConfig,
 } from './types.js';
-export { watchClientProperties } from './watch.js';
+export { watchClientProperties, watchFile } from './watch.js';

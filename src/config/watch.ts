@@ -22,6 +22,31 @@ function fingerprint(stats: Stats | undefined): Fingerprint {
 }
 
 /**
+ * Calls `onChange` each time the file at `path` changes (its inode, size or modification time), by
+ * polling its stat every `interval` ms. Returns a function that stops watching. The timer never keeps the
+ * process alive by itself.
+ */
+export function watchFile(path: string, onChange: () => void, options: WatchOptions = {}): () => void {
+  let last = fingerprint(statOrUndefined(path));
+  let stopped = false;
+  const timer = setInterval(() => {
+    void stat(path)
+      .catch(() => undefined)
+      .then((stats) => {
+        const current = fingerprint(stats);
+        if (stopped || current === last) return;
+        last = current;
+        onChange();
+      });
+  }, options.interval ?? 500);
+  timer.unref();
+  return () => {
+    stopped = true;
+    clearInterval(timer);
+  };
+}
+
+/**
  * Calls `onChange` with the new options each time the file changes and still parses, and `onError`
  * with the `ConfigError` when an edit leaves it invalid (the previous options stay in force).
  * Returns a function that stops watching.
@@ -32,26 +57,26 @@ export function watchClientProperties(
   onError: (error: unknown) => void,
   options: WatchOptions = {},
 ): () => void {
-  let last = fingerprint(statOrUndefined(path));
   let generation = 0;
   let stopped = false;
-  const check = async () => {
-    const current = fingerprint(await stat(path).catch(() => undefined));
-    if (stopped || current === last) return;
-    last = current;
-    const mine = ++generation;
-    try {
-      const properties = await loadClientProperties(path);
-      if (mine === generation && !stopped) onChange(properties);
-    } catch (error) {
-      if (mine === generation && !stopped) onError(error);
-    }
-  };
-  const timer = setInterval(() => void check(), options.interval ?? 500);
-  timer.unref();
+  const stop = watchFile(
+    path,
+    () => {
+      const mine = ++generation;
+      loadClientProperties(path).then(
+        (properties) => {
+          if (mine === generation && !stopped) onChange(properties);
+        },
+        (error: unknown) => {
+          if (mine === generation && !stopped) onError(error);
+        },
+      );
+    },
+    options,
+  );
   return () => {
     stopped = true;
-    clearInterval(timer);
+    stop();
   };
 }
 

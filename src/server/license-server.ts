@@ -7,6 +7,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
+import { watchFile } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { buildGreeting, errorResponse } from '../protocol/builders.js';
 import { encodeFrame } from '../protocol/codec.js';
@@ -65,8 +66,23 @@ export interface LicenseServerOptions {
   scramIterations?: number;
   /** The software name in the greeting. @defaultValue 'lv-license-client/<version>' */
   name?: string;
+  /**
+   * Re-read the accounts file (when {@link LicenseServerOptions.accounts} is a path) whenever it changes,
+   * as {@link LicenseServer.reload} does. @defaultValue false
+   */
+  watch?: boolean;
   /** Receives one line per connection, grant and release (what `lv-license serve` prints). */
   log?: (line: string) => void;
+}
+
+/** What {@link LicenseServer.reload} changed. */
+export interface ReloadSummary {
+  /** Accounts now. */
+  readonly accounts: number;
+  /** Accounts that were removed (their sessions were closed). */
+  readonly removed: readonly string[];
+  /** Leases revoked because their pool shrank or went away. */
+  readonly revoked: number;
 }
 
 const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
@@ -87,11 +103,11 @@ const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
  * ```
  */
 export class LicenseServer implements AsyncDisposable {
-  readonly #options: Omit<LicenseServerOptions, 'accounts'>;
-  readonly #accountNames: readonly string[];
+  #options: Omit<LicenseServerOptions, 'accounts'>;
+  #accountNames: readonly string[];
   readonly #bindHost: string;
   readonly #auth: AuthMode;
-  readonly #credentials: ((username: string) => ScramCredentials | undefined) | undefined;
+  #credentials: ((username: string) => ScramCredentials | undefined) | undefined;
   readonly #pools: LicensePools;
   readonly #guard: AuthFailureGuard;
   readonly #sessions = new Map<number, Session>();
@@ -104,6 +120,12 @@ export class LicenseServer implements AsyncDisposable {
   /** When the expiry timer fires: nothing can expire before. */
   #nextCheckAt: number | undefined;
   #closed = false;
+  #draining: Promise<void> | undefined;
+  /** The accounts file the server was started with, if any. */
+  readonly #accountsPath: string | undefined;
+  #stopWatching: (() => void) | undefined;
+  /** Called once when the last connection closes (a drain waits for it). */
+  #whenEmpty: (() => void) | undefined;
   readonly #sessionHost: SessionHost;
 
   private constructor(options: LicenseServerOptions, accounts: AccountsSpec | undefined, faults: FaultPlan) {
@@ -111,6 +133,7 @@ export class LicenseServer implements AsyncDisposable {
     const { accounts: _accounts, ...rest } = options;
     this.#options = rest;
     this.#faults = faults;
+    this.#accountsPath = typeof options.accounts === 'string' ? options.accounts : undefined;
     this.#accountNames = Object.keys(accounts ?? {});
     this.#bindHost = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
@@ -170,6 +193,16 @@ export class LicenseServer implements AsyncDisposable {
           : validateAccounts(options.accounts);
     const server = new LicenseServer(options, accounts, faults);
     await server.#listen();
+    const path = server.#accountsPath;
+    if (options.watch === true && path !== undefined) {
+      server.#stopWatching = watchFile(path, () => {
+        server.reload().catch((err: unknown) => {
+          server.#log(
+            `the accounts file was not applied, the accounts in force stay: ${(err as Error).message}`,
+          );
+        });
+      });
+    }
     return server;
   }
 
@@ -232,6 +265,140 @@ export class LicenseServer implements AsyncDisposable {
     };
   }
 
+  // ---- change without a restart -----------------------------------------------------------------
+
+  /**
+   * Applies new accounts (code, or the path of a `license_authentication.conf`; by default the file the
+   * server was started with) without a restart. The
+   * new accounts are validated whole first: when they do not validate, it throws and nothing changes.
+   * Then: a pool that shrinks revokes its newest leases (their holders get `lease-revoked`); one that grows
+   * serves its queue; a new password applies to the next login (sessions already authenticated go on); the
+   * sessions of a removed account get the `shutdown` push and are closed. No other connection is dropped
+   * and no other lease is lost.
+   *
+   * @throws {ConfigError} for accounts that do not validate, or on a server without accounts.
+   */
+  async reload(accounts: AccountsSpec | string | undefined = this.#accountsPath): Promise<ReloadSummary> {
+    if (this.#auth === 'none' || accounts === undefined) {
+      throw new ConfigError(
+        'This license server runs without accounts (unauthenticated mode): there are no accounts to reload. Start it with accounts to use them.',
+      );
+    }
+    const next = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
+    // Validated whole: from here on nothing can fail half-way.
+    const removed = this.#accountNames.filter((name) => !Object.hasOwn(next, name));
+    const revoked: LeaseRecord[] = [];
+    for (const account of [...Object.keys(next), ...removed]) {
+      const licenses = next[account]?.licenses ?? {};
+      for (const feature of this.#pools.features(account)) {
+        if (!Object.hasOwn(licenses, feature)) revoked.push(...this.#pools.setTotal(account, feature, 0));
+      }
+      for (const [feature, total] of Object.entries(licenses)) {
+        revoked.push(...this.#pools.setTotal(account, feature, total));
+      }
+    }
+    this.#credentials = buildCredentialLookup(next, this.#options.scramIterations);
+    this.#accountNames = Object.keys(next);
+    this.#revoke(
+      revoked,
+      ReturnCode.LV_LICENSES_EXPIRED,
+      'The license pool was reduced by a configuration change.',
+    );
+    for (const session of [...this.#sessions.values()]) {
+      if (session.account === undefined || !removed.includes(session.account)) continue;
+      session.push({
+        push: 'shutdown',
+        message: `The account ${session.account} was removed from this license server.`,
+      });
+      session.end();
+    }
+    this.#afterChange();
+    this.#log(
+      `accounts reloaded: ${this.#accountNames.length} account(s), ${removed.length} removed, ${revoked.length} lease(s) revoked`,
+    );
+    return Object.freeze({ accounts: this.#accountNames.length, removed, revoked: revoked.length });
+  }
+
+  /**
+   * Uses a new TLS certificate and key (and client CA) for the connections accepted from now on; those
+   * already open keep theirs.
+   *
+   * @throws {ConfigError} on a server that does not serve TLS, or for material Node.js cannot use.
+   */
+  reloadTls(tlsOptions: ServerTlsOptions): void {
+    const listener = this.#listener;
+    if (!(listener instanceof tls.Server)) {
+      throw new ConfigError('This license server does not serve TLS: there is no certificate to reload.');
+    }
+    try {
+      listener.setSecureContext({
+        cert: tlsOptions.cert,
+        key: tlsOptions.key,
+        ...(tlsOptions.ca === undefined ? {} : { ca: tlsOptions.ca }),
+      });
+    } catch (err) {
+      throw new ConfigError(`The new TLS certificate or key cannot be used: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    this.#options = { ...this.#options, tls: tlsOptions };
+    this.#log('TLS certificate reloaded');
+  }
+
+  /**
+   * Goes away gracefully: stops accepting connections, takes every lease back with a `lease-revoked`
+   * push (clients move those seats to their other servers at once) and pushes `shutdown` with `retryAfter`,
+   * waits until the clients have gone or `timeout` ms have passed, then closes. Idempotent.
+   */
+  async drain(options: { retryAfter?: number; timeout?: number } = {}): Promise<void> {
+    if (this.#closed) return;
+    this.#draining ??= (async () => {
+      // No new connection from now on. (The listener's close completes when the last connection has gone.)
+      const listenerClosed = this.#closeListener();
+      const revoked = this.#pools.revokeAll();
+      this.#revoke(
+        revoked,
+        ReturnCode.LV_LICENSES_EXPIRED,
+        'The license server is shutting down: this lease moves to another server.',
+      );
+      for (const session of this.#sessions.values()) {
+        session.push({
+          push: 'shutdown',
+          message: 'The license server is shutting down.',
+          ...(options.retryAfter === undefined ? {} : { retryAfter: options.retryAfter }),
+        });
+      }
+      this.#log(
+        `draining: ${revoked.length} lease(s) handed back, ${this.#sessions.size} connection(s) told`,
+      );
+      await this.#sessionsGone(options.timeout ?? 5_000);
+      await this.close();
+      await listenerClosed;
+    })();
+    await this.#draining;
+  }
+
+  /** Whether {@link LicenseServer.drain} has begun. */
+  get draining(): boolean {
+    return this.#draining !== undefined;
+  }
+
+  /** Resolves when the last connection has closed, or after `timeout` ms. */
+  #sessionsGone(timeout: number): Promise<void> {
+    if (this.#sessions.size === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#whenEmpty = undefined;
+        resolve();
+      }, timeout);
+      timer.unref();
+      this.#whenEmpty = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
   // ---- pools -------------------------------------------------------------------------------------
 
   /**
@@ -262,6 +429,7 @@ export class LicenseServer implements AsyncDisposable {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stopWatching?.();
     clearTimeout(this.#expiryTimer);
     for (const session of this.#sessions.values()) {
       session.push({ push: 'shutdown', message: 'The license server is shutting down.' });
@@ -346,6 +514,11 @@ export class LicenseServer implements AsyncDisposable {
     socket.once('close', () => {
       this.#sessions.delete(id);
       session.dispose();
+      if (this.#sessions.size === 0 && this.#whenEmpty !== undefined) {
+        const done = this.#whenEmpty;
+        this.#whenEmpty = undefined;
+        done();
+      }
       this.#pools.dropOwner(id);
       this.#log(`connection ${id} closed`);
       this.#afterChange();

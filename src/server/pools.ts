@@ -316,6 +316,13 @@ export class LicensePools {
     return dropped;
   }
 
+  /** Takes every lease away (the server is draining) and returns them, in grant order. */
+  revokeAll(): LeaseRecord[] {
+    const all = [...this.#leases.values()];
+    for (const lease of all) this.#removeLease(lease);
+    return all.map((lease) => ({ ...lease }));
+  }
+
   /** A copy of every lease, in grant order. */
   leases(): LeaseRecord[] {
     return [...this.#leases.values()].map((lease) => ({ ...lease }));
