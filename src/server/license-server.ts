@@ -17,73 +17,17 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { type AccountsSpec, loadAccountsFile, validateAccounts } from './accounts.js';
+import type { LicenseServerOptions, ReloadSummary, ServerTlsOptions } from './options.js';
+
+export type { LicenseServerOptions, ReloadSummary, ServerTlsOptions } from './options.js';
+
+import { applyAccounts } from './apply-accounts.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
+import { closeListener, listen } from './listener.js';
 import { ANONYMOUS_ACCOUNT, type LeaseRecord, LicensePools } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
 import { grantResult, Session, type SessionHost } from './session.js';
-
-/** TLS material for the server: PEM strings or buffers. */
-export interface ServerTlsOptions {
-  /** The server's certificate chain (PEM). */
-  cert: string | Buffer;
-  /** The private key of `cert` (PEM). */
-  key: string | Buffer;
-  /** CA to verify client certificates with; set with `requestCert` for mutual TLS. */
-  ca?: string | Buffer;
-  /** Ask clients for a certificate (and refuse those without a valid one). @defaultValue false */
-  requestCert?: boolean;
-}
-
-/** Options of {@link LicenseServer.start}. */
-export interface LicenseServerOptions {
-  /** TCP port; 0 picks a free one. @defaultValue 0 */
-  port?: number;
-  /** Address to listen on. @defaultValue '127.0.0.1' */
-  host?: string;
-  /**
-   * Accounts for authentication mode, in code or as the path of a `license_authentication.conf` file.
-   * Without accounts the server runs in unauthenticated mode with one pool, {@link LicenseServerOptions.licenses}.
-   */
-  accounts?: AccountsSpec | string;
-  /** The pool of unauthenticated mode. @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }` */
-  licenses?: Readonly<Record<string, number>>;
-  /** How long a lease lives without renewal, in ms. @defaultValue 30000 */
-  leaseTtl?: number;
-  /** Serve TLS instead of plain TCP. */
-  tls?: ServerTlsOptions;
-  /** Connections at once; more are refused with LV_NO_SERVER_AVAILABLE. @defaultValue 1000 */
-  maxConnections?: number;
-  /** The largest frame accepted. @defaultValue 65536 */
-  maxFrameBytes?: number;
-  /** A connection that has not authenticated (or said hello) within this many ms is closed. @defaultValue 10000 */
-  authTimeout?: number;
-  /** Failed authentications before a connection is closed. @defaultValue 3 */
-  maxAuthFailuresPerConnection?: number;
-  /** Failed authentications per remote address per minute before it is refused. @defaultValue 20 */
-  maxAuthFailuresPerAddress?: number;
-  /** SCRAM iteration count for accounts given with a plain password. @defaultValue 4096 */
-  scramIterations?: number;
-  /** The software name in the greeting. @defaultValue 'lv-license-client/<version>' */
-  name?: string;
-  /**
-   * Re-read the accounts file (when {@link LicenseServerOptions.accounts} is a path) whenever it changes,
-   * as {@link LicenseServer.reload} does. @defaultValue false
-   */
-  watch?: boolean;
-  /** Receives one line per connection, grant and release (what `lv-license serve` prints). */
-  log?: (line: string) => void;
-}
-
-/** What {@link LicenseServer.reload} changed. */
-export interface ReloadSummary {
-  /** Accounts now. */
-  readonly accounts: number;
-  /** Accounts that were removed (their sessions were closed). */
-  readonly removed: readonly string[];
-  /** Leases revoked because their pool shrank or went away. */
-  readonly revoked: number;
-}
 
 const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
 
@@ -286,17 +230,7 @@ export class LicenseServer implements AsyncDisposable {
     }
     const next = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
     // Validated whole: from here on nothing can fail half-way.
-    const removed = this.#accountNames.filter((name) => !Object.hasOwn(next, name));
-    const revoked: LeaseRecord[] = [];
-    for (const account of [...Object.keys(next), ...removed]) {
-      const licenses = next[account]?.licenses ?? {};
-      for (const feature of this.#pools.features(account)) {
-        if (!Object.hasOwn(licenses, feature)) revoked.push(...this.#pools.setTotal(account, feature, 0));
-      }
-      for (const [feature, total] of Object.entries(licenses)) {
-        revoked.push(...this.#pools.setTotal(account, feature, total));
-      }
-    }
+    const { removed, revoked } = applyAccounts(this.#pools, this.#accountNames, next);
     this.#credentials = buildCredentialLookup(next, this.#options.scramIterations);
     this.#accountNames = Object.keys(next);
     this.#revoke(
@@ -456,47 +390,15 @@ export class LicenseServer implements AsyncDisposable {
     return first;
   }
 
-  #listen(): Promise<void> {
-    const onConnection = (socket: net.Socket) => this.#accept(socket);
-    const tlsOptions = this.#options.tls;
-    const listener =
-      tlsOptions === undefined
-        ? net.createServer(onConnection)
-        : tls.createServer(
-            {
-              cert: tlsOptions.cert,
-              key: tlsOptions.key,
-              ...(tlsOptions.ca === undefined ? {} : { ca: tlsOptions.ca }),
-              requestCert: tlsOptions.requestCert ?? false,
-              rejectUnauthorized: tlsOptions.requestCert ?? false,
-            },
-            onConnection,
-          );
-    // A client that fails the TLS handshake must not take the server down.
-    listener.on('tlsClientError', () => {});
+  async #listen(): Promise<void> {
+    const { listener, port } = await listen(this.#bindHost, this.#port, this.#options.tls, (socket) =>
+      this.#accept(socket),
+    );
     this.#listener = listener;
-    return new Promise<void>((resolve, reject) => {
-      const onError = (err: NodeJS.ErrnoException) => {
-        this.#listener = undefined;
-        reject(
-          new ConfigError(
-            `The license server could not listen on ${this.#bindHost}:${this.#port} (${err.code ?? err.message}): pick another port, or 0 for a free one.`,
-            { cause: err },
-          ),
-        );
-      };
-      listener.once('error', onError);
-      listener.listen(this.#port, this.#bindHost, () => {
-        listener.off('error', onError);
-        listener.on('error', () => {});
-        const address = listener.address();
-        if (address !== null && typeof address === 'object') this.#port = address.port;
-        this.#log(
-          `listening on ${this.address} (${this.#auth === 'none' ? 'unauthenticated' : 'authentication'} mode)`,
-        );
-        resolve();
-      });
-    });
+    this.#port = port;
+    this.#log(
+      `listening on ${this.address} (${this.#auth === 'none' ? 'unauthenticated' : 'authentication'} mode)`,
+    );
   }
 
   #accept(socket: net.Socket): void {
@@ -627,7 +529,6 @@ export class LicenseServer implements AsyncDisposable {
   #closeListener(): Promise<void> {
     const listener = this.#listener;
     this.#listener = undefined;
-    if (listener === undefined || !listener.listening) return Promise.resolve();
-    return new Promise<void>((resolve) => listener.close(() => resolve()));
+    return closeListener(listener);
   }
 }

@@ -85,7 +85,9 @@ describe('lv-license serve', () => {
       port: 7000,
       host: '0.0.0.0',
       leaseTtl: 5000,
+      drainTimeout: 5000,
     });
+    expect(await serveOptions(['--drain-timeout', '250'])).toMatchObject({ drainTimeout: 250 });
     expect(parseLicenseList('full=4, LITE=2')).toEqual({ FULL: 4, LITE: 2 });
   });
 });

@@ -1,0 +1,36 @@
+/**
+ * What a change of accounts does to the pools: pure, over {@link LicensePools}.
+ */
+import type { AccountsSpec } from './accounts.js';
+import type { LeaseRecord, LicensePools } from './pools.js';
+
+/** What {@link applyAccounts} changed. */
+export interface AppliedAccounts {
+  /** Accounts that are gone. */
+  readonly removed: string[];
+  /** Leases taken back because their pool shrank or went away (newest first, per pool). */
+  readonly revoked: LeaseRecord[];
+}
+
+/**
+ * Sets every pool to what `next` says: a license type an account no longer has, or an account that is
+ * gone, goes to 0; shrinking revokes the newest leases. The caller tells the holders of `revoked`.
+ */
+export function applyAccounts(
+  pools: LicensePools,
+  current: readonly string[],
+  next: AccountsSpec,
+): AppliedAccounts {
+  const removed = current.filter((name) => !Object.hasOwn(next, name));
+  const revoked: LeaseRecord[] = [];
+  for (const account of [...Object.keys(next), ...removed]) {
+    const licenses = next[account]?.licenses ?? {};
+    for (const feature of pools.features(account)) {
+      if (!Object.hasOwn(licenses, feature)) revoked.push(...pools.setTotal(account, feature, 0));
+    }
+    for (const [feature, total] of Object.entries(licenses)) {
+      revoked.push(...pools.setTotal(account, feature, total));
+    }
+  }
+  return { removed, revoked };
+}

@@ -1,0 +1,66 @@
+/**
+ * The options of a {@link LicenseServer}, and what its calls report.
+ */
+import type { AccountsSpec } from './accounts.js';
+
+/** TLS material for the server: PEM strings or buffers. */
+export interface ServerTlsOptions {
+  /** The server's certificate chain (PEM). */
+  cert: string | Buffer;
+  /** The private key of `cert` (PEM). */
+  key: string | Buffer;
+  /** CA to verify client certificates with; set with `requestCert` for mutual TLS. */
+  ca?: string | Buffer;
+  /** Ask clients for a certificate (and refuse those without a valid one). @defaultValue false */
+  requestCert?: boolean;
+}
+
+/** Options of {@link LicenseServer.start}. */
+export interface LicenseServerOptions {
+  /** TCP port; 0 picks a free one. @defaultValue 0 */
+  port?: number;
+  /** Address to listen on. @defaultValue '127.0.0.1' */
+  host?: string;
+  /**
+   * Accounts for authentication mode, in code or as the path of a `license_authentication.conf` file.
+   * Without accounts the server runs in unauthenticated mode with one pool, {@link LicenseServerOptions.licenses}.
+   */
+  accounts?: AccountsSpec | string;
+  /** The pool of unauthenticated mode. @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }` */
+  licenses?: Readonly<Record<string, number>>;
+  /** How long a lease lives without renewal, in ms. @defaultValue 30000 */
+  leaseTtl?: number;
+  /** Serve TLS instead of plain TCP. */
+  tls?: ServerTlsOptions;
+  /** Connections at once; more are refused with LV_NO_SERVER_AVAILABLE. @defaultValue 1000 */
+  maxConnections?: number;
+  /** The largest frame accepted. @defaultValue 65536 */
+  maxFrameBytes?: number;
+  /** A connection that has not authenticated (or said hello) within this many ms is closed. @defaultValue 10000 */
+  authTimeout?: number;
+  /** Failed authentications before a connection is closed. @defaultValue 3 */
+  maxAuthFailuresPerConnection?: number;
+  /** Failed authentications per remote address per minute before it is refused. @defaultValue 20 */
+  maxAuthFailuresPerAddress?: number;
+  /** SCRAM iteration count for accounts given with a plain password. @defaultValue 4096 */
+  scramIterations?: number;
+  /** The software name in the greeting. @defaultValue 'lv-license-client/<version>' */
+  name?: string;
+  /**
+   * Re-read the accounts file (when {@link LicenseServerOptions.accounts} is a path) whenever it changes,
+   * as {@link LicenseServer.reload} does. @defaultValue false
+   */
+  watch?: boolean;
+  /** Receives one line per connection, grant and release (what `lv-license serve` prints). */
+  log?: (line: string) => void;
+}
+
+/** What {@link LicenseServer.reload} changed. */
+export interface ReloadSummary {
+  /** Accounts now. */
+  readonly accounts: number;
+  /** Accounts that were removed (their sessions were closed). */
+  readonly removed: readonly string[];
+  /** Leases revoked because their pool shrank or went away. */
+  readonly revoked: number;
+}
