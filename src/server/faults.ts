@@ -5,7 +5,7 @@
  */
 import type { Request, RequestOp } from '../protocol/messages.js';
 
-/** One received request, as {@link FaultPlan.requests} keeps it. Secrets are never recorded. */
+/** One received request, as `FakeLicenseServer.requests()` returns it. Secrets are never recorded. */
 export interface ReceivedRequest {
   /** Epoch ms when it arrived. */
   readonly at: number;

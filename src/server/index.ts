@@ -15,5 +15,10 @@ export {
   redactAccounts,
   validateAccounts,
 } from './accounts.js';
-export { LicenseServer, type LicenseServerOptions, type ServerTlsOptions } from './license-server.js';
+export {
+  LicenseServer,
+  type LicenseServerOptions,
+  type ReloadSummary,
+  type ServerTlsOptions,
+} from './license-server.js';
 export type { LeaseRecord } from './pools.js';
