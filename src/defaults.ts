@@ -27,4 +27,6 @@ export const DEFAULTS = Object.freeze({
   keepAliveDelay: 15_000,
   /** The lease TTL assumed for a server that has not said its own (the protocol's default). */
   leaseTtl: 30_000,
+  /** The deadline of each network step of `lv-license doctor` and `status`. */
+  doctorStepTimeout: 3_000,
 });

@@ -100,6 +100,9 @@ export class Licenses {
         if (this.#cache.remove(id)) void this.release(id);
       },
     });
+    // A server a reload removed is let go once the seats held there have moved away or been lost.
+    this.#keeper.on('migrated', ({ from }) => this.#dropIfRetiredAndEmpty(from));
+    this.#keeper.on('lost', ({ record }) => this.#dropIfRetiredAndEmpty(record.server));
   }
 
   /** A new open port of this client, without its license yet. */
@@ -210,7 +213,8 @@ export class Licenses {
         call.done();
       }
       if (port.state !== 'open') {
-        void lease.release();
+        // The port's close() waits for this: it resolves once the server has the seat back.
+        await lease.release();
         throw new InvalidPortError(`Port ${port.id} was closed while its license was being acquired.`);
       }
       this.#holdings.attach(port, lease);
@@ -295,6 +299,8 @@ export class Licenses {
 
   /** A server removed by a reload is let go once this client holds nothing there. */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (!this.#table.hasOn(server)) void this.servers.dropRetired(server);
+    if (!this.#table.hasOn(server, ['held', 'reconnecting', 'reclaiming', 'migrating'])) {
+      void this.servers.dropRetired(server);
+    }
   }
 }

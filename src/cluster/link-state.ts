@@ -1,10 +1,10 @@
 /**
  * The states of a client's link to one server, the legal moves between them, and what each means for new
- * work. Pure: no sockets, no timers. `ServerLink` (server-link.ts) is the only one that moves a link, and
+ * work. Pure: no sockets, no timers. (What the server said at its last handshake is a measurement, in
+ * health.ts, kept across losses.) `ServerLink` (server-link.ts) is the only one that moves a link, and
  * only through {@link nextLinkState}.
  */
 import type { LicenseError } from '../errors.js';
-import type { HelloResult } from '../protocol/messages.js';
 import type { Connection } from '../transport/connection.js';
 
 /** The health of one server, as the client shows it (`status().servers[].state`). */
@@ -20,7 +20,6 @@ export type LinkState =
   | {
       readonly kind: 'up';
       readonly connection: Connection;
-      readonly session: HelloResult;
       /** Epoch ms since when it has been up. */
       readonly since: number;
     }
@@ -31,7 +30,6 @@ export type LinkState =
   | {
       readonly kind: 'draining';
       readonly connection: Connection;
-      readonly session: HelloResult;
       readonly since: number;
       readonly notBefore: number;
     }

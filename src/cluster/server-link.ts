@@ -227,8 +227,9 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
 
   async #releaseOnce(leases: readonly string[], onUnsettled?: () => void): Promise<void> {
     if (!this.isUp) {
-      const last = this.health.lastError;
-      if (last instanceof TimeoutError && this.#state.kind === 'backing-off') throw last;
+      const state = this.#state;
+      // A server that stopped answering is not waited for: every release would stall for the deadline.
+      if (state.kind === 'backing-off' && state.error instanceof TimeoutError) throw state.error;
       await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
     }
     for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
@@ -283,12 +284,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
 
   async #dial(): Promise<Connection> {
     const s = this.#settings;
+    const credentials = this.#credentials;
     try {
       const opened = await openConnection({
         host: this.#address.host,
         port: this.#address.port,
         tls: this.#address.tls ? (s.tls ?? {}) : undefined,
-        credentials: this.#credentials,
+        credentials,
         connectTimeout: s.connectTimeout,
         requestTimeout: s.requestTimeout,
         clientName: s.clientName,
@@ -301,7 +303,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         throw this.#closedError();
       }
       const reconnected = this.health.everUp;
-      this.#move({ kind: 'up', connection, session, since: s.now() });
+      this.#move({ kind: 'up', connection, since: s.now() });
       this.health.up(session);
       connection.on('push', (push) => this.#onPush(push));
       connection.once('close', ({ error }) => this.#lost(connection, error));
@@ -311,7 +313,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       const error = asLicenseError(err, this.server);
       if (this.#state.kind === 'closed') throw error;
       this.health.down(error);
-      if (error.retryable) {
+      // New credentials arrived while this dial used the old ones: its refusal says nothing about them.
+      if (error.retryable || this.#credentials !== credentials) {
         this.#move({ kind: 'backing-off', error, notBefore: 0 });
         this.#startRedial();
       } else {

@@ -102,12 +102,12 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
   }
 
   /** Renews leases on `server` (see {@link ServerLink.renew}). */
-  renew(server: string, leases: readonly string[]): Promise<Set<string>> {
+  async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
     return this.#known(server).renew(leases);
   }
 
   /** Gives leases back on `server` (see {@link ServerLink.release}). */
-  release(server: string, leases: readonly string[]): Promise<void> {
+  async release(server: string, leases: readonly string[]): Promise<void> {
     return this.#known(server).release(leases);
   }
 
@@ -229,6 +229,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
    * getting new work but keep their connections, so held seats are not dropped.
    */
   update(servers: readonly PoolServer[], credentials: ConnectionCredentials | undefined): PoolLink[] {
+    const previous = this.#credentials;
     this.#credentials = credentials;
     const next: PoolLink[] = [];
     servers.forEach((server, priority) => {
@@ -238,7 +239,8 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       if (existing !== undefined) {
         this.#retired.delete(existing);
         existing.priority = priority;
-        existing.setCredentials(credentials);
+        // Only a change is news: the same wrong password would cost the server one more failed login.
+        if (!sameCredentials(credentials, previous)) existing.setCredentials(credentials);
         next.push(existing);
       } else {
         next.push(this.#makeLink(server, priority));
@@ -365,6 +367,13 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     );
     return link;
   }
+}
+
+function sameCredentials(
+  a: ConnectionCredentials | undefined,
+  b: ConnectionCredentials | undefined,
+): boolean {
+  return a?.username === b?.username && a?.password === b?.password;
 }
 
 /**

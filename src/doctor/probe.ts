@@ -4,6 +4,7 @@
  */
 
 import type { ServerAddress } from '../config/index.js';
+import { DEFAULTS } from '../defaults.js';
 import { formatServer } from '../protocol/address.js';
 import type { TransportTlsOptions } from '../transport/dial.js';
 import { finding } from './finding.js';
@@ -14,7 +15,7 @@ import { tlsStep } from './tls-step.js';
 import type { DoctorFinding, ProbeOptions, ServerProbe } from './types.js';
 
 /** The default deadline of each network step, in ms. */
-export const DEFAULT_STEP_TIMEOUT = 3_000;
+export const DEFAULT_STEP_TIMEOUT: number = DEFAULTS.doctorStepTimeout;
 
 const TITLES = {
   'server.dns': 'DNS',

@@ -7,7 +7,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { DEFAULTS } from '../defaults.js';
-import { asLicenseError, type LicenseError, LicensesExceededError, LicensesExpiredError } from '../errors.js';
+import { asLicenseError, type LicenseError, LicensesExpiredError } from '../errors.js';
 import type { LogFn } from '../log.js';
 import type { Push } from '../protocol/messages.js';
 import { timerDelay } from '../timing.js';
@@ -45,6 +45,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   /** Lease ids a server may still hold that the client no longer wants there. */
   readonly #orphans = new Map<string, Set<string>>();
   #closed = false;
+  /** The reclaim or migration in flight, per lease id: release() and close() wait for its outcome. */
+  readonly #steps = new Map<string, Promise<void>>();
 
   constructor(options: LeaseKeeperOptions) {
     super();
@@ -73,6 +75,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    * when it returns (or when their TTL runs out).
    */
   async release(ids: readonly string[]): Promise<void> {
+    const steps = ids.map((id) => this.#steps.get(id)).filter((p) => p !== undefined);
     const byServer = new Map<string, string[]>();
     for (const id of ids) {
       const record = this.#table.get(id);
@@ -101,10 +104,13 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         this.#schedule(server);
       }),
     );
+    // A migration in flight may still take a seat elsewhere; it gives it back, and release() waits for that.
+    await Promise.all(steps);
   }
 
   /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
   async releaseEverything(): Promise<void> {
+    await Promise.all(this.#steps.values());
     await this.release(this.#table.all().map((r) => r.id));
     await Promise.all([...this.#orphans.keys()].map((server) => this.#releaseOrphans(server)));
   }
@@ -183,7 +189,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    * unless it is armed. Returns whether it armed it.
    */
   #awaitReturn(server: string): boolean {
-    if (this.#graces.has(server) || !this.#table.hasOn(server, ['reconnecting', 'reclaiming'])) return false;
+    if (this.#closed || this.#graces.has(server)) return false;
+    if (!this.#table.hasOn(server, ['reconnecting', 'reclaiming'])) return false;
     const timer = setTimeout(() => {
       this.#graces.delete(server);
       void this.#migrateAll(server);
@@ -224,17 +231,17 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         } catch (err) {
           const error = asLicenseError(err, server);
           this.#options.log('warn', 'reclaim failed', { server, lease: record.id, error: error.message });
-          if (error.retryable && !(error instanceof LicensesExceededError)) {
+          if (!this.#servers.isUp(server)) {
             // Not reached (lost again, full of connections, no answer): the grace timer decides.
             if (this.#table.transition(record, 'reconnecting')) this.#awaitReturn(server);
           } else {
-            // The server answered that the seat is gone (taken, or refused for good): move it.
+            // The server is there and answered no (the seat taken, an error of its own): move it now.
             await this.#migrate(record, server, error.message);
           }
           return;
         }
         if (this.#table.transition(record, 'held')) {
-          this.emit('reclaimed', { record, server });
+          if (!this.#closed) this.emit('reclaimed', { record, server });
         } else {
           // Released while the reclaim was in flight: the seat just taken back goes back again.
           await this.#giveBack(server, record.id);
@@ -249,8 +256,16 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   }
 
   /** Moves a lease to the next server that has room; if none can take it, it is lost. */
-  async #migrate(record: TrackedLease, from: string, why: string): Promise<void> {
-    if (this.#closed || !this.#table.transition(record, 'migrating')) return;
+  #migrate(record: TrackedLease, from: string, why: string): Promise<void> {
+    if (this.#closed || !this.#table.transition(record, 'migrating')) return Promise.resolve();
+    const step = this.#migrating(record, from, why).finally(() => {
+      if (this.#steps.get(record.id) === step) this.#steps.delete(record.id);
+    });
+    this.#steps.set(record.id, step);
+    return step;
+  }
+
+  async #migrating(record: TrackedLease, from: string, why: string): Promise<void> {
     let to: string;
     try {
       to = await this.#servers.acquireElsewhere(record, from, this.#options.migrationTimeout);
@@ -263,8 +278,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         `The ${record.feature} license of lease ${record.id} was lost: ${why}, and no other license server could take it (${cause.message}). Close the port and open a new one.`,
         { server: from, cause },
       );
-      if (!this.#table.transition(record, 'lost')) return;
-      record.lostError = error;
+      if (!this.#table.transition(record, 'lost', error)) return;
       this.#orphan(from, record.id);
       this.emit('lost', { record, error });
       return;
@@ -275,6 +289,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       return;
     }
     this.#table.move(record, to);
+    // Its home server may be up (back during the move, or never gone): it lets go of the id now.
+    if (this.#servers.isUp(from)) void this.#releaseOrphans(from);
     this.#schedule(to);
     this.emit('migrated', { record, from, to });
   }

@@ -50,11 +50,11 @@ export interface TrackedLease {
   readonly server: string;
   /** Where it stands (changed only through {@link LeaseTable.transition}). */
   readonly state: LeasePhase;
-  /** Why it was lost. */
-  lostError?: LicenseError | undefined;
+  /** Why it was lost (set by the move to `lost`). */
+  readonly lostError?: LicenseError | undefined;
 }
 
-type Writable = { server: string; state: LeasePhase };
+type Writable = { server: string; state: LeasePhase; lostError?: LicenseError | undefined };
 
 /** The client's leases by id. */
 export class LeaseTable {
@@ -85,13 +85,15 @@ export class LeaseTable {
   }
 
   /**
-   * Moves a lease to `to`, if {@link LEASE_MOVES} allows it from where it is. Returns whether it moved: a
+   * Moves a lease to `to` (with `why` for a move to `lost`), if {@link LEASE_MOVES} allows it from where
+   * it is. Returns whether it moved: a
    * step that finishes after the lease moved on (released by the app while it was being reclaimed, say)
    * learns so here, and undoes what it did at the server.
    */
-  transition(record: TrackedLease, to: LeasePhase): boolean {
+  transition(record: TrackedLease, to: LeasePhase, why?: LicenseError): boolean {
     if (!LEASE_MOVES[record.state].includes(to)) return false;
     (record as Writable).state = to;
+    if (to === 'lost') (record as Writable).lostError = why;
     return true;
   }
 

@@ -49,7 +49,7 @@ class LinkModel {
   up(): void {
     if (this.#state.kind === 'closed') return;
     if (this.#state.kind !== 'dialing') this.connecting();
-    this.#move({ kind: 'up', connection: {} as Connection, session: {} as HelloResult, since: 0 });
+    this.#move({ kind: 'up', connection: {} as Connection, since: 0 });
     this.health.up({} as HelloResult);
   }
 
@@ -505,9 +505,9 @@ describe('the link state table', () => {
       case 'dialing':
         return { kind, attempt: new Promise<Connection>(() => {}), redial: false };
       case 'up':
-        return { kind, connection: {} as Connection, session: {} as HelloResult, since: 0 };
+        return { kind, connection: {} as Connection, since: 0 };
       case 'draining':
-        return { kind, connection: {} as Connection, session: {} as HelloResult, since: 0, notBefore: 0 };
+        return { kind, connection: {} as Connection, since: 0, notBefore: 0 };
       case 'backing-off':
         return { kind, error, notBefore: 0 };
       case 'refused':

@@ -64,9 +64,10 @@ describe('LeaseTable', () => {
     table.add(a);
     expect(table.transition(a, 'reconnecting')).toBe(true);
     table.move(a, 's2:7569');
-    a.lostError = new LicensesExpiredError('lost');
+    expect(table.transition(a, 'migrating')).toBe(true);
+    expect(table.transition(a, 'lost', new LicensesExpiredError('lost'))).toBe(true);
     expect(table.onServer('s1:7569')).toEqual([]);
-    expect(table.onServer('s2:7569', ['reconnecting'])).toEqual([a]);
+    expect(table.onServer('s2:7569', ['lost'])).toEqual([a]);
     expect(table.get('a')?.lostError).toBeInstanceOf(LicensesExpiredError);
   });
 
