@@ -1,6 +1,7 @@
 /**
  * The `lv-license` command: dispatches to its subcommands.
  */
+import { admin } from './admin.js';
 import { doctor } from './doctor.js';
 import { type CliIo, UsageError } from './io.js';
 import { serve } from './serve.js';
@@ -9,9 +10,10 @@ import { status } from './status.js';
 export const USAGE = `Usage: lv-license <command> [options]
 
 Commands:
-  serve     run a license server (the bundled fake server) in the foreground
+  serve     run a license server (lv-license-client/server) in the foreground
   doctor    check client_property.conf and every license server, and say what to fix
   status    show each license server and this account's licenses: total, in use, queued, free
+  admin     pools, leases, revoke, set, reload and drain on a running server's admin API
 
 Run "lv-license <command> --help" for a command's options.
 `;
@@ -27,6 +29,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await doctor(rest, io);
       case 'status':
         return await status(rest, io);
+      case 'admin':
+        return await admin(rest, io);
       case undefined:
       case '-h':
       case '--help':

@@ -3,7 +3,13 @@
  */
 import { readFile } from 'node:fs/promises';
 import { isLicenseError } from '../index.js';
-import { LicenseServer, type LicenseServerOptions } from '../server/index.js';
+import {
+  type AdminListener,
+  LicenseServer,
+  type LicenseServerOptions,
+  loadAdminTokens,
+  startAdmin,
+} from '../server/index.js';
 import { type CliIo, parseFlags, UsageError } from './io.js';
 
 export const SERVE_USAGE = `Usage: lv-license serve [options]
@@ -27,6 +33,8 @@ Options:
   --tls-ca FILE         PEM CA for client certificates (with --tls-request-cert)
   --tls-request-cert    ask clients for a certificate signed by --tls-ca
   --drain-timeout MS    the longest a drain waits for clients to leave (default 5000)
+  --admin HOST:PORT     serve the admin HTTP API there (off unless asked; keep it on a private address)
+  --admin-token-file F  its bearer tokens, one "admin TOKEN" or "read TOKEN" per line (with --admin)
   -h, --help            show this help
 `;
 
@@ -66,6 +74,8 @@ async function readPem(flag: string, path: string): Promise<string> {
 export interface ServeOptions extends LicenseServerOptions {
   /** The longest a drain waits for clients to leave, in ms. */
   drainTimeout: number;
+  /** Where the admin HTTP API listens, and its token file. */
+  admin?: { host: string; port: number; tokenFile: string } | undefined;
 }
 
 /** Builds the server options from the command line. */
@@ -85,6 +95,22 @@ export async function serveOptions(args: readonly string[]): Promise<ServeOption
     host: v.host ?? '127.0.0.1',
     drainTimeout: integer('drain-timeout', v['drain-timeout'], 0, 3_600_000) ?? 5_000,
   };
+  if ((v.admin === undefined) !== (v['admin-token-file'] === undefined)) {
+    throw new UsageError(
+      '--admin and --admin-token-file go together: the admin API never runs without tokens.',
+    );
+  }
+  if (v.admin !== undefined && v['admin-token-file'] !== undefined) {
+    const match = /^(.*):(\d{1,5})$/.exec(v.admin);
+    const port = match === null ? undefined : integer('admin', match[2], 0, 65_535);
+    if (match === null || port === undefined)
+      throw new UsageError(`--admin takes HOST:PORT, such as 127.0.0.1:7570, not "${v.admin}".`);
+    options.admin = {
+      host: (match[1] as string).replace(/^\[(.*)\]$/, '$1') || '127.0.0.1',
+      port,
+      tokenFile: v['admin-token-file'],
+    };
+  }
   const leaseTtl = integer('lease-ttl', v['lease-ttl'], 100, 86_400_000);
   if (leaseTtl !== undefined) options.leaseTtl = leaseTtl;
   if (v.accounts !== undefined) options.accounts = v.accounts;
@@ -112,6 +138,8 @@ function parseServeArgs(args: readonly string[]) {
     'tls-ca': { type: 'string' },
     'tls-request-cert': { type: 'boolean' },
     'drain-timeout': { type: 'string' },
+    admin: { type: 'string' },
+    'admin-token-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
 }
@@ -128,23 +156,39 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     return 0;
   }
   const log = (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
-  const { drainTimeout, ...serverOptions } = options;
+  const { drainTimeout, admin, ...serverOptions } = options;
   let server: LicenseServer;
+  let adminListener: AdminListener | undefined;
   try {
+    const tokens = admin === undefined ? undefined : await loadAdminTokens(admin.tokenFile);
     server = await LicenseServer.start({ ...serverOptions, watch: true, log });
+    if (admin !== undefined && tokens !== undefined) {
+      adminListener = await startAdmin(server, { host: admin.host, port: admin.port, tokens, log }).catch(
+        async (err: unknown) => {
+          await server.close();
+          throw err;
+        },
+      );
+      log(`admin API on ${adminListener.url}`);
+    }
   } catch (err) {
     io.stderr(`lv-license serve: ${messageOf(err)}\n`);
     return 1;
   }
   const stopListening = io.onReload?.(() => void reloadFiles(server, args, log)) ?? (() => {});
   const { signal } = io;
-  await new Promise<void>((resolve) => {
-    if (signal === undefined || signal.aborted) resolve();
-    else signal.addEventListener('abort', () => resolve(), { once: true });
-  });
+  // Until a signal, or a drain asked for through the admin API.
+  await Promise.race([
+    server.closed,
+    new Promise<void>((resolve) => {
+      if (signal === undefined || signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    }),
+  ]);
   stopListening();
   log('draining');
   await server.drain({ timeout: drainTimeout, retryAfter: 1_000 });
+  await adminListener?.close();
   log('stopped');
   return 0;
 }

@@ -217,7 +217,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     for (const id of push.leases) {
       const record = this.#table.get(id);
       if (record?.server !== server || record.state !== 'held') continue;
-      void this.#migrate(record, server, `the server revoked it (${push.message})`);
+      // The server took it back on purpose: going back to it would undo that.
+      void this.#migrate(record, server, `the server revoked it (${push.message})`, false);
     }
   }
 
@@ -256,23 +257,23 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   }
 
   /** Moves a lease to the next server that has room; if none can take it, it is lost. */
-  #migrate(record: TrackedLease, from: string, why: string): Promise<void> {
+  #migrate(record: TrackedLease, from: string, why: string, mayReturn = true): Promise<void> {
     if (this.#closed || !this.#table.transition(record, 'migrating')) return Promise.resolve();
-    const step = this.#migrating(record, from, why).finally(() => {
+    const step = this.#migrating(record, from, why, mayReturn).finally(() => {
       if (this.#steps.get(record.id) === step) this.#steps.delete(record.id);
     });
     this.#steps.set(record.id, step);
     return step;
   }
 
-  async #migrating(record: TrackedLease, from: string, why: string): Promise<void> {
+  async #migrating(record: TrackedLease, from: string, why: string, mayReturn: boolean): Promise<void> {
     let to: string;
     try {
       to = await this.#servers.acquireElsewhere(record, from, this.#options.migrationTimeout);
     } catch (err) {
       if (record.state !== 'migrating' || this.#closed) return;
       // The home server may have come back while the move was being tried: keep the seat there.
-      if (await this.#takeBackAt(from, record)) return;
+      if (mayReturn && (await this.#takeBackAt(from, record))) return;
       const cause = asLicenseError(err, undefined);
       const error = new LicensesExpiredError(
         `The ${record.feature} license of lease ${record.id} was lost: ${why}, and no other license server could take it (${cause.message}). Close the port and open a new one.`,

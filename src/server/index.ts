@@ -16,8 +16,17 @@ export {
   validateAccounts,
 } from './accounts.js';
 export {
+  type AdminListener,
+  type AdminOptions,
+  type AdminRole,
+  type AdminTokens,
+  loadAdminTokens,
+  startAdmin,
+} from './admin.js';
+export {
   LicenseServer,
   type LicenseServerOptions,
+  type PoolStatus,
   type ReloadSummary,
   type ServerTlsOptions,
 } from './license-server.js';

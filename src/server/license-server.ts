@@ -17,9 +17,9 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { type AccountsSpec, loadAccountsFile, validateAccounts } from './accounts.js';
-import type { LicenseServerOptions, ReloadSummary, ServerTlsOptions } from './options.js';
+import type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
-export type { LicenseServerOptions, ReloadSummary, ServerTlsOptions } from './options.js';
+export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
 import { applyAccounts } from './apply-accounts.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
@@ -64,6 +64,10 @@ export class LicenseServer implements AsyncDisposable {
   /** When the expiry timer fires: nothing can expire before. */
   #nextCheckAt: number | undefined;
   #closed = false;
+  #markClosed: () => void = () => {};
+  readonly #whenClosed = new Promise<void>((resolve) => {
+    this.#markClosed = resolve;
+  });
   #draining: Promise<void> | undefined;
   /** The accounts file the server was started with, if any. */
   readonly #accountsPath: string | undefined;
@@ -352,6 +356,41 @@ export class LicenseServer implements AsyncDisposable {
     return this.#pools.inUse(account, feature);
   }
 
+  /** Every pool: account, license type, its size, the seats in use and the requests waiting. */
+  pools(): PoolStatus[] {
+    const accounts = this.#auth === 'none' ? [ANONYMOUS_ACCOUNT] : this.#accountNames;
+    return accounts.flatMap((account) =>
+      this.#pools.features(account).map((feature) =>
+        Object.freeze({
+          account,
+          feature,
+          total: this.#pools.total(account, feature) ?? 0,
+          inUse: this.#pools.inUse(account, feature),
+          queued: this.#pools.queued(account, feature),
+        }),
+      ),
+    );
+  }
+
+  /**
+   * Takes one lease back (an operator's decision): its seats are free at once and its holder gets the
+   * `lease-revoked` push (the client moves it to another server, or reports -41). Returns whether there
+   * was such a lease.
+   */
+  revoke(leaseId: string, account: string = this.#defaultAccount()): boolean {
+    const lease = this.#pools.leases().find((l) => l.account === account && l.id === leaseId);
+    if (lease === undefined) return false;
+    this.#pools.release(account, [leaseId]);
+    this.#revoke(
+      [lease],
+      ReturnCode.LV_LICENSES_EXPIRED,
+      "The lease was revoked by the license server's operator.",
+    );
+    this.#afterChange();
+    this.#log(`lease ${leaseId} of account ${account} revoked by the operator`);
+    return true;
+  }
+
   /** A snapshot of every lease held. */
   leases(): LeaseRecord[] {
     return this.#pools.leases();
@@ -360,6 +399,11 @@ export class LicenseServer implements AsyncDisposable {
   // ---- lifecycle -------------------------------------------------------------------------------
 
   /** Tells clients it is going away, closes every connection and the listener. Idempotent. */
+  /** Resolves once the server has closed (by {@link LicenseServer.close} or a drain). */
+  get closed(): Promise<void> {
+    return this.#whenClosed;
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -372,6 +416,7 @@ export class LicenseServer implements AsyncDisposable {
     const ending = [...this.#sessions.values()];
     await this.#closeListener();
     for (const session of ending) session.destroy();
+    this.#markClosed();
   }
 
   /** Same as {@link LicenseServer.close}, for `await using`. */

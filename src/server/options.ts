@@ -64,3 +64,17 @@ export interface ReloadSummary {
   /** Leases revoked because their pool shrank or went away. */
   readonly revoked: number;
 }
+
+/** One pool, as {@link LicenseServer.pools} reports it. */
+export interface PoolStatus {
+  /** The account (`''` in unauthenticated mode). */
+  readonly account: string;
+  /** The license type, such as `'FULL'`. */
+  readonly feature: string;
+  /** Seats in the pool. */
+  readonly total: number;
+  /** Seats held by leases. */
+  readonly inUse: number;
+  /** Acquires waiting in its queue. */
+  readonly queued: number;
+}

@@ -1,0 +1,309 @@
+/**
+ * The admin HTTP listener of a license server (`lv-license serve --admin HOST:PORT`): JSON in and out,
+ * bearer tokens (a read-only one and an admin one), every change logged with who and what. No secret is
+ * ever returned, and a token never reaches a log line (only a short fingerprint of it).
+ */
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ConfigError } from '../errors.js';
+import type { LicenseServer } from './license-server.js';
+
+/** What a token may do: `read` lists, `admin` also changes. */
+export type AdminRole = 'read' | 'admin';
+
+/** The tokens an admin listener accepts. */
+export interface AdminTokens {
+  readonly read: readonly string[];
+  readonly admin: readonly string[];
+}
+
+/** Options of {@link startAdmin}. */
+export interface AdminOptions {
+  /** Address to listen on. @defaultValue '127.0.0.1' */
+  host?: string;
+  /** TCP port; 0 picks a free one. */
+  port: number;
+  tokens: AdminTokens;
+  /** Receives one line per request that changes something (and per refusal). */
+  log?: (line: string) => void;
+}
+
+/** A running admin listener. */
+export interface AdminListener {
+  /** `http://host:port` */
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Reads a token file: one `ROLE TOKEN` per line (`admin` or `read`), `#` comments, blank lines ignored.
+ *
+ * @throws {ConfigError} naming the line, for a line of another shape or a token shorter than 16 characters
+ * (the token itself is never shown).
+ */
+export async function loadAdminTokens(path: string): Promise<AdminTokens> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(
+      `${path}: the admin token file cannot be read (${(err as NodeJS.ErrnoException).code ?? err}).`,
+      {
+        file: path,
+        cause: err,
+      },
+    );
+  }
+  const read: string[] = [];
+  const admin: string[] = [];
+  for (const [index, raw] of text.split(/\r?\n/).entries()) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^(admin|read)\s+(\S{16,})$/.exec(line);
+    if (match === null) {
+      throw new ConfigError(
+        `${path}:${index + 1}: write each line as "admin TOKEN" or "read TOKEN", with a token of at least 16 characters (this line is not shown: it may hold one).`,
+        { file: path, line: index + 1 },
+      );
+    }
+    (match[1] === 'admin' ? admin : read).push(match[2] as string);
+  }
+  if (read.length + admin.length === 0) {
+    throw new ConfigError(`${path}: the admin token file holds no token.`, { file: path });
+  }
+  return { read, admin };
+}
+
+/** A short, non-reversible name of a token for the audit log. */
+function fingerprint(token: string): string {
+  return createHash('sha256').update(token).digest('hex').slice(0, 8);
+}
+
+function digest(token: string): Buffer {
+  return createHash('sha256').update(token).digest();
+}
+
+/** The role of the request's bearer token, compared in constant time; `undefined` for none or a bad one. */
+function roleOf(
+  header: string | undefined,
+  tokens: AdminTokens,
+): { role: AdminRole; who: string } | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (match === null) return undefined;
+  const given = digest(match[1] as string);
+  for (const role of ['admin', 'read'] as const) {
+    for (const token of tokens[role]) {
+      if (timingSafeEqual(given, digest(token))) return { role, who: `${role}:${fingerprint(token)}` };
+    }
+  }
+  return undefined;
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The longest request body read, in bytes. */
+const MAX_BODY = 16 * 1024;
+
+async function jsonBody(request: http.IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY) throw new HttpError(413, 'The request body is too large.');
+    chunks.push(chunk as Buffer);
+  }
+  if (size === 0) return {};
+  try {
+    const value: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      return value as Record<string, unknown>;
+  } catch {
+    // Falls through to the 400.
+  }
+  throw new HttpError(400, 'The body must be a JSON object.');
+}
+
+type Route = {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly role: AdminRole;
+  /** Changes something: logged with who did it. */
+  readonly change: boolean;
+  handle(server: LicenseServer, match: RegExpExecArray, url: URL, body: Record<string, unknown>): unknown;
+};
+
+const ROUTES: readonly Route[] = [
+  {
+    method: 'GET',
+    pattern: /^\/pools$/,
+    role: 'read',
+    change: false,
+    handle: (server, _m, url) => ({ pools: server.pools().filter(matches(url)) }),
+  },
+  {
+    method: 'GET',
+    pattern: /^\/leases$/,
+    role: 'read',
+    change: false,
+    handle: (server, _m, url) => ({
+      leases: server
+        .leases()
+        .filter(matches(url))
+        .map((l) => ({
+          id: l.id,
+          account: l.account,
+          feature: l.feature,
+          count: l.count,
+          grantedAt: l.grantedAt,
+          expiresAt: l.expiresAt,
+        })),
+    }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/leases\/([^/]+)\/revoke$/,
+    role: 'admin',
+    change: true,
+    handle: (server, match, url) => {
+      const id = decodeURIComponent(match[1] as string);
+      const account = url.searchParams.get('account') ?? undefined;
+      if (!server.revoke(id, account)) throw new HttpError(404, `No lease ${id} here.`);
+      return { revoked: id };
+    },
+  },
+  {
+    method: 'PUT',
+    pattern: /^\/pools\/([^/]*)\/([A-Za-z][A-Za-z0-9_]{0,31})$/,
+    role: 'admin',
+    change: true,
+    handle: (server, match, _url, body) => {
+      const total = body.total;
+      if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0) {
+        throw new HttpError(400, 'total must be a whole number, 0 or more.');
+      }
+      const account = decodeURIComponent(match[1] as string);
+      const feature = (match[2] as string).toUpperCase();
+      if (!server.pools().some((p) => p.account === account))
+        throw new HttpError(404, `No account ${account} here.`);
+      server.setLicenses(feature, total, account);
+      return { account, feature, total };
+    },
+  },
+  {
+    method: 'POST',
+    pattern: /^\/reload$/,
+    role: 'admin',
+    change: true,
+    handle: async (server) => ({ reloaded: await server.reload() }),
+  },
+  {
+    method: 'POST',
+    pattern: /^\/drain$/,
+    role: 'admin',
+    change: true,
+    handle: (server, _m, url) => {
+      const timeout = Number(url.searchParams.get('timeout') ?? '5000');
+      void server.drain({ timeout: Number.isFinite(timeout) ? timeout : 5_000, retryAfter: 1_000 });
+      return { draining: true };
+    },
+  },
+];
+
+/** Keeps the items whose `account` and `feature` match the query's (when given). */
+function matches(url: URL): (item: { account: string; feature: string }) => boolean {
+  const account = url.searchParams.get('account');
+  const feature = url.searchParams.get('feature')?.toUpperCase();
+  return (item) =>
+    (account === null || item.account === account) && (feature === undefined || item.feature === feature);
+}
+
+/**
+ * Starts the admin listener of `server`.
+ *
+ * @throws {ConfigError} when the address cannot be listened on.
+ */
+export function startAdmin(server: LicenseServer, options: AdminOptions): Promise<AdminListener> {
+  const log = options.log ?? (() => {});
+  const listener = http.createServer((request, response) => {
+    void handle(server, options.tokens, log, request, response);
+  });
+  const host = options.host ?? '127.0.0.1';
+  return new Promise((resolve, reject) => {
+    listener.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new ConfigError(
+          `The admin listener could not listen on ${host}:${options.port} (${err.code ?? err.message}).`,
+          { cause: err },
+        ),
+      ),
+    );
+    listener.listen(options.port, host, () => {
+      const { port } = listener.address() as AddressInfo;
+      const shown = host.includes(':') ? `[${host}]` : host;
+      resolve({
+        url: `http://${shown}:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            listener.closeAllConnections();
+            listener.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+async function handle(
+  server: LicenseServer,
+  tokens: AdminTokens,
+  log: (line: string) => void,
+  request: http.IncomingMessage,
+  response: http.ServerResponse,
+): Promise<void> {
+  const url = new URL(request.url ?? '/', 'http://admin');
+  const send = (status: number, body: unknown) => {
+    response.writeHead(status, {
+      'content-type': 'application/json; charset=utf-8',
+      'cache-control': 'no-store',
+    });
+    response.end(`${JSON.stringify(body)}\n`);
+  };
+  const route = ROUTES.find((r) => r.method === request.method && r.pattern.test(url.pathname));
+  if (route === undefined) {
+    request.resume();
+    send(404, { error: `No ${request.method ?? '?'} ${url.pathname} here.` });
+    return;
+  }
+  const caller = roleOf(request.headers.authorization, tokens);
+  if (caller === undefined) {
+    request.resume();
+    log(`admin: refused ${request.method} ${url.pathname}: no valid token`);
+    send(401, { error: 'A valid bearer token is needed (Authorization: Bearer TOKEN).' });
+    return;
+  }
+  if (route.role === 'admin' && caller.role !== 'admin') {
+    request.resume();
+    log(`admin: refused ${request.method} ${url.pathname} to ${caller.who}: read-only token`);
+    send(403, { error: 'This token may only read; changes need an admin token.' });
+    return;
+  }
+  try {
+    const body = request.method === 'GET' ? {} : await jsonBody(request);
+    const result = await route.handle(server, route.pattern.exec(url.pathname) as RegExpExecArray, url, body);
+    if (route.change)
+      log(`admin: ${caller.who} ${request.method} ${url.pathname}${url.search} ${JSON.stringify(body)}`);
+    send(200, result);
+  } catch (err) {
+    const status = err instanceof HttpError ? err.status : err instanceof ConfigError ? 400 : 500;
+    if (route.change) log(`admin: ${caller.who} ${request.method} ${url.pathname} failed (${status})`);
+    send(status, { error: err instanceof Error ? err.message : String(err) });
+  }
+}
