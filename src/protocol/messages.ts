@@ -120,6 +120,8 @@ export interface FeatureStatus {
   total: number;
   inUse: number;
   queued: number;
+  /** When the account's cancelled subscription ends (ISO 8601); absent while it renews (protocol 1.0, additive). */
+  endsAt?: string;
 }
 /** The result of `status`. */
 export interface StatusResult {

@@ -12,6 +12,7 @@ import {
   readChoice,
   readInteger,
   readObject,
+  readOptionalString,
   readString,
   readStringArray,
 } from './fields.js';
@@ -73,10 +74,12 @@ function readFeatures(obj: Record<string, unknown>, ctx: FieldContext): Record<s
       fieldError(ctx, `features.${name}`, `is not a feature name (${FEATURE_PATTERN})`);
     const featureCtx: FieldContext = { ...ctx, path: `${ctx.path}features.${name}.` };
     if (!isRecord(value)) fieldError(ctx, `features.${name}`, 'must be an object');
+    const endsAt = readOptionalString(value, 'endsAt', featureCtx);
     features[name] = {
       total: readInteger(value, 'total', featureCtx, 0),
       inUse: readInteger(value, 'inUse', featureCtx, 0),
       queued: readInteger(value, 'queued', featureCtx, 0),
+      ...(endsAt === undefined ? {} : { endsAt }),
     };
   }
   return features;

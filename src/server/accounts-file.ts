@@ -117,7 +117,13 @@ export function scanAccountsFile(text: string, source: string | undefined): Acco
 
   const accounts: Array<[string, AccountSpec]> = [];
   for (const section of sections.values()) {
-    const account: { password?: string; verifier?: string; licenses: Record<string, unknown> } = {
+    const account: {
+      password?: string;
+      verifier?: string;
+      licenses: Record<string, unknown>;
+      renewsOn?: unknown;
+      cancelledOn?: unknown;
+    } = {
       licenses: {},
     };
     for (const [key, value] of Object.entries(parse(section.body.join('\n')))) {
@@ -133,6 +139,10 @@ export function scanAccountsFile(text: string, source: string | undefined): Acco
           );
         }
         account[upper === 'PASSWORD' ? 'password' : 'verifier'] = text;
+      } else if (upper === 'RENEWS_ON') {
+        account.renewsOn = typeof value === 'string' && NUMBER.test(value) ? Number(value) : value;
+      } else if (upper === 'CANCELLED') {
+        account.cancelledOn = value;
       } else {
         account.licenses[upper] = typeof value === 'string' && NUMBER.test(value) ? Number(value) : value;
       }

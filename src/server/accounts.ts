@@ -25,6 +25,17 @@ export interface AccountSpec {
    * that starts with a letter (at most 32 characters). Each count is a whole number, 0 or more.
    */
   licenses: Readonly<Record<string, number>>;
+  /**
+   * The day of the month (1 to 31; the last day of a shorter month) on which the subscription renews.
+   * @defaultValue 25, the vendor's
+   */
+  renewsOn?: number | undefined;
+  /**
+   * The date the subscription was cancelled (`YYYY-MM-DD`, UTC). It stays active until the end of that
+   * billing cycle (the next renewal day after this date); then its seats are revoked and new acquires
+   * are refused with LV_EXPIRED_LICENSE (-59).
+   */
+  cancelledOn?: string | undefined;
 }
 
 /** Accounts by username. */
@@ -38,12 +49,12 @@ const VERIFIER_SHAPE =
   /^SCRAM-SHA-256\$[1-9][0-9]{0,9}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/;
 // Keys that may be a misspelt PASSWORD or VERIFIER: their values are never shown.
 const SECRET_LIKE = /PAS|PWD|SECRET|VERIF/i;
-const ACCOUNT_FIELDS = new Set(['password', 'verifier', 'licenses']);
+const ACCOUNT_FIELDS = new Set(['password', 'verifier', 'licenses', 'renewsOn', 'cancelledOn']);
 
 /** Where a problem is: an account, and one of its fields or license types. */
 interface Problem {
   readonly account: string;
-  readonly field?: 'password' | 'verifier' | 'licenses' | undefined;
+  readonly field?: 'password' | 'verifier' | 'licenses' | 'renewsOn' | 'cancelledOn' | undefined;
   readonly feature?: string | undefined;
   readonly message: string;
 }
@@ -171,6 +182,8 @@ export function redactAccounts(spec: AccountsSpec): AccountsSpec {
 interface Words {
   readonly password: string;
   readonly verifier: string;
+  readonly renewsOn: string;
+  readonly cancelledOn: string;
   readonly feature: (feature: string) => string;
   readonly who: (username: string) => string;
 }
@@ -179,18 +192,31 @@ const WORDS: Record<Style, Words> = {
   code: {
     password: 'password',
     verifier: 'verifier',
+    renewsOn: 'renewsOn',
+    cancelledOn: 'cancelledOn',
     feature: (feature) => `licenses.${feature}`,
     who: (username) => `Account ${JSON.stringify(username)}`,
   },
   file: {
     password: 'PASSWORD',
     verifier: 'VERIFIER',
+    renewsOn: 'RENEWS_ON',
+    cancelledOn: 'CANCELLED',
     feature: (feature) => feature,
     who: (u) => `Section [${u}]`,
   },
 };
 
 type Where = Omit<Problem, 'account' | 'message'>;
+
+/** The key each field is written as in the file. */
+const FILE_KEYS: Readonly<Record<NonNullable<Problem['field']>, string>> = {
+  password: 'PASSWORD',
+  verifier: 'VERIFIER',
+  licenses: 'LICENSES',
+  renewsOn: 'RENEWS_ON',
+  cancelledOn: 'CANCELLED',
+};
 
 function findProblem(spec: AccountsSpec, style: Style): Problem | undefined {
   if (typeof spec !== 'object' || spec === null || Array.isArray(spec)) {
@@ -229,7 +255,7 @@ function accountProblem(username: string, account: AccountSpec, words: Words): [
   const unknown = Object.keys(account).find((field) => !ACCOUNT_FIELDS.has(field));
   if (unknown !== undefined) {
     return [
-      `has an unknown field ${JSON.stringify(unknown)}; the fields are password, verifier and licenses.`,
+      `has an unknown field ${JSON.stringify(unknown)}; the fields are password, verifier, licenses, renewsOn and cancelledOn.`,
     ];
   }
   const { password, verifier, licenses } = account;
@@ -261,8 +287,54 @@ function accountProblem(username: string, account: AccountSpec, words: Words): [
     const found = licenseProblem(feature, count, words);
     if (found !== undefined) return [found, { feature }];
   }
+  const { renewsOn, cancelledOn } = account;
+  if (renewsOn !== undefined && !(Number.isInteger(renewsOn) && renewsOn >= 1 && renewsOn <= 31)) {
+    return [`the ${words.renewsOn} must be a day of the month, 1 to 31.`, { field: 'renewsOn' }];
+  }
+  if (cancelledOn !== undefined && parseDay(cancelledOn) === undefined) {
+    return [
+      `the ${words.cancelledOn} must be a date written YYYY-MM-DD, such as 2026-11-10.`,
+      { field: 'cancelledOn' },
+    ];
+  }
   return undefined;
 }
+
+/** Epoch ms of midnight UTC of a `YYYY-MM-DD` date, or `undefined` when it is not one. */
+export function parseDay(text: unknown): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(text);
+  if (match === null) return undefined;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const at = Date.UTC(year, month - 1, day);
+  const back = new Date(at);
+  return back.getUTCFullYear() === year && back.getUTCMonth() === month - 1 && back.getUTCDate() === day
+    ? at
+    : undefined;
+}
+
+/**
+ * When a cancelled subscription ends: the first renewal day (midnight UTC) after the day it was cancelled
+ * (a cancellation on the renewal day itself ends at the next one). `undefined` for one not cancelled.
+ */
+export function subscriptionEnd(account: AccountSpec): number | undefined {
+  const cancelled = parseDay(account.cancelledOn);
+  if (cancelled === undefined) return undefined;
+  const day = account.renewsOn ?? DEFAULT_RENEWAL_DAY;
+  const start = new Date(cancelled);
+  for (let months = 0; months <= 1; months++) {
+    const year = start.getUTCFullYear();
+    const month = start.getUTCMonth() + months;
+    const last = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+    const renewal = Date.UTC(year, month, Math.min(day, last));
+    if (renewal > cancelled) return renewal;
+  }
+  const after = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 2, 0)).getUTCDate();
+  return Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, Math.min(day, after));
+}
+
+/** The vendor's renewal day. */
+export const DEFAULT_RENEWAL_DAY = 25;
 
 function licenseProblem(feature: string, count: unknown, words: Words): string | undefined {
   if (!FEATURE_PATTERN.test(feature)) {
@@ -281,7 +353,7 @@ function licenseProblem(feature: string, count: unknown, words: Words): string |
 function lineOf(file: AccountsFile, problem: Problem): number | undefined {
   const section = file.sections.get(problem.account);
   if (section === undefined) return undefined;
-  const key = problem.feature ?? problem.field?.toUpperCase();
+  const key = problem.feature ?? (problem.field === undefined ? undefined : FILE_KEYS[problem.field]);
   return (key === undefined ? undefined : section.keys.get(key)) ?? section.line;
 }
 
@@ -293,7 +365,7 @@ function codeKey(problem: Problem): string | undefined {
 
 function fileKey(problem: Problem): string | undefined {
   if (problem.feature !== undefined) return problem.feature;
-  if (problem.field !== undefined) return problem.field.toUpperCase();
+  if (problem.field !== undefined) return FILE_KEYS[problem.field];
   return problem.account === '' ? undefined : `[${problem.account}]`;
 }
 
@@ -306,6 +378,8 @@ function freezeCopy(spec: AccountsSpec): AccountsSpec {
           ...(account.password === undefined ? {} : { password: account.password }),
           ...(account.verifier === undefined ? {} : { verifier: account.verifier }),
           licenses: Object.freeze({ ...account.licenses }),
+          ...(account.renewsOn === undefined ? {} : { renewsOn: account.renewsOn }),
+          ...(account.cancelledOn === undefined ? {} : { cancelledOn: account.cancelledOn }),
         }),
       ]),
     ),

@@ -16,7 +16,7 @@ import type { AuthMode, Greeting } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
 import { LIBRARY_VERSION } from '../version.js';
-import { type AccountsSpec, loadAccountsFile, validateAccounts } from './accounts.js';
+import { type AccountsSpec, loadAccountsFile, subscriptionEnd, validateAccounts } from './accounts.js';
 import type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
 export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
@@ -69,6 +69,12 @@ export class LicenseServer implements AsyncDisposable {
     this.#markClosed = resolve;
   });
   #draining: Promise<void> | undefined;
+  /** When each cancelled subscription ends (epoch ms), by account. */
+  #subscriptionEnds = new Map<string, number>();
+  /** Accounts whose subscription has ended and whose seats were taken back. */
+  readonly #ended = new Set<string>();
+  /** Looks for subscriptions that ended while nothing asked (an idle server). */
+  #billingTimer: NodeJS.Timeout | undefined;
   /** The accounts file the server was started with, if any. */
   readonly #accountsPath: string | undefined;
   #stopWatching: (() => void) | undefined;
@@ -103,6 +109,7 @@ export class LicenseServer implements AsyncDisposable {
           this.#pools.setTotal(account, feature, total);
       }
       this.#credentials = buildCredentialLookup(accounts, options.scramIterations);
+      this.#subscriptionEnds = subscriptionEnds(accounts);
     }
     this.#sessionHost = {
       auth: this.#auth,
@@ -119,6 +126,8 @@ export class LicenseServer implements AsyncDisposable {
       log: (line) => this.#log(line),
       afterChange: (deadline) => this.#afterChange(deadline),
       sessionFor: (id) => this.#sessions.get(id),
+      subscriptionEnd: (account) => this.#subscriptionEnds.get(account),
+      subscriptionEnded: (account) => this.#enforceSubscription(account),
     };
   }
 
@@ -141,6 +150,8 @@ export class LicenseServer implements AsyncDisposable {
           : validateAccounts(options.accounts);
     const server = new LicenseServer(options, accounts, faults);
     await server.#listen();
+    server.#billingTimer = setInterval(() => server.#enforceSubscriptions(), 1_000);
+    server.#billingTimer.unref();
     const path = server.#accountsPath;
     if (options.watch === true && path !== undefined) {
       server.#stopWatching = watchFile(path, () => {
@@ -237,6 +248,10 @@ export class LicenseServer implements AsyncDisposable {
     const { removed, revoked } = applyAccounts(this.#pools, this.#accountNames, next);
     this.#credentials = buildCredentialLookup(next, this.#options.scramIterations);
     this.#accountNames = Object.keys(next);
+    this.#subscriptionEnds = subscriptionEnds(next);
+    // A renewed (or un-cancelled) subscription serves again; one that ended stays ended.
+    for (const account of [...this.#ended])
+      if (!this.#subscriptionEnds.has(account)) this.#ended.delete(account);
     this.#revoke(
       revoked,
       ReturnCode.LV_LICENSES_EXPIRED,
@@ -319,6 +334,38 @@ export class LicenseServer implements AsyncDisposable {
   /** Whether {@link LicenseServer.drain} has begun. */
   get draining(): boolean {
     return this.#draining !== undefined;
+  }
+
+  /**
+   * Whether the subscription of `account` has ended; when it just did, its seats are taken back (the
+   * `lease-revoked` push, -41 on the client) and every later acquire is refused with -59.
+   */
+  #enforceSubscription(account: string): boolean {
+    if (this.#ended.has(account)) return true;
+    const end = this.#subscriptionEnds.get(account);
+    if (end === undefined || this.#billingNow() < end) return false;
+    this.#ended.add(account);
+    const day = new Date(end).toISOString().slice(0, 10);
+    const leases = this.#pools.leases().filter((lease) => lease.account === account);
+    this.#pools.release(
+      account,
+      leases.map((lease) => lease.id),
+    );
+    this.#revoke(
+      leases,
+      ReturnCode.LV_LICENSES_EXPIRED,
+      `The subscription of account "${account}" ended on ${day}.`,
+    );
+    this.#log(`subscription of account ${account} ended on ${day}: ${leases.length} lease(s) revoked`);
+    return true;
+  }
+
+  #enforceSubscriptions(): void {
+    for (const account of this.#subscriptionEnds.keys()) this.#enforceSubscription(account);
+  }
+
+  #billingNow(): number {
+    return (this.#options.billingClock ?? Date.now)();
   }
 
   /** Resolves when the last connection has closed, or after `timeout` ms. */
@@ -408,6 +455,7 @@ export class LicenseServer implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopWatching?.();
+    clearInterval(this.#billingTimer);
     clearTimeout(this.#expiryTimer);
     for (const session of this.#sessions.values()) {
       session.push({ push: 'shutdown', message: 'The license server is shutting down.' });
@@ -576,4 +624,14 @@ export class LicenseServer implements AsyncDisposable {
     this.#listener = undefined;
     return closeListener(listener);
   }
+}
+
+/** When each cancelled subscription of `accounts` ends, by account. */
+function subscriptionEnds(accounts: AccountsSpec): Map<string, number> {
+  const ends = new Map<string, number>();
+  for (const [name, account] of Object.entries(accounts)) {
+    const end = subscriptionEnd(account);
+    if (end !== undefined) ends.set(name, end);
+  }
+  return ends;
 }

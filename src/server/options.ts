@@ -47,6 +47,11 @@ export interface LicenseServerOptions {
   /** The software name in the greeting. @defaultValue 'lv-license-client/<version>' */
   name?: string;
   /**
+   * The clock that decides billing cycles (epoch ms): when a cancelled subscription has ended. Tests jump
+   * it across a billing day; lease TTLs keep the real clock. @defaultValue Date.now
+   */
+  billingClock?: () => number;
+  /**
    * Re-read the accounts file (when {@link LicenseServerOptions.accounts} is a path) whenever it changes,
    * as {@link LicenseServer.reload} does. @defaultValue false
    */

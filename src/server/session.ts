@@ -45,6 +45,13 @@ export interface SessionHost {
   afterChange(deadline?: number): void;
   /** The session of connection `id`, while it is open. */
   sessionFor(id: number): Session | undefined;
+  /**
+   * When the subscription of `account` ends or ended (epoch ms), if it was cancelled; its end is enforced
+   * (seats revoked) first when it has passed.
+   */
+  subscriptionEnd(account: string): number | undefined;
+  /** Whether the subscription of `account` has ended. */
+  subscriptionEnded(account: string): boolean;
 }
 
 type Handler<Op extends RequestOp> = (request: ParamsOf<Op> & { id: number }) => ResultOf<Op> | undefined;
@@ -316,6 +323,8 @@ export class Session {
       return { lease: req.lease, cancelled: waiter !== undefined };
     },
     renew: (req) => {
+      // An ended subscription's seats were taken back: the client learns it from the push and "unknown".
+      this.#host.subscriptionEnded(this.#accountName);
       const { renewed, unknown } = this.#host.pools.renew(this.#accountName, req.leases, this.id);
       return { renewed, unknown, ttl: this.#host.pools.leaseTtl };
     },
@@ -331,6 +340,8 @@ export class Session {
       const { pools } = this.#host;
       const account = this.#accountName;
       const features = req.feature === undefined ? pools.features(account) : [req.feature];
+      const end = this.#host.subscriptionEnd(account);
+      const endsAt = end === undefined ? {} : { endsAt: new Date(end).toISOString() };
       return {
         features: Object.fromEntries(
           features.map((feature) => [
@@ -339,6 +350,7 @@ export class Session {
               total: pools.total(account, feature) ?? 0,
               inUse: pools.inUse(account, feature),
               queued: pools.queued(account, feature),
+              ...endsAt,
             },
           ]),
         ),
@@ -354,6 +366,15 @@ export class Session {
   #acquire(req: ParamsOf<'acquire'> & { id: number }): ResultOf<'acquire'> | undefined {
     const { pools } = this.#host;
     const account = this.#accountName;
+    if (this.#host.subscriptionEnded(account)) {
+      const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
+      this.fail(
+        req.id,
+        ReturnCode.LV_EXPIRED_LICENSE,
+        `The subscription of account "${account}" ended on ${end}: no license is granted until it is renewed.`,
+      );
+      return undefined;
+    }
     // A re-sent acquire for a lease that is already waiting takes over its place in the queue; the
     // earlier request is answered now so that nobody waits on it for ever.
     const previous = pools.waiters().find((w) => w.account === account && w.id === req.lease);
