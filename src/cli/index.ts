@@ -4,6 +4,45 @@
  */
 import { main } from './main.js';
 
+/** A secret from the terminal, without echo; or the first line of standard input when it is not a TTY. */
+function readSecret(prompt: string): Promise<string> {
+  const { stdin } = process;
+  if (stdin.isTTY !== true) {
+    return new Promise((resolve, reject) => {
+      let text = '';
+      stdin.setEncoding('utf8');
+      stdin.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      stdin.once('end', () => resolve(text.split(/\r?\n/)[0] ?? ''));
+      stdin.once('error', reject);
+    });
+  }
+  return new Promise((resolve) => {
+    process.stderr.write(prompt);
+    let text = '';
+    stdin.setRawMode(true);
+    stdin.setEncoding('utf8');
+    const onData = (chunk: string) => {
+      for (const char of chunk) {
+        if (char === '\r' || char === '\n' || char === '\u0004') {
+          stdin.setRawMode(false);
+          stdin.off('data', onData);
+          stdin.pause();
+          process.stderr.write('\n');
+          resolve(text);
+          return;
+        }
+        if (char === '\u0003') process.exit(130);
+        if (char === '\u007f') text = text.slice(0, -1);
+        else text += char;
+      }
+    };
+    stdin.on('data', onData);
+    stdin.resume();
+  });
+}
+
 const controller = new AbortController();
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, () => {
@@ -21,6 +60,7 @@ main(process.argv.slice(2), {
     process.on('SIGHUP', listener);
     return () => process.off('SIGHUP', listener);
   },
+  readSecret,
   env: process.env,
   isTTY: process.stdout.isTTY === true,
 }).then(

@@ -14,6 +14,8 @@ export interface CliIo {
    * that unsubscribes.
    */
   onReload?: ((listener: () => void) => () => void) | undefined;
+  /** Reads a secret: without echo from a terminal, or the first line of standard input. */
+  readSecret?: ((prompt: string) => Promise<string>) | undefined;
   env?: NodeJS.ProcessEnv | undefined;
   /**
    * Whether stdout is a terminal, which allows colour (never with `NO_COLOR` set). Unset: ask

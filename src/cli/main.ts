@@ -1,6 +1,7 @@
 /**
  * The `lv-license` command: dispatches to its subcommands.
  */
+import { accounts } from './accounts.js';
 import { admin } from './admin.js';
 import { doctor } from './doctor.js';
 import { type CliIo, UsageError } from './io.js';
@@ -14,6 +15,7 @@ Commands:
   doctor    check client_property.conf and every license server, and say what to fix
   status    show each license server and this account's licenses: total, in use, queued, free
   admin     pools, leases, revoke, set, reload and drain on a running server's admin API
+  accounts  add, passwd, set, cancel, disable, enable, list the accounts file of a server
 
 Run "lv-license <command> --help" for a command's options.
 `;
@@ -31,6 +33,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await status(rest, io);
       case 'admin':
         return await admin(rest, io);
+      case 'accounts':
+        return await accounts(rest, io);
       case undefined:
       case '-h':
       case '--help':

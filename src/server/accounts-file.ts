@@ -123,6 +123,7 @@ export function scanAccountsFile(text: string, source: string | undefined): Acco
       licenses: Record<string, unknown>;
       renewsOn?: unknown;
       cancelledOn?: unknown;
+      disabled?: unknown;
     } = {
       licenses: {},
     };
@@ -143,6 +144,10 @@ export function scanAccountsFile(text: string, source: string | undefined): Acco
         account.renewsOn = typeof value === 'string' && NUMBER.test(value) ? Number(value) : value;
       } else if (upper === 'CANCELLED') {
         account.cancelledOn = value;
+      } else if (upper === 'DISABLED') {
+        const text = String(value).toLowerCase();
+        account.disabled =
+          text === 'yes' || text === 'true' ? true : text === 'no' || text === 'false' ? false : value;
       } else {
         account.licenses[upper] = typeof value === 'string' && NUMBER.test(value) ? Number(value) : value;
       }

@@ -36,6 +36,11 @@ export interface AccountSpec {
    * are refused with LV_EXPIRED_LICENSE (-59).
    */
   cancelledOn?: string | undefined;
+  /**
+   * A disabled account cannot log in; its connections are closed and its seats revoked (at a reload).
+   * @defaultValue false
+   */
+  disabled?: boolean | undefined;
 }
 
 /** Accounts by username. */
@@ -49,12 +54,12 @@ const VERIFIER_SHAPE =
   /^SCRAM-SHA-256\$[1-9][0-9]{0,9}:[A-Za-z0-9+/]+={0,2}\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/;
 // Keys that may be a misspelt PASSWORD or VERIFIER: their values are never shown.
 const SECRET_LIKE = /PAS|PWD|SECRET|VERIF/i;
-const ACCOUNT_FIELDS = new Set(['password', 'verifier', 'licenses', 'renewsOn', 'cancelledOn']);
+const ACCOUNT_FIELDS = new Set(['password', 'verifier', 'licenses', 'renewsOn', 'cancelledOn', 'disabled']);
 
 /** Where a problem is: an account, and one of its fields or license types. */
 interface Problem {
   readonly account: string;
-  readonly field?: 'password' | 'verifier' | 'licenses' | 'renewsOn' | 'cancelledOn' | undefined;
+  readonly field?: 'password' | 'verifier' | 'licenses' | 'renewsOn' | 'cancelledOn' | 'disabled' | undefined;
   readonly feature?: string | undefined;
   readonly message: string;
 }
@@ -184,6 +189,8 @@ interface Words {
   readonly verifier: string;
   readonly renewsOn: string;
   readonly cancelledOn: string;
+  readonly disabled: string;
+  readonly style: Style;
   readonly feature: (feature: string) => string;
   readonly who: (username: string) => string;
 }
@@ -194,6 +201,8 @@ const WORDS: Record<Style, Words> = {
     verifier: 'verifier',
     renewsOn: 'renewsOn',
     cancelledOn: 'cancelledOn',
+    disabled: 'disabled',
+    style: 'code',
     feature: (feature) => `licenses.${feature}`,
     who: (username) => `Account ${JSON.stringify(username)}`,
   },
@@ -202,6 +211,8 @@ const WORDS: Record<Style, Words> = {
     verifier: 'VERIFIER',
     renewsOn: 'RENEWS_ON',
     cancelledOn: 'CANCELLED',
+    disabled: 'DISABLED',
+    style: 'file',
     feature: (feature) => feature,
     who: (u) => `Section [${u}]`,
   },
@@ -216,6 +227,7 @@ const FILE_KEYS: Readonly<Record<NonNullable<Problem['field']>, string>> = {
   licenses: 'LICENSES',
   renewsOn: 'RENEWS_ON',
   cancelledOn: 'CANCELLED',
+  disabled: 'DISABLED',
 };
 
 function findProblem(spec: AccountsSpec, style: Style): Problem | undefined {
@@ -255,7 +267,7 @@ function accountProblem(username: string, account: AccountSpec, words: Words): [
   const unknown = Object.keys(account).find((field) => !ACCOUNT_FIELDS.has(field));
   if (unknown !== undefined) {
     return [
-      `has an unknown field ${JSON.stringify(unknown)}; the fields are password, verifier, licenses, renewsOn and cancelledOn.`,
+      `has an unknown field ${JSON.stringify(unknown)}; the fields are password, verifier, licenses, renewsOn, cancelledOn and disabled.`,
     ];
   }
   const { password, verifier, licenses } = account;
@@ -290,6 +302,12 @@ function accountProblem(username: string, account: AccountSpec, words: Words): [
   const { renewsOn, cancelledOn } = account;
   if (renewsOn !== undefined && !(Number.isInteger(renewsOn) && renewsOn >= 1 && renewsOn <= 31)) {
     return [`the ${words.renewsOn} must be a day of the month, 1 to 31.`, { field: 'renewsOn' }];
+  }
+  if (account.disabled !== undefined && typeof account.disabled !== 'boolean') {
+    return [
+      `${words.disabled} must be ${words.style === 'file' ? 'yes or no' : 'true or false'}.`,
+      { field: 'disabled' },
+    ];
   }
   if (cancelledOn !== undefined && parseDay(cancelledOn) === undefined) {
     return [
@@ -331,6 +349,11 @@ export function subscriptionEnd(account: AccountSpec): number | undefined {
   }
   const after = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 2, 0)).getUTCDate();
   return Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, Math.min(day, after));
+}
+
+/** The accounts that may log in and hold seats: all but the disabled ones. */
+export function enabledAccounts(spec: AccountsSpec): AccountsSpec {
+  return Object.fromEntries(Object.entries(spec).filter(([, account]) => account.disabled !== true));
 }
 
 /** The vendor's renewal day. */
@@ -380,6 +403,7 @@ function freezeCopy(spec: AccountsSpec): AccountsSpec {
           licenses: Object.freeze({ ...account.licenses }),
           ...(account.renewsOn === undefined ? {} : { renewsOn: account.renewsOn }),
           ...(account.cancelledOn === undefined ? {} : { cancelledOn: account.cancelledOn }),
+          ...(account.disabled === undefined ? {} : { disabled: account.disabled }),
         }),
       ]),
     ),

@@ -13,8 +13,10 @@ export {
   loadAccountsFile,
   parseAccountsFile,
   redactAccounts,
+  subscriptionEnd,
   validateAccounts,
 } from './accounts.js';
+export { editAccountsFile, formatAccount, verifierFor } from './accounts-writer.js';
 export {
   type AdminListener,
   type AdminOptions,

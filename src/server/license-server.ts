@@ -16,7 +16,13 @@ import type { AuthMode, Greeting } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
 import { LIBRARY_VERSION } from '../version.js';
-import { type AccountsSpec, loadAccountsFile, subscriptionEnd, validateAccounts } from './accounts.js';
+import {
+  type AccountsSpec,
+  enabledAccounts,
+  loadAccountsFile,
+  subscriptionEnd,
+  validateAccounts,
+} from './accounts.js';
 import type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
 export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
@@ -82,16 +88,18 @@ export class LicenseServer implements AsyncDisposable {
   #whenEmpty: (() => void) | undefined;
   readonly #sessionHost: SessionHost;
 
-  private constructor(options: LicenseServerOptions, accounts: AccountsSpec | undefined, faults: FaultPlan) {
+  private constructor(options: LicenseServerOptions, all: AccountsSpec | undefined, faults: FaultPlan) {
     // Passwords are not kept: only the SCRAM verifiers derived from them below.
     const { accounts: _accounts, ...rest } = options;
+    // A disabled account is as good as absent: it cannot log in and holds no seat.
+    const accounts = all === undefined ? undefined : enabledAccounts(all);
     this.#options = rest;
     this.#faults = faults;
     this.#accountsPath = typeof options.accounts === 'string' ? options.accounts : undefined;
     this.#accountNames = Object.keys(accounts ?? {});
     this.#bindHost = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
-    this.#auth = accounts === undefined ? 'none' : 'scram-sha-256';
+    this.#auth = all === undefined ? 'none' : 'scram-sha-256';
     this.#pools = new LicensePools({ now: Date.now, leaseTtl: options.leaseTtl ?? 30_000 });
     this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
     this.#greeting = buildGreeting({
@@ -243,7 +251,8 @@ export class LicenseServer implements AsyncDisposable {
         'This license server runs without accounts (unauthenticated mode): there are no accounts to reload. Start it with accounts to use them.',
       );
     }
-    const next = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
+    const all = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
+    const next = enabledAccounts(all);
     // Validated whole: from here on nothing can fail half-way.
     const { removed, revoked } = applyAccounts(this.#pools, this.#accountNames, next);
     this.#credentials = buildCredentialLookup(next, this.#options.scramIterations);
@@ -261,7 +270,7 @@ export class LicenseServer implements AsyncDisposable {
       if (session.account === undefined || !removed.includes(session.account)) continue;
       session.push({
         push: 'shutdown',
-        message: `The account ${session.account} was removed from this license server.`,
+        message: `The account ${session.account} was removed from this license server, or disabled.`,
       });
       session.end();
     }
