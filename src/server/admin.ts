@@ -15,7 +15,9 @@ export type AdminRole = 'read' | 'admin';
 
 /** The tokens an admin listener accepts. */
 export interface AdminTokens {
+  /** Tokens that may list pools and leases. */
   readonly read: readonly string[];
+  /** Tokens that may also change: revoke, set, reload, drain. */
   readonly admin: readonly string[];
 }
 
@@ -25,6 +27,7 @@ export interface AdminOptions {
   host?: string;
   /** TCP port; 0 picks a free one. */
   port: number;
+  /** The bearer tokens it accepts (see {@link loadAdminTokens}). */
   tokens: AdminTokens;
   /** Receives one line per request that changes something (and per refusal). */
   log?: (line: string) => void;
@@ -34,6 +37,7 @@ export interface AdminOptions {
 export interface AdminListener {
   /** `http://host:port` */
   readonly url: string;
+  /** Stops listening and closes the connections it holds. */
   close(): Promise<void>;
 }
 

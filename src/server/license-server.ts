@@ -454,12 +454,12 @@ export class LicenseServer implements AsyncDisposable {
 
   // ---- lifecycle -------------------------------------------------------------------------------
 
-  /** Tells clients it is going away, closes every connection and the listener. Idempotent. */
   /** Resolves once the server has closed (by {@link LicenseServer.close} or a drain). */
   get closed(): Promise<void> {
     return this.#whenClosed;
   }
 
+  /** Tells clients it is going away, closes every connection and the listener. Idempotent. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
