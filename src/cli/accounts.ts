@@ -69,6 +69,9 @@ export async function accounts(args: readonly string[], io: CliIo): Promise<numb
   if (positional === undefined)
     throw new UsageError(`lv-license accounts ${command} needs the account's NAME.`);
   const name = positional;
+  if (name !== name.trim()) {
+    throw new UsageError(`The account name "${name}" has blanks around it: write it without them.`);
+  }
   const licenses = v.licenses === undefined ? undefined : parseLicenseList(v.licenses);
   const renewsOn = v['renews-on'] === undefined ? undefined : Number(v['renews-on']);
   if (

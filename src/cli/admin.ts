@@ -53,17 +53,45 @@ export async function admin(args: readonly string[], io: CliIo): Promise<number>
   if (v.url === undefined || v['token-file'] === undefined) {
     throw new UsageError('lv-license admin needs --url and --token-file.');
   }
-  const base = new URL(v.url);
-  const token = (await readFile(v['token-file'], 'utf8')).trim().split(/\s+/).at(-1) ?? '';
+  let base: URL;
+  try {
+    base = new URL(v.url);
+  } catch {
+    throw new UsageError(
+      `--url takes the admin API's address, such as http://127.0.0.1:7570, not "${v.url}".`,
+    );
+  }
+  if (base.username !== '' || base.password !== '') {
+    throw new UsageError('--url must not hold credentials: the token goes in --token-file.');
+  }
+  let token: string;
+  try {
+    token = (await readFile(v['token-file'], 'utf8')).trim().split(/\s+/).at(-1) ?? '';
+  } catch (err) {
+    io.stderr(
+      `lv-license admin: ${v['token-file']} cannot be read (${(err as NodeJS.ErrnoException).code ?? err}).\n`,
+    );
+    return 1;
+  }
   const query = new URLSearchParams();
   if (v.account !== undefined) query.set('account', v.account);
   if (v.feature !== undefined) query.set('feature', v.feature);
   const request = requestFor(command as (typeof COMMANDS)[number], v, query);
-  const response = await fetch(new URL(`${request.path}${query.size > 0 ? `?${query}` : ''}`, base), {
-    method: request.method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
-  });
+  let response: Response;
+  try {
+    response = await fetch(new URL(`${request.path}${query.size > 0 ? `?${query}` : ''}`, base), {
+      method: request.method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }),
+      signal: AbortSignal.timeout(15_000),
+    });
+  } catch (err) {
+    const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+    io.stderr(
+      `lv-license admin ${command}: no answer from ${base.origin} (${cause}): is lv-license serve running with --admin there?\n`,
+    );
+    return 1;
+  }
   const answer = (await response.json().catch(() => ({}))) as Record<string, unknown>;
   if (v.json === true) io.stdout(`${JSON.stringify(answer, null, 2)}\n`);
   if (!response.ok) {

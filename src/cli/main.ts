@@ -1,12 +1,12 @@
 /**
  * The `lv-license` command: dispatches to its subcommands.
  */
-import { accounts } from './accounts.js';
-import { admin } from './admin.js';
-import { doctor } from './doctor.js';
+import { ACCOUNTS_USAGE, accounts } from './accounts.js';
+import { ADMIN_USAGE, admin } from './admin.js';
+import { DOCTOR_USAGE, doctor } from './doctor.js';
 import { type CliIo, UsageError } from './io.js';
-import { serve } from './serve.js';
-import { status } from './status.js';
+import { SERVE_USAGE, serve } from './serve.js';
+import { STATUS_USAGE, status } from './status.js';
 
 export const USAGE = `Usage: lv-license <command> [options]
 
@@ -19,6 +19,14 @@ Commands:
 
 Run "lv-license <command> --help" for a command's options.
 `;
+
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  serve: SERVE_USAGE,
+  doctor: DOCTOR_USAGE,
+  status: STATUS_USAGE,
+  admin: ADMIN_USAGE,
+  accounts: ACCOUNTS_USAGE,
+};
 
 /** Runs one command line; resolves with the exit status (0 ok, 1 failure, 2 usage error). */
 export async function main(argv: readonly string[], io: CliIo): Promise<number> {
@@ -46,7 +54,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
     }
   } catch (err) {
     if (err instanceof UsageError) {
-      io.stderr(`lv-license: ${err.message}\n\n${USAGE}`);
+      // The usage of the command that was misused, not the list of commands.
+      io.stderr(`lv-license: ${err.message}\n\n${COMMAND_USAGE[command ?? ''] ?? USAGE}`);
       return 2;
     }
     throw err;

@@ -175,7 +175,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     io.stderr(`lv-license serve: ${messageOf(err)}\n`);
     return 1;
   }
-  const stopListening = io.onReload?.(() => void reloadFiles(server, args, log)) ?? (() => {});
+  const stopListening = io.onReload?.(() => void reloadFiles(server, adminListener, args, log)) ?? (() => {});
   const { signal } = io;
   // Until a signal, or a drain asked for through the admin API.
   await Promise.race([
@@ -196,6 +196,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
 /** SIGHUP or an edited accounts file: the accounts and the TLS files again, each kept when it fails. */
 async function reloadFiles(
   server: LicenseServer,
+  adminListener: AdminListener | undefined,
   args: readonly string[],
   log: (line: string) => void,
 ): Promise<void> {
@@ -211,6 +212,16 @@ async function reloadFiles(
     await server.reload().catch((err: unknown) => {
       log(`the accounts file was not applied, the accounts in force stay: ${messageOf(err)}`);
     });
+  }
+  if (adminListener !== undefined && fresh.admin !== undefined) {
+    await loadAdminTokens(fresh.admin.tokenFile).then(
+      (tokens) => {
+        adminListener.setTokens(tokens);
+        log('admin tokens reloaded');
+      },
+      (err: unknown) =>
+        log(`the admin token file was not applied, the tokens in force stay: ${messageOf(err)}`),
+    );
   }
   if (fresh.tls !== undefined) {
     try {

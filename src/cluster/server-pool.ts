@@ -277,6 +277,13 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     const { lease, feature, count, signal } = request;
     const errors: LicenseError[] = [];
     const order = orderForNewWork(this.#links, request.exclude);
+    if (order.length === 0) {
+      // Moving away from the only server there is: say so, not "no server responding".
+      throw new NoServerRespondingError(
+        `No other license server is configured to take it (${request.operation}; LICENSE_SERVERS: ${this.addresses.join(';')}).`,
+        { retryable: false },
+      );
+    }
     let exhausted: PoolLink | undefined;
     for (const link of order) {
       if (signal.aborted) throw abortError(signal, request.operation);

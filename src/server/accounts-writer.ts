@@ -5,7 +5,7 @@
  * touch keep their text, comments included; a changed section is written anew.
  */
 import { randomBytes } from 'node:crypto';
-import { chmod, open, readFile, rename, rm } from 'node:fs/promises';
+import { chmod, chown, open, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { ConfigError } from '../errors.js';
 import { deriveScramCredentials, formatScramVerifier } from '../protocol/scram.js';
@@ -51,6 +51,58 @@ function sectionsOf(text: string): { prelude: string; chunks: Map<string, string
  * then left as it was).
  */
 export async function editAccountsFile(
+  given: string,
+  change: (accounts: Record<string, AccountSpec>) => void,
+): Promise<AccountsSpec> {
+  // Through a symbolic link to the file itself, so that the link stays a link.
+  const path = await realpath(given).catch(() => given);
+  const unlock = await lock(path);
+  try {
+    return await edit(path, change);
+  } finally {
+    await unlock();
+  }
+}
+
+/** How long an edit waits for another one to finish, and when a lock is taken for abandoned. */
+const LOCK_WAIT_MS = 10_000;
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Takes `<file>.lock` (created exclusively), so that two edits at once do not lose each other's change;
+ * waits up to {@link LOCK_WAIT_MS} for another edit, and breaks a lock older than {@link STALE_LOCK_MS}
+ * (a crashed editor). Resolves with the function that gives it back.
+ *
+ * @throws {ConfigError} when another edit holds it too long.
+ */
+async function lock(path: string): Promise<() => Promise<void>> {
+  const lockPath = `${path}.lock`;
+  const started = Date.now();
+  for (;;) {
+    try {
+      const handle = await open(lockPath, 'wx', 0o600);
+      await handle.writeFile(`${process.pid}\n`);
+      await handle.close();
+      return () => rm(lockPath, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = await stat(lockPath).catch(() => undefined);
+      if (held !== undefined && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
+        await rm(lockPath, { force: true });
+        continue;
+      }
+      if (Date.now() - started > LOCK_WAIT_MS) {
+        throw new ConfigError(
+          `${path}: another edit of the accounts file holds ${lockPath}; try again (or remove the lock if no edit is running).`,
+          { file: path },
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
+    }
+  }
+}
+
+async function edit(
   path: string,
   change: (accounts: Record<string, AccountSpec>) => void,
 ): Promise<AccountsSpec> {
@@ -92,6 +144,9 @@ export async function editAccountsFile(
       await handle.close();
     }
     await chmod(temporary, 0o600);
+    // The file keeps its owner (an administrator edits the file the server's user reads).
+    const before = await stat(path).catch(() => undefined);
+    if (before !== undefined) await chown(temporary, before.uid, before.gid).catch(() => {});
     await rename(temporary, path);
   } catch (err) {
     await rm(temporary, { force: true });

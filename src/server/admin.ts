@@ -37,6 +37,8 @@ export interface AdminOptions {
 export interface AdminListener {
   /** `http://host:port` */
   readonly url: string;
+  /** Accepts these tokens from now on (a reloaded token file); the old ones stop working. */
+  setTokens(tokens: AdminTokens): void;
   /** Stops listening and closes the connections it holds. */
   close(): Promise<void>;
 }
@@ -114,6 +116,9 @@ class HttpError extends Error {
   }
 }
 
+/** The largest pool the API sets. */
+const MAX_POOL = 1_000_000;
+
 /** The longest request body read, in bytes. */
 const MAX_BODY = 16 * 1024;
 
@@ -179,7 +184,9 @@ const ROUTES: readonly Route[] = [
     change: true,
     handle: (server, match, url) => {
       const id = decodeURIComponent(match[1] as string);
-      const account = url.searchParams.get('account') ?? undefined;
+      const accounts = new Set(server.pools().map((p) => p.account));
+      const account = url.searchParams.get('account') ?? (accounts.size === 1 ? [...accounts][0] : undefined);
+      if (account === undefined) throw new HttpError(400, 'Say whose lease it is: add ?account=NAME.');
       if (!server.revoke(id, account)) throw new HttpError(404, `No lease ${id} here.`);
       return { revoked: id };
     },
@@ -189,16 +196,17 @@ const ROUTES: readonly Route[] = [
     pattern: /^\/pools\/([^/]*)\/([A-Za-z][A-Za-z0-9_]{0,31})$/,
     role: 'admin',
     change: true,
-    handle: (server, match, _url, body) => {
+    handle: async (server, match, _url, body) => {
       const total = body.total;
-      if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0) {
-        throw new HttpError(400, 'total must be a whole number, 0 or more.');
+      if (typeof total !== 'number' || !Number.isSafeInteger(total) || total < 0 || total > MAX_POOL) {
+        throw new HttpError(400, `total must be a whole number from 0 to ${MAX_POOL}.`);
       }
       const account = decodeURIComponent(match[1] as string);
       const feature = (match[2] as string).toUpperCase();
       if (!server.pools().some((p) => p.account === account))
         throw new HttpError(404, `No account ${account} here.`);
-      server.setLicenses(feature, total, account);
+      // Kept across reloads: written to the accounts file when the server has one.
+      await server.setPoolSize(account, feature, total);
       return { account, feature, total };
     },
   },
@@ -215,8 +223,11 @@ const ROUTES: readonly Route[] = [
     role: 'admin',
     change: true,
     handle: (server, _m, url) => {
-      const timeout = Number(url.searchParams.get('timeout') ?? '5000');
-      void server.drain({ timeout: Number.isFinite(timeout) ? timeout : 5_000, retryAfter: 1_000 });
+      const text = url.searchParams.get('timeout') ?? '5000';
+      const timeout = Number(text);
+      if (!/^\d{1,9}$/.test(text))
+        throw new HttpError(400, 'timeout must be a whole number of milliseconds.');
+      void server.drain({ timeout, retryAfter: 1_000 });
       return { draining: true };
     },
   },
@@ -237,9 +248,15 @@ function matches(url: URL): (item: { account: string; feature: string }) => bool
  */
 export function startAdmin(server: LicenseServer, options: AdminOptions): Promise<AdminListener> {
   const log = options.log ?? (() => {});
+  let tokens = options.tokens;
   const listener = http.createServer((request, response) => {
-    void handle(server, options.tokens, log, request, response);
+    void handle(server, tokens, log, request, response);
   });
+  // A slow or half-sent request is cut off, and a flood of them cannot take every file descriptor.
+  listener.headersTimeout = 10_000;
+  listener.requestTimeout = 15_000;
+  listener.keepAliveTimeout = 5_000;
+  listener.maxConnections = 100;
   const host = options.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
     listener.once('error', (err: NodeJS.ErrnoException) =>
@@ -255,6 +272,9 @@ export function startAdmin(server: LicenseServer, options: AdminOptions): Promis
       const shown = host.includes(':') ? `[${host}]` : host;
       resolve({
         url: `http://${shown}:${port}`,
+        setTokens: (next) => {
+          tokens = next;
+        },
         close: () =>
           new Promise<void>((done) => {
             listener.closeAllConnections();

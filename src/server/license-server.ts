@@ -27,6 +27,7 @@ import type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions 
 
 export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
+import { editAccountsFile } from './accounts-writer.js';
 import { applyAccounts } from './apply-accounts.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
@@ -136,6 +137,7 @@ export class LicenseServer implements AsyncDisposable {
       sessionFor: (id) => this.#sessions.get(id),
       subscriptionEnd: (account) => this.#subscriptionEnds.get(account),
       subscriptionEnded: (account) => this.#enforceSubscription(account),
+      draining: () => this.#draining !== undefined,
     };
   }
 
@@ -318,6 +320,17 @@ export class LicenseServer implements AsyncDisposable {
       // No new connection from now on. (The listener's close completes when the last connection has gone.)
       const listenerClosed = this.#closeListener();
       const revoked = this.#pools.revokeAll();
+      // Nobody waits here any more: a waiter is told to ask another server.
+      for (const waiter of this.#pools.waiters()) {
+        this.#pools.cancel(waiter.account, waiter.id);
+        this.#sessions
+          .get(waiter.owner)
+          ?.fail(
+            waiter.requestId,
+            ReturnCode.LV_NO_SERVER_AVAILABLE,
+            'This license server is shutting down: ask another one.',
+          );
+      }
       this.#revoke(
         revoked,
         ReturnCode.LV_LICENSES_EXPIRED,
@@ -410,6 +423,28 @@ export class LicenseServer implements AsyncDisposable {
   /** Seats in use, of one feature or all, for one account or all. */
   inUse(feature?: string, account?: string): number {
     return this.#pools.inUse(account, feature);
+  }
+
+  /**
+   * Sets the size of a pool and keeps it: on a server started from an accounts file, the file is edited
+   * (atomically, as `lv-license accounts set` does) and reloaded, so the next reload does not undo it; on
+   * one with accounts in code (or none), it lasts until a restart or a reload. Shrinking revokes the newest
+   * leases.
+   *
+   * @throws {ConfigError} when the file cannot be edited, or the account does not exist.
+   */
+  async setPoolSize(account: string, feature: string, total: number): Promise<void> {
+    const path = this.#accountsPath;
+    if (path === undefined || this.#auth === 'none') {
+      this.setLicenses(feature, total, account);
+      return;
+    }
+    await editAccountsFile(path, (all) => {
+      const existing = all[account];
+      if (existing === undefined) throw new ConfigError(`There is no account ${account} in ${path}.`);
+      all[account] = { ...existing, licenses: { ...existing.licenses, [feature]: total } };
+    });
+    await this.reload();
   }
 
   /** Every pool: account, license type, its size, the seats in use and the requests waiting. */
@@ -579,6 +614,8 @@ export class LicenseServer implements AsyncDisposable {
 
   /** Grants the queue heads that now fit and tells waiters where they stand; returns how many were granted. */
   #grantWaiters(): number {
+    // A draining server grants nothing, not even to its queue (the waiters were sent elsewhere).
+    if (this.#draining !== undefined) return 0;
     const { granted, positions } = this.#pools.drain();
     for (const { waiter, lease } of granted) {
       const session = this.#sessions.get(waiter.owner);

@@ -52,6 +52,8 @@ export interface SessionHost {
   subscriptionEnd(account: string): number | undefined;
   /** Whether the subscription of `account` has ended. */
   subscriptionEnded(account: string): boolean;
+  /** Whether the server is draining: it grants nothing more. */
+  draining(): boolean;
 }
 
 type Handler<Op extends RequestOp> = (request: ParamsOf<Op> & { id: number }) => ResultOf<Op> | undefined;
@@ -366,6 +368,14 @@ export class Session {
   #acquire(req: ParamsOf<'acquire'> & { id: number }): ResultOf<'acquire'> | undefined {
     const { pools } = this.#host;
     const account = this.#accountName;
+    if (this.#host.draining()) {
+      this.fail(
+        req.id,
+        ReturnCode.LV_NO_SERVER_AVAILABLE,
+        'This license server is shutting down and grants nothing more: ask another one.',
+      );
+      return undefined;
+    }
     if (this.#host.subscriptionEnded(account)) {
       const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
       this.fail(

@@ -141,6 +141,35 @@ describe('lv-license serve, as a process', () => {
     expect(served.log()).toContain('draining');
   });
 
+  it('re-reads the admin tokens on SIGHUP: the new one works, the old one no longer does', async () => {
+    const path = await tempFile(accountsFile(4));
+    const tokens = join(path, '..', 'tokens');
+    await writeFile(tokens, 'admin old-admin-token-0123456789\n', { mode: 0o600 });
+    const served = await serve([
+      '--accounts',
+      path,
+      '--drain-timeout',
+      '300',
+      '--admin',
+      '127.0.0.1:0',
+      '--admin-token-file',
+      tokens,
+    ]);
+    await expect.poll(() => /admin API on (http:\/\/127\.0\.0\.1:\d+)/.exec(served.log())?.[1]).toBeTruthy();
+    const url = /admin API on (http:\/\/127\.0\.0\.1:\d+)/.exec(served.log())?.[1] as string;
+    const statusWith = (token: string) =>
+      fetch(`${url}/pools`, { headers: { authorization: `Bearer ${token}` } }).then((r) => r.status);
+    expect(await statusWith('old-admin-token-0123456789')).toBe(200);
+    await writeFile(tokens, 'admin new-admin-token-0123456789\n', { mode: 0o600 });
+    served.child.kill('SIGHUP');
+    await expect.poll(() => served.log(), { timeout: 5_000 }).toContain('admin tokens reloaded');
+    expect(await statusWith('new-admin-token-0123456789')).toBe(200);
+    expect(await statusWith('old-admin-token-0123456789')).toBe(401);
+    expect(served.log()).not.toContain('admin-token-0123456789');
+    served.child.kill('SIGTERM');
+    expect(await served.exited()).toBe(0);
+  });
+
   it('a second SIGTERM exits at once', async () => {
     const path = await tempFile(accountsFile(4));
     const served = await serve(['--accounts', path, '--drain-timeout', '60000']);
