@@ -85,7 +85,16 @@ async function lock(path: string): Promise<() => Promise<void>> {
       await handle.close();
       return () => rm(lockPath, { force: true });
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code !== 'EEXIST') {
+        throw new ConfigError(
+          `${path}: cannot take ${lockPath} to edit the accounts file (${code ?? err}).`,
+          {
+            file: path,
+            cause: err,
+          },
+        );
+      }
       const held = await stat(lockPath).catch(() => undefined);
       if (held !== undefined && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
         await rm(lockPath, { force: true });
