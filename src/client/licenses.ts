@@ -101,8 +101,12 @@ export class Licenses {
       },
     });
     // A server a reload removed is let go once the seats held there have moved away or been lost.
-    this.#keeper.on('migrated', ({ from }) => this.#dropIfRetiredAndEmpty(from));
-    this.#keeper.on('lost', ({ record }) => this.#dropIfRetiredAndEmpty(record.server));
+    this.#keeper.on('migrated', ({ from }) => this.#settled(from));
+    this.#keeper.on('lost', ({ record }) => this.#settled(record.server));
+    // A server going away whose seats are all elsewhere already: leave it now (its drain ends sooner).
+    this.servers.on('push', (push, server) => {
+      if (push.push === 'shutdown') this.#settled(server);
+    });
   }
 
   /** A new open port of this client, without its license yet. */
@@ -297,10 +301,22 @@ export class Licenses {
     return lease;
   }
 
+  /**
+   * The seats this client held on `server` have moved away or been lost: a server a reload removed is let
+   * go, and one that is draining is left.
+   */
+  #settled(server: string): void {
+    if (this.#holdsOn(server)) return;
+    this.servers.link(server)?.leaveIfDraining();
+    this.#dropIfRetiredAndEmpty(server);
+  }
+
+  #holdsOn(server: string): boolean {
+    return this.#table.hasOn(server, ['held', 'reconnecting', 'reclaiming', 'migrating']);
+  }
+
   /** A server removed by a reload is let go once this client holds nothing there. */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (!this.#table.hasOn(server, ['held', 'reconnecting', 'reclaiming', 'migrating'])) {
-      void this.servers.dropRetired(server);
-    }
+    if (!this.#holdsOn(server)) void this.servers.dropRetired(server);
   }
 }

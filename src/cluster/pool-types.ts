@@ -32,6 +32,7 @@ export type PoolLink = Pick<
   | 'reacquire'
   | 'setCredentials'
   | 'close'
+  | 'leaveIfDraining'
   | 'on'
 >;
 

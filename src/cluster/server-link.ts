@@ -252,6 +252,17 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     return this.request('acquire', { lease: lease.id, feature: lease.feature, count: lease.count });
   }
 
+  /**
+   * Lets go of the connection of a server that announced its shutdown, once this client holds nothing
+   * there and waits for no answer: the server's drain need not wait for it. The link then redials as
+   * for any lost server, not before the server's `retryAfter`.
+   */
+  leaveIfDraining(): void {
+    const state = this.#state;
+    if (state.kind !== 'draining' || state.connection.pendingCount > 0) return;
+    void state.connection.close();
+  }
+
   /** Closes the connection and stops reconnecting. Idempotent. */
   async close(): Promise<void> {
     const state = this.#state;

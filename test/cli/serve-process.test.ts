@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../src/index.js';
 import { FakeLicenseServer } from '../../src/testing/index.js';
+import { rawConnect } from '../helpers/raw-client.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -173,8 +174,10 @@ describe('lv-license serve, as a process', () => {
   it('a second SIGTERM exits at once', async () => {
     const path = await tempFile(accountsFile(4));
     const served = await serve(['--accounts', path, '--drain-timeout', '60000']);
-    const client = clientOf(served.address);
-    await client.acquire('FULL');
+    // A client that never leaves: the drain would wait its whole 60 s for it.
+    const stubborn = await rawConnect(Number(served.address.split(':')[1]));
+    cleanups.push(() => stubborn.close());
+    await stubborn.next((f) => f.type === 'greeting');
     const started = Date.now();
     served.child.kill('SIGTERM');
     await expect.poll(() => served.log()).toContain('draining');
