@@ -45,7 +45,10 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   /** Lease ids a server may still hold that the client no longer wants there. */
   readonly #orphans = new Map<string, Set<string>>();
   #closed = false;
-  /** The reclaim or migration in flight, per lease id: release() and close() wait for its outcome. */
+  /**
+   * The migration in flight, per lease id: release() and close() wait for its outcome. (A reclaim needs no
+   * wait: it went first, on the same connection as the release.)
+   */
   readonly #steps = new Map<string, Promise<void>>();
 
   constructor(options: LeaseKeeperOptions) {
