@@ -16,7 +16,7 @@ export function verifierFor(password: string, iterations = 4096): string {
   return formatScramVerifier(deriveScramCredentials(password, { iterations }));
 }
 
-/** One account's section, as the writer writes it: the verifier (never a password) first. */
+/** One account's section, as the writer writes it: the verifier (or, given one, the password) first. */
 export function formatAccount(name: string, account: AccountSpec): string {
   const lines = [`[${name}]`];
   if (account.verifier !== undefined) lines.push(`VERIFIER = ${account.verifier}`);
@@ -137,7 +137,10 @@ async function edit(
       // As it was written, with its comments and the blank lines around it.
       out += `${out === '' || out.endsWith('\n') ? '' : '\n'}${kept}`;
     } else {
-      const section = formatAccount(name, account);
+      // A section the command rewrites never keeps a plaintext password: it becomes a verifier.
+      const { password, ...rest } = account;
+      const stored = password === undefined ? account : { ...rest, verifier: verifierFor(password) };
+      const section = formatAccount(name, stored);
       out += out === '' || out.endsWith('\n\n') ? section : `${out.endsWith('\n') ? '' : '\n'}\n${section}`;
     }
   }

@@ -112,6 +112,20 @@ describe('lv-license accounts', () => {
     expect(json.out()).not.toMatch(/keep-secret-1|SCRAM-SHA-256/);
   });
 
+  it('a section the command changes never keeps a plaintext password: it becomes a verifier that still logs in', async () => {
+    const file = join(await tempDir(), 'license_authentication.conf');
+    await writeFile(file, '[plain]\nPASSWORD = plain-secret-42\nFULL = 1\n', { mode: 0o600 });
+    expect(
+      await main(['accounts', 'set', 'plain', '--accounts', file, '--licenses', 'FULL=3'], cli().io),
+    ).toBe(0);
+    const text = await readFile(file, 'utf8');
+    expect(text).not.toContain('plain-secret-42');
+    expect(text).toMatch(/VERIFIER = SCRAM-SHA-256\$/);
+    const server = await LicenseServer.start({ port: 0, host: '127.0.0.1', accounts: file });
+    cleanups.push(() => server.close());
+    expect((await login(server, 'plain', 'plain-secret-42')).state).toBe('held');
+  });
+
   it('a disabled account is refused at its next login and its connections are closed at the reload', async () => {
     const file = join(await tempDir(), 'license_authentication.conf');
     await main(
