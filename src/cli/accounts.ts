@@ -6,6 +6,7 @@
 import { ConfigError } from '../index.js';
 import {
   type AccountSpec,
+  DEFAULT_RENEWAL_DAY,
   editAccountsFile,
   loadAccountsFile,
   subscriptionEnd,
@@ -143,7 +144,7 @@ async function list(file: string, json: boolean, io: CliIo): Promise<number> {
     return {
       account: name,
       licenses: account.licenses,
-      renewsOn: account.renewsOn ?? 25,
+      renewsOn: account.renewsOn ?? DEFAULT_RENEWAL_DAY,
       ...(account.cancelledOn === undefined ? {} : { cancelledOn: account.cancelledOn }),
       ...(end === undefined ? {} : { endsAt: new Date(end).toISOString() }),
       disabled: account.disabled === true,

@@ -339,16 +339,15 @@ export function subscriptionEnd(account: AccountSpec): number | undefined {
   const cancelled = parseDay(account.cancelledOn);
   if (cancelled === undefined) return undefined;
   const day = account.renewsOn ?? DEFAULT_RENEWAL_DAY;
+  // The renewal this month if it is still ahead of the cancellation, else next month's.
   const start = new Date(cancelled);
-  for (let months = 0; months <= 1; months++) {
+  const renewalIn = (month: number): number => {
     const year = start.getUTCFullYear();
-    const month = start.getUTCMonth() + months;
     const last = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
-    const renewal = Date.UTC(year, month, Math.min(day, last));
-    if (renewal > cancelled) return renewal;
-  }
-  const after = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 2, 0)).getUTCDate();
-  return Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, Math.min(day, after));
+    return Date.UTC(year, month, Math.min(day, last));
+  };
+  const thisMonth = renewalIn(start.getUTCMonth());
+  return thisMonth > cancelled ? thisMonth : renewalIn(start.getUTCMonth() + 1);
 }
 
 /** The accounts that may log in and hold seats: all but the disabled ones. */
@@ -356,7 +355,11 @@ export function enabledAccounts(spec: AccountsSpec): AccountsSpec {
   return Object.fromEntries(Object.entries(spec).filter(([, account]) => account.disabled !== true));
 }
 
-/** The vendor's renewal day. */
+/**
+ * The day of the month a subscription renews when its section has no `RENEWS_ON`: the vendor's.
+ *
+ * @defaultValue 25
+ */
 export const DEFAULT_RENEWAL_DAY = 25;
 
 function licenseProblem(feature: string, count: unknown, words: Words): string | undefined {

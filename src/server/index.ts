@@ -10,6 +10,7 @@ export type { AuthMode } from '../protocol/messages.js';
 export {
   type AccountSpec,
   type AccountsSpec,
+  DEFAULT_RENEWAL_DAY,
   loadAccountsFile,
   parseAccountsFile,
   redactAccounts,
