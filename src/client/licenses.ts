@@ -4,7 +4,8 @@
  * licenses; LicenseClient checks arguments, keeps the call deadlines and turns failures into the errors
  * of its API.
  */
-import { type PoolServer, ServerPool } from '../cluster/server-pool.js';
+import type { PoolServer } from '../cluster/pool-types.js';
+import { ServerPool } from '../cluster/server-pool.js';
 import { DEFAULTS } from '../defaults.js';
 import {
   InvalidParameterError,

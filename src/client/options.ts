@@ -2,8 +2,8 @@
  * LicenseClient's options: what a user passes, the defaults, and their validation.
  */
 
+import type { PoolServer } from '../cluster/pool-types.js';
 import type { ConnectionSettings } from '../cluster/server-link.js';
-import type { PoolServer } from '../cluster/server-pool.js';
 import {
   type ClientProperties,
   Credentials,

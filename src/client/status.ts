@@ -1,7 +1,7 @@
 /**
  * `client.status()`: a snapshot of the servers, the leases and the license cache.
  */
-import type { PoolLink } from '../cluster/server-pool.js';
+import type { PoolLink } from '../cluster/pool-types.js';
 import { type LeaseTable, leaseStateOf } from '../leases/lease-table.js';
 import type { LicenseCache } from '../leases/license-cache.js';
 import type { ClientStatus } from './call-options.js';

@@ -34,16 +34,6 @@ import type {
 } from './pool-types.js';
 import { ServerLink } from './server-link.js';
 
-export type {
-  AcquireRequest,
-  Granted,
-  LinkFactory,
-  PoolLink,
-  PoolServer,
-  ServerPoolEvents,
-  ServerPoolOptions,
-} from './pool-types.js';
-
 /** What one acquire call learnt across its passes. */
 interface Attempt {
   /** The servers' errors of the last pass that got any. */

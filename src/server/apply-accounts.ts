@@ -2,7 +2,8 @@
  * What a change of accounts does to the pools: pure, over {@link LicensePools}.
  */
 import type { AccountsSpec } from './accounts.js';
-import type { LeaseRecord, LicensePools } from './pools.js';
+import type { LeaseRecord } from './pool-types.js';
+import type { LicensePools } from './pools.js';
 
 /** What {@link applyAccounts} changed. */
 export interface AppliedAccounts {

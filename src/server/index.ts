@@ -33,4 +33,4 @@ export {
   type ReloadSummary,
   type ServerTlsOptions,
 } from './license-server.js';
-export type { LeaseRecord } from './pools.js';
+export type { LeaseRecord } from './pool-types.js';

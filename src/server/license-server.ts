@@ -32,7 +32,8 @@ import { applyAccounts } from './apply-accounts.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
 import { closeListener, listen } from './listener.js';
-import { ANONYMOUS_ACCOUNT, type LeaseRecord, LicensePools } from './pools.js';
+import type { LeaseRecord } from './pool-types.js';
+import { ANONYMOUS_ACCOUNT, LicensePools } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
 import { grantResult, Session, type SessionHost } from './session.js';
 
@@ -612,11 +613,24 @@ export class LicenseServer implements AsyncDisposable {
     }
   }
 
-  /** Grants the queue heads that now fit and tells waiters where they stand; returns how many were granted. */
+  /**
+   * Grants the queue heads that now fit, refuses the waiters their shrunk pool can never grant, and tells
+   * the rest where they stand; returns how many were granted.
+   */
   #grantWaiters(): number {
     // A draining server grants nothing, not even to its queue (the waiters were sent elsewhere).
     if (this.#draining !== undefined) return 0;
-    const { granted, positions } = this.#pools.drain();
+    const { granted, positions, refused } = this.#pools.drain();
+    for (const { waiter, total } of refused) {
+      const who = waiter.account === ANONYMOUS_ACCOUNT ? '' : ` of account "${waiter.account}"`;
+      this.#sessions
+        .get(waiter.owner)
+        ?.fail(
+          waiter.requestId,
+          ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
+          `The ${waiter.feature} pool${who} was reduced to ${total ?? 0} while this request waited for ${waiter.count} seat(s).`,
+        );
+    }
     for (const { waiter, lease } of granted) {
       const session = this.#sessions.get(waiter.owner);
       if (session === undefined) {

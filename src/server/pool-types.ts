@@ -94,4 +94,9 @@ export interface DrainResult {
   granted: Array<{ waiter: Waiter; lease: LeaseRecord }>;
   /** Every waiter left whose 1-based position differs from the one last reported to it. */
   positions: Array<{ waiter: Waiter; position: number }>;
+  /**
+   * Waiters taken out of their queue because their pool shrank (or went away) below what they ask for: they
+   * could never be granted, and would block the waiters behind them until their deadline.
+   */
+  refused: Array<{ waiter: Waiter; total: number | undefined }>;
 }

@@ -13,16 +13,6 @@ import type {
   Waiter,
 } from './pool-types.js';
 
-export type {
-  AcquireOutcome,
-  AcquireRequest,
-  DrainResult,
-  ExpireResult,
-  LeaseRecord,
-  LicensePoolsOptions,
-  Waiter,
-} from './pool-types.js';
-
 /** The account name the unauthenticated mode books every lease under. */
 export const ANONYMOUS_ACCOUNT = '';
 
@@ -181,9 +171,14 @@ export class LicensePools {
           `Lease id ${JSON.stringify(id)} of ${describeAccount(account)} is already waiting for ${waiter.count} ${waiter.feature} seat(s); it cannot wait for ${count} ${feature} too. Use a new lease id.`,
         );
       }
-      pending.waiter = { ...waiter, owner, requestId, deadline: wait > 0 ? now + wait : waiter.deadline };
-      pending.reported = this.#positionOf(pending);
-      return { kind: 'queued', position: pending.reported };
+      if (!this.#canEverFit(waiter)) {
+        // Its pool shrank below it since it queued: it leaves, and is answered as a new request would be.
+        this.#removeWaiter(pending);
+      } else {
+        pending.waiter = { ...waiter, owner, requestId, deadline: wait > 0 ? now + wait : waiter.deadline };
+        pending.reported = this.#positionOf(pending);
+        return { kind: 'queued', position: pending.reported };
+      }
     }
     const total = this.total(account, feature);
     if (total === undefined) return { kind: 'unknown-feature' };
@@ -276,14 +271,19 @@ export class LicensePools {
   }
 
   /**
-   * Grants every queue head that now fits, in FIFO order per pool (a head that does not fit blocks those
-   * behind it), and reports the new 1-based position of every waiter whose position changed since it was
-   * last told one.
+   * Takes out the waiters whose pool shrank below what they ask for, grants every queue head that now fits,
+   * in FIFO order per pool (a head that does not fit blocks those behind it), and reports the new 1-based
+   * position of every waiter whose position changed since it was last told one.
    */
   drain(): DrainResult {
-    const result: DrainResult = { granted: [], positions: [] };
+    const result: DrainResult = { granted: [], positions: [], refused: [] };
     const now = this.#now();
     for (const [pool, queue] of [...this.#queues]) {
+      for (const entry of queue.filter((e) => !this.#canEverFit(e.waiter))) {
+        this.#removeWaiter(entry);
+        const { account, feature } = entry.waiter;
+        result.refused.push({ waiter: { ...entry.waiter }, total: this.total(account, feature) });
+      }
       for (let head = queue[0]; head !== undefined; head = queue[0]) {
         const { account, id, feature, count, owner } = head.waiter;
         if (this.#usedOf(pool) + count > (this.total(account, feature) ?? 0)) break;
@@ -385,6 +385,11 @@ export class LicensePools {
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);
     if (queue.length === 0) this.#queues.delete(pool);
+  }
+
+  /** Whether the waiter's pool is (still) big enough to grant it some day. */
+  #canEverFit({ account, feature, count }: Waiter): boolean {
+    return count <= (this.total(account, feature) ?? 0);
   }
 
   #positionOf(entry: QueueEntry): number {

@@ -19,7 +19,8 @@ import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion } from '../protocol/versioning.js';
 import type { AuthFailureGuard } from './guard.js';
-import { ANONYMOUS_ACCOUNT, type LeaseRecord, type LicensePools } from './pools.js';
+import type { LeaseRecord } from './pool-types.js';
+import { ANONYMOUS_ACCOUNT, type LicensePools } from './pools.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {

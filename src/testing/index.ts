@@ -15,7 +15,7 @@ export {
   redactAccounts,
   validateAccounts,
 } from '../server/accounts.js';
-export type { LeaseRecord } from '../server/pools.js';
+export type { LeaseRecord } from '../server/pool-types.js';
 export {
   FakeLicenseServer,
   type FakeLicenseServerOptions,

@@ -6,7 +6,7 @@
 import type { AuthMode, RequestOp } from '../protocol/messages.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ReceivedRequest } from '../server/faults.js';
 import { LicenseServer, type LicenseServerOptions, type ServerTlsOptions } from '../server/license-server.js';
-import type { LeaseRecord } from '../server/pools.js';
+import type { LeaseRecord } from '../server/pool-types.js';
 import { LIBRARY_VERSION } from '../version.js';
 
 export type { ReceivedRequest } from '../server/faults.js';

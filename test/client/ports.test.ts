@@ -244,6 +244,25 @@ describe('acquire', () => {
     await expect(client.acquire('TTS', { wait: 100 })).rejects.toMatchObject({ code: -6 });
   });
 
+  it('is refused at once, not at its wait deadline, when the pool it waits for shrinks below it', async () => {
+    const server = await startServer({ licenses: { TTS: 1 } });
+    const client = makeClient([server]);
+    const { named } = recordEvents(client);
+    const first = await client.acquire('TTS');
+    const waiting = client.acquire('TTS', { wait: 60_000 }).catch((e: unknown) => e);
+    await expect.poll(() => named('queue-position').length).toBe(1);
+    server.setLicenses('TTS', 0);
+    const err = (await waiting) as LicenseError;
+    expect(err).toBeInstanceOf(LicensesExceededError);
+    expect(err.message).toContain('The TTS pool was reduced to 0 while this request waited for 1 seat(s)');
+    // Both sides: the server holds no seat and the client none it counts on; no waiter is left ahead of a new one.
+    await expect.poll(() => first.state).toBe('lost');
+    expect(server.inUse('TTS')).toBe(0);
+    expect(client.status().leases.map((l) => l.state)).toEqual(['lost']);
+    server.setLicenses('TTS', 1);
+    expect((await client.acquire('TTS')).state).toBe('held');
+  });
+
   it('validates its arguments', async () => {
     const server = await startServer();
     const client = makeClient([server]);

@@ -5,8 +5,9 @@
 import { EventEmitter } from 'eventemitter3';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ServerState } from '../../src/cluster/link-state.js';
+import type { AcquireRequest, PoolLink } from '../../src/cluster/pool-types.js';
 import type { ServerLinkEvents } from '../../src/cluster/server-link.js';
-import { type AcquireRequest, type PoolLink, ServerPool } from '../../src/cluster/server-pool.js';
+import { ServerPool } from '../../src/cluster/server-pool.js';
 import {
   LicensesExceededError,
   NoServerRespondingError,

@@ -1,12 +1,7 @@
 import fc from 'fast-check';
 import { beforeEach, describe, expect, it } from 'vitest';
-import {
-  type AcquireOutcome,
-  type AcquireRequest,
-  ANONYMOUS_ACCOUNT,
-  type LeaseRecord,
-  LicensePools,
-} from '../../src/server/pools.js';
+import type { AcquireOutcome, AcquireRequest, LeaseRecord } from '../../src/server/pool-types.js';
+import { ANONYMOUS_ACCOUNT, LicensePools } from '../../src/server/pools.js';
 
 const TTL = 100;
 let clock: number;
@@ -107,7 +102,7 @@ describe('LicensePools', () => {
     expect(acquire({ id: 'w2', wait: 500 })).toEqual({ kind: 'queued', position: 2 });
     expect(acquire({ id: 'w3', wait: 500 })).toEqual({ kind: 'queued', position: 3 });
     expect(pools.queued('alice', 'FULL')).toBe(3);
-    expect(pools.drain()).toEqual({ granted: [], positions: [] });
+    expect(pools.drain()).toEqual({ granted: [], positions: [], refused: [] });
 
     pools.release('alice', ['p1']);
     const { granted: grants, positions } = pools.drain();
@@ -118,7 +113,7 @@ describe('LicensePools', () => {
       ['w2', 1],
       ['w3', 2],
     ]);
-    expect(pools.drain()).toEqual({ granted: [], positions: [] });
+    expect(pools.drain()).toEqual({ granted: [], positions: [], refused: [] });
   });
 
   it('lets a head that does not fit block those behind it, and new requests queue behind', () => {
@@ -132,6 +127,36 @@ describe('LicensePools', () => {
     pools.release('alice', ['p1']);
     expect(pools.drain().granted.map((g) => g.lease.id)).toEqual(['big', 'small']);
     expect(pools.inUse('alice', 'FULL')).toBe(3);
+  });
+
+  it('refuses the waiters a shrunk or removed pool can never grant, so they block nobody behind them', () => {
+    pools.setTotal('alice', 'FULL', 3);
+    granted(acquire({ id: 'p1', count: 2 }));
+    acquire({ id: 'big', count: 3, wait: 500, owner: 4, requestId: 41 });
+    acquire({ id: 'small', wait: 500 });
+    pools.setTotal('alice', 'FULL', 2);
+    const { refused, positions } = pools.drain();
+    expect(refused).toEqual([
+      { waiter: expect.objectContaining({ id: 'big', owner: 4, requestId: 41 }), total: 2 },
+    ]);
+    expect(positions.map((p) => [p.waiter.id, p.position])).toEqual([['small', 1]]);
+    pools.release('alice', ['p1']);
+    expect(pools.drain().granted.map((g) => g.lease.id)).toEqual(['small']);
+
+    // A re-sent acquire of a waiter its pool no longer fits is answered as a new request: refused.
+    granted(acquire({ id: 'x' }));
+    acquire({ id: 'w', wait: 500 });
+    acquire({ id: 'w2', count: 2, wait: 500 });
+    pools.setTotal('alice', 'FULL', 1);
+    expect(acquire({ id: 'w2', count: 2, wait: 500 }).kind).toBe('conflict');
+    expect(pools.waiters().map((w) => w.id)).toEqual(['w']);
+    // A license type the account no longer has refuses its waiters too.
+    const removed = new LicensePools({ now: () => clock, leaseTtl: TTL });
+    removed.setTotal('bob', 'TTS', 1);
+    removed.acquire({ account: 'bob', id: 'h', feature: 'TTS', count: 1, owner: 1, requestId: 1 });
+    removed.acquire({ account: 'bob', id: 'q', feature: 'TTS', count: 1, owner: 1, requestId: 2, wait: 500 });
+    removed.setTotal('bob', 'TTS', 0);
+    expect(removed.drain().refused.map((r) => [r.waiter.id, r.total])).toEqual([['q', 0]]);
   });
 
   it('keeps the place of a re-sent waiting acquire and takes its new owner, request id and deadline', () => {
@@ -157,7 +182,7 @@ describe('LicensePools', () => {
     acquire({ id: 'w2', wait: 500 });
     pools.cancel('alice', 'w1');
     expect(acquire({ id: 'w2', wait: 500 })).toEqual({ kind: 'queued', position: 1 });
-    expect(pools.drain()).toEqual({ granted: [], positions: [] });
+    expect(pools.drain()).toEqual({ granted: [], positions: [], refused: [] });
   });
 
   it('times a waiter out exactly at its deadline', () => {
@@ -454,10 +479,16 @@ class Harness {
         });
         return;
       }
-      default:
-        // A refusal changes nothing.
+      default: {
+        // A refusal changes nothing, but for a waiter its pool shrank below: that one has left its queue.
+        const left =
+          waiting !== undefined &&
+          waiting.feature === op.feature &&
+          waiting.count === op.count &&
+          op.count > (total ?? 0);
+        if (left) this.tracked.delete(key);
         expect(pools.leases()).toEqual(leasesBefore);
-        expect(pools.waiters()).toEqual(waitersBefore);
+        expect(pools.waiters()).toEqual(left ? waitersBefore.filter((w) => w !== waiting) : waitersBefore);
         if (outcome.kind === 'unknown-feature') expect(total).toBeUndefined();
         if (outcome.kind === 'conflict' && held === undefined && waiting === undefined) {
           expect(op.count).toBeGreaterThan(total ?? 0);
@@ -467,13 +498,20 @@ class Harness {
           expect(op.count).toBeLessThanOrEqual(outcome.total);
           expect(queueBefore > 0 || inUseBefore + op.count > outcome.total).toBe(true);
         }
+      }
     }
   }
 
   drain(): void {
     const before = this.pools.waiters();
-    const { granted: grants, positions } = this.pools.drain();
+    const { granted: grants, positions, refused } = this.pools.drain();
     const after = this.pools.waiters();
+    // Refused: exactly the waiters that ask for more than their pool now has.
+    const unfit = before.filter((w) => w.count > (this.pools.total(w.account, w.feature) ?? 0));
+    expect(refused.map((r) => pair(r.waiter.account, r.waiter.id))).toEqual(
+      unfit.map((w) => pair(w.account, w.id)),
+    );
+    for (const { waiter } of refused) this.tracked.delete(pair(waiter.account, waiter.id));
     for (const { waiter, lease } of grants) {
       this.tracked.delete(pair(waiter.account, waiter.id));
       const { id, account, feature, count, owner } = waiter;
@@ -491,7 +529,10 @@ class Harness {
           .map((g) => g.waiter)
           .filter(inPool(acct, feat))
           .map((w) => w.id);
-        const queueBefore = before.filter(inPool(acct, feat)).map((w) => w.id);
+        const queueBefore = before
+          .filter(inPool(acct, feat))
+          .filter((w) => !unfit.includes(w))
+          .map((w) => w.id);
         // Strict FIFO: a pool grants a prefix of its queue, and the head left does not fit.
         expect(grantedIds).toEqual(queueBefore.slice(0, grantedIds.length));
         const queue = after.filter(inPool(acct, feat));
@@ -507,7 +548,7 @@ class Harness {
         }
       }
     }
-    expect(this.pools.drain()).toEqual({ granted: [], positions: [] });
+    expect(this.pools.drain()).toEqual({ granted: [], positions: [], refused: [] });
   }
 
   checkInvariants(): void {
