@@ -156,25 +156,22 @@ const ROUTES: readonly Route[] = [
     pattern: /^\/pools$/,
     role: 'read',
     change: false,
-    handle: (server, _m, url) => ({ pools: server.pools().filter(matches(url)) }),
+    handle: async (server, _m, url) => ({ pools: (await server.pools()).filter(matches(url)) }),
   },
   {
     method: 'GET',
     pattern: /^\/leases$/,
     role: 'read',
     change: false,
-    handle: (server, _m, url) => ({
-      leases: server
-        .leases()
-        .filter(matches(url))
-        .map((l) => ({
-          id: l.id,
-          account: l.account,
-          feature: l.feature,
-          count: l.count,
-          grantedAt: l.grantedAt,
-          expiresAt: l.expiresAt,
-        })),
+    handle: async (server, _m, url) => ({
+      leases: (await server.leases()).filter(matches(url)).map((l) => ({
+        id: l.id,
+        account: l.account,
+        feature: l.feature,
+        count: l.count,
+        grantedAt: l.grantedAt,
+        expiresAt: l.expiresAt,
+      })),
     }),
   },
   {
@@ -182,12 +179,12 @@ const ROUTES: readonly Route[] = [
     pattern: /^\/leases\/([^/]+)\/revoke$/,
     role: 'admin',
     change: true,
-    handle: (server, match, url) => {
+    handle: async (server, match, url) => {
       const id = decodeURIComponent(match[1] as string);
-      const accounts = new Set(server.pools().map((p) => p.account));
+      const accounts = new Set((await server.pools()).map((p) => p.account));
       const account = url.searchParams.get('account') ?? (accounts.size === 1 ? [...accounts][0] : undefined);
       if (account === undefined) throw new HttpError(400, 'Say whose lease it is: add ?account=NAME.');
-      if (!server.revoke(id, account)) throw new HttpError(404, `No lease ${id} here.`);
+      if (!(await server.revoke(id, account))) throw new HttpError(404, `No lease ${id} here.`);
       return { revoked: id };
     },
   },
@@ -203,7 +200,7 @@ const ROUTES: readonly Route[] = [
       }
       const account = decodeURIComponent(match[1] as string);
       const feature = (match[2] as string).toUpperCase();
-      if (!server.pools().some((p) => p.account === account))
+      if (!(await server.pools()).some((p) => p.account === account))
         throw new HttpError(404, `No account ${account} here.`);
       // Kept across reloads: written to the accounts file when the server has one.
       await server.setPoolSize(account, feature, total);

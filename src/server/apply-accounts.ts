@@ -1,9 +1,9 @@
 /**
- * What a change of accounts does to the pools: pure, over {@link LicensePools}.
+ * What a change of accounts does to the pools, over any {@link LicenseStore}.
  */
 import type { AccountsSpec } from './accounts.js';
 import type { LeaseRecord } from './pool-types.js';
-import type { LicensePools } from './pools.js';
+import type { LicenseStore } from './store.js';
 
 /** What {@link applyAccounts} changed. */
 export interface AppliedAccounts {
@@ -17,20 +17,20 @@ export interface AppliedAccounts {
  * Sets every pool to what `next` says: a license type an account no longer has, or an account that is
  * gone, goes to 0; shrinking revokes the newest leases. The caller tells the holders of `revoked`.
  */
-export function applyAccounts(
-  pools: LicensePools,
+export async function applyAccounts(
+  store: LicenseStore,
   current: readonly string[],
   next: AccountsSpec,
-): AppliedAccounts {
+): Promise<AppliedAccounts> {
   const removed = current.filter((name) => !Object.hasOwn(next, name));
   const revoked: LeaseRecord[] = [];
   for (const account of [...Object.keys(next), ...removed]) {
     const licenses = next[account]?.licenses ?? {};
-    for (const feature of pools.features(account)) {
-      if (!Object.hasOwn(licenses, feature)) revoked.push(...pools.setTotal(account, feature, 0));
+    for (const { feature } of await store.counts(account)) {
+      if (!Object.hasOwn(licenses, feature)) revoked.push(...(await store.setTotal(account, feature, 0)));
     }
     for (const [feature, total] of Object.entries(licenses)) {
-      revoked.push(...pools.setTotal(account, feature, total));
+      revoked.push(...(await store.setTotal(account, feature, total)));
     }
   }
   return { removed, revoked };

@@ -33,4 +33,21 @@ export {
   type ReloadSummary,
   type ServerTlsOptions,
 } from './license-server.js';
-export type { LeaseRecord } from './pool-types.js';
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export type {
+  AcquireDecision,
+  AcquireOutcome,
+  AcquireRequest,
+  DrainResult,
+  ExpireResult,
+  LeaseRecord,
+  Waiter,
+} from './pool-types.js';
+export { ANONYMOUS_ACCOUNT } from './pools.js';
+export {
+  type LeaseFilter,
+  type LicenseStore,
+  type ReleaseResult,
+  type RenewResult,
+  StoreUnavailableError,
+} from './store.js';

@@ -1,9 +1,9 @@
 /**
  * LicenseServer: the lv-license protocol engine on a real socket. It greets, authenticates (SCRAM-SHA-256,
- * optionally over TLS), keeps real pools with lease TTLs and a FIFO wait queue, pushes revocations,
- * queue positions and shutdown notices, and limits what hostile clients can do (connections, frame
- * size, failed logins). FakeLicenseServer (lv-license-client/testing) is this engine plus fault
- * injection.
+ * optionally over TLS), keeps pools with lease TTLs and a FIFO wait queue in a {@link LicenseStore}
+ * ({@link MemoryStore} unless given another), pushes revocations, queue positions and shutdown notices,
+ * and limits what hostile clients can do (connections, frame size, failed logins). FakeLicenseServer
+ * (lv-license-client/testing) is this engine plus fault injection.
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -32,10 +32,12 @@ import { applyAccounts } from './apply-accounts.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
 import { closeListener, listen } from './listener.js';
+import { MemoryStore } from './memory-store.js';
 import type { LeaseRecord } from './pool-types.js';
-import { ANONYMOUS_ACCOUNT, LicensePools } from './pools.js';
+import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
 import { grantResult, Session, type SessionHost } from './session.js';
+import type { LeaseFilter, LicenseStore } from './store.js';
 
 const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
 
@@ -60,7 +62,9 @@ export class LicenseServer implements AsyncDisposable {
   readonly #bindHost: string;
   readonly #auth: AuthMode;
   #credentials: ((username: string) => ScramCredentials | undefined) | undefined;
-  readonly #pools: LicensePools;
+  readonly #store: LicenseStore;
+  /** Whether the server made its store (and so closes it). */
+  readonly #ownsStore: boolean;
   readonly #guard: AuthFailureGuard;
   readonly #sessions = new Map<number, Session>();
   readonly #faults: FaultPlan;
@@ -89,8 +93,23 @@ export class LicenseServer implements AsyncDisposable {
   /** Called once when the last connection closes (a drain waits for it). */
   #whenEmpty: (() => void) | undefined;
   readonly #sessionHost: SessionHost;
+  /** Whether the expiry and grant pass runs now, and whether something changed since it began. */
+  #checking = false;
+  #checkAgain = false;
+  /** The earliest new deadline reported while a pass ran (epoch ms). */
+  #pendingDeadline: number | undefined;
+  /** Changes of accounts and pools, one after the other (a SIGHUP and a file change may come together). */
+  #changes: Promise<unknown> = Promise.resolve();
+  #changesUnderWay = 0;
+  /** Accounts whose ended subscription is being enforced now. */
+  readonly #ending = new Map<string, Promise<void>>();
 
-  private constructor(options: LicenseServerOptions, all: AccountsSpec | undefined, faults: FaultPlan) {
+  private constructor(
+    options: LicenseServerOptions,
+    all: AccountsSpec | undefined,
+    faults: FaultPlan,
+    store: LicenseStore | undefined,
+  ) {
     // Passwords are not kept: only the SCRAM verifiers derived from them below.
     const { accounts: _accounts, ...rest } = options;
     // A disabled account is as good as absent: it cannot log in and holds no seat.
@@ -102,29 +121,21 @@ export class LicenseServer implements AsyncDisposable {
     this.#bindHost = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
     this.#auth = all === undefined ? 'none' : 'scram-sha-256';
-    this.#pools = new LicensePools({ now: Date.now, leaseTtl: options.leaseTtl ?? 30_000 });
+    this.#ownsStore = store === undefined;
+    this.#store = store ?? new MemoryStore({ leaseTtl: options.leaseTtl ?? 30_000 });
     this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
     this.#greeting = buildGreeting({
       server: options.name ?? `lv-license-client/${LIBRARY_VERSION}`,
       auth: this.#auth,
     });
-    if (accounts === undefined) {
-      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES)) {
-        this.#pools.setTotal(ANONYMOUS_ACCOUNT, feature, total);
-      }
-      this.#credentials = undefined;
-    } else {
-      for (const [account, spec] of Object.entries(accounts)) {
-        for (const [feature, total] of Object.entries(spec.licenses))
-          this.#pools.setTotal(account, feature, total);
-      }
+    if (accounts !== undefined) {
       this.#credentials = buildCredentialLookup(accounts, options.scramIterations);
       this.#subscriptionEnds = subscriptionEnds(accounts);
     }
     this.#sessionHost = {
       auth: this.#auth,
       greeting: this.#greeting,
-      pools: this.#pools,
+      store: this.#store,
       guard: this.#guard,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       maxAuthFailures: options.maxAuthFailuresPerConnection ?? 3,
@@ -137,7 +148,7 @@ export class LicenseServer implements AsyncDisposable {
       afterChange: (deadline) => this.#afterChange(deadline),
       sessionFor: (id) => this.#sessions.get(id),
       subscriptionEnd: (account) => this.#subscriptionEnds.get(account),
-      subscriptionEnded: (account) => this.#enforceSubscription(account),
+      subscriptionEnded: (account) => this.#subscriptionEnded(account),
       draining: () => this.#draining !== undefined,
     };
   }
@@ -159,8 +170,20 @@ export class LicenseServer implements AsyncDisposable {
         : typeof options.accounts === 'string'
           ? await loadAccountsFile(options.accounts)
           : validateAccounts(options.accounts);
-    const server = new LicenseServer(options, accounts, faults);
-    await server.#listen();
+    const server = new LicenseServer(options, accounts, faults, options.store);
+    const store = server.#store;
+    if (accounts === undefined) {
+      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES))
+        await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
+    } else {
+      await applyAccounts(store, [], enabledAccounts(accounts));
+    }
+    try {
+      await server.#listen();
+    } catch (err) {
+      if (server.#ownsStore) await store.close();
+      throw err;
+    }
     server.#billingTimer = setInterval(() => server.#enforceSubscriptions(), 1_000);
     server.#billingTimer.unref();
     const path = server.#accountsPath;
@@ -248,7 +271,11 @@ export class LicenseServer implements AsyncDisposable {
    *
    * @throws {ConfigError} for accounts that do not validate, or on a server without accounts.
    */
-  async reload(accounts: AccountsSpec | string | undefined = this.#accountsPath): Promise<ReloadSummary> {
+  reload(accounts: AccountsSpec | string | undefined = this.#accountsPath): Promise<ReloadSummary> {
+    return this.#oneAtATime(() => this.#reload(accounts));
+  }
+
+  async #reload(accounts: AccountsSpec | string | undefined): Promise<ReloadSummary> {
     if (this.#auth === 'none' || accounts === undefined) {
       throw new ConfigError(
         'This license server runs without accounts (unauthenticated mode): there are no accounts to reload. Start it with accounts to use them.',
@@ -257,7 +284,7 @@ export class LicenseServer implements AsyncDisposable {
     const all = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
     const next = enabledAccounts(all);
     // Validated whole: from here on nothing can fail half-way.
-    const { removed, revoked } = applyAccounts(this.#pools, this.#accountNames, next);
+    const { removed, revoked } = await applyAccounts(this.#store, this.#accountNames, next);
     this.#credentials = buildCredentialLookup(next, this.#options.scramIterations);
     this.#accountNames = Object.keys(next);
     this.#subscriptionEnds = subscriptionEnds(next);
@@ -320,10 +347,10 @@ export class LicenseServer implements AsyncDisposable {
     this.#draining ??= (async () => {
       // No new connection from now on. (The listener's close completes when the last connection has gone.)
       const listenerClosed = this.#closeListener();
-      const revoked = this.#pools.revokeAll();
+      const revoked = await this.#store.revokeAll();
       // Nobody waits here any more: a waiter is told to ask another server.
-      for (const waiter of this.#pools.waiters()) {
-        this.#pools.cancel(waiter.account, waiter.id);
+      for (const waiter of await this.#store.waiters()) {
+        if ((await this.#store.cancel(waiter.account, waiter.id)) === undefined) continue;
         this.#sessions
           .get(waiter.owner)
           ?.fail(
@@ -361,30 +388,38 @@ export class LicenseServer implements AsyncDisposable {
 
   /**
    * Whether the subscription of `account` has ended; when it just did, its seats are taken back (the
-   * `lease-revoked` push, -41 on the client) and every later acquire is refused with -59.
+   * `lease-revoked` push, -41 on the client) and every later acquire is refused with -59. Resolves once
+   * the seats are back.
    */
-  #enforceSubscription(account: string): boolean {
-    if (this.#ended.has(account)) return true;
-    const end = this.#subscriptionEnds.get(account);
-    if (end === undefined || this.#billingNow() < end) return false;
-    this.#ended.add(account);
-    const day = new Date(end).toISOString().slice(0, 10);
-    const leases = this.#pools.leases().filter((lease) => lease.account === account);
-    this.#pools.release(
-      account,
-      leases.map((lease) => lease.id),
-    );
-    this.#revoke(
-      leases,
-      ReturnCode.LV_LICENSES_EXPIRED,
-      `The subscription of account "${account}" ended on ${day}.`,
-    );
-    this.#log(`subscription of account ${account} ended on ${day}: ${leases.length} lease(s) revoked`);
+  async #subscriptionEnded(account: string): Promise<boolean> {
+    if (!this.#ended.has(account)) {
+      const end = this.#subscriptionEnds.get(account);
+      if (end === undefined || this.#billingNow() < end) return false;
+      this.#ended.add(account);
+      const day = new Date(end).toISOString().slice(0, 10);
+      const ending = (async () => {
+        const leases = await this.#store.revoke(account);
+        this.#revoke(
+          leases,
+          ReturnCode.LV_LICENSES_EXPIRED,
+          `The subscription of account "${account}" ended on ${day}.`,
+        );
+        this.#log(`subscription of account ${account} ended on ${day}: ${leases.length} lease(s) revoked`);
+        this.#afterChange();
+      })();
+      this.#ending.set(account, ending);
+      void ending.finally(() => this.#ending.delete(account)).catch(() => {});
+    }
+    await this.#ending.get(account);
     return true;
   }
 
   #enforceSubscriptions(): void {
-    for (const account of this.#subscriptionEnds.keys()) this.#enforceSubscription(account);
+    for (const account of this.#subscriptionEnds.keys()) {
+      this.#subscriptionEnded(account).catch((err: unknown) => {
+        this.#log(`the subscription of account ${account} could not be enforced: ${errorText(err)}`);
+      });
+    }
   }
 
   #billingNow(): number {
@@ -411,19 +446,28 @@ export class LicenseServer implements AsyncDisposable {
 
   /**
    * Sets the size of a pool. Shrinking it below what is in use revokes the newest leases, and their
-   * holders get a `lease-revoked` push.
+   * holders get a `lease-revoked` push. Resolves once the store has the new size.
+   *
+   * @throws RangeError (at once, not through the promise) when `count` is not a whole number, 0 or more.
+   * @throws {ConfigError} (at once) when the server has several accounts and `account` is not given.
    */
-  setLicenses(feature: string, count: number, account: string = this.#defaultAccount()): void {
-    const revoked = this.#pools.setTotal(account, feature, count);
-    this.#revoke(revoked, ReturnCode.LV_LICENSES_EXPIRED, `The ${feature} pool was reduced to ${count}.`);
-    this.#afterChange();
+  setLicenses(feature: string, count: number, account: string = this.#defaultAccount()): Promise<void> {
+    if (!Number.isSafeInteger(count) || count < 0) {
+      throw new RangeError(`The total of ${feature} must be a whole number, 0 or more, not ${count}.`);
+    }
+    return this.#oneAtATime(async () => {
+      const revoked = await this.#store.setTotal(account, feature, count);
+      this.#revoke(revoked, ReturnCode.LV_LICENSES_EXPIRED, `The ${feature} pool was reduced to ${count}.`);
+      this.#afterChange();
+    });
   }
 
   // ---- introspection ---------------------------------------------------------------------------
 
   /** Seats in use, of one feature or all, for one account or all. */
-  inUse(feature?: string, account?: string): number {
-    return this.#pools.inUse(account, feature);
+  async inUse(feature?: string, account?: string): Promise<number> {
+    const leases = await this.#store.leases({ account, feature });
+    return leases.reduce((sum, lease) => sum + lease.count, 0);
   }
 
   /**
@@ -437,7 +481,7 @@ export class LicenseServer implements AsyncDisposable {
   async setPoolSize(account: string, feature: string, total: number): Promise<void> {
     const path = this.#accountsPath;
     if (path === undefined || this.#auth === 'none') {
-      this.setLicenses(feature, total, account);
+      await this.setLicenses(feature, total, account);
       return;
     }
     await editAccountsFile(path, (all) => {
@@ -448,31 +492,23 @@ export class LicenseServer implements AsyncDisposable {
     await this.reload();
   }
 
-  /** Every pool: account, license type, its size, the seats in use and the requests waiting. */
-  pools(): PoolStatus[] {
-    const accounts = this.#auth === 'none' ? [ANONYMOUS_ACCOUNT] : this.#accountNames;
-    return accounts.flatMap((account) =>
-      this.#pools.features(account).map((feature) =>
-        Object.freeze({
-          account,
-          feature,
-          total: this.#pools.total(account, feature) ?? 0,
-          inUse: this.#pools.inUse(account, feature),
-          queued: this.#pools.queued(account, feature),
-        }),
-      ),
-    );
+  /**
+   * Every pool of the accounts in force: account, license type, its size, the seats in use and the
+   * requests waiting (a removed account's pools, at 0 and empty, are left out).
+   */
+  async pools(): Promise<PoolStatus[]> {
+    const accounts = new Set(this.#auth === 'none' ? [ANONYMOUS_ACCOUNT] : this.#accountNames);
+    return (await this.#store.counts()).filter((pool) => accounts.has(pool.account));
   }
 
   /**
    * Takes one lease back (an operator's decision): its seats are free at once and its holder gets the
-   * `lease-revoked` push (the client moves it to another server, or reports -41). Returns whether there
-   * was such a lease.
+   * `lease-revoked` push (the client moves it to another server, or reports -41). Resolves to whether
+   * there was such a lease.
    */
-  revoke(leaseId: string, account: string = this.#defaultAccount()): boolean {
-    const lease = this.#pools.leases().find((l) => l.account === account && l.id === leaseId);
+  async revoke(leaseId: string, account: string = this.#defaultAccount()): Promise<boolean> {
+    const [lease] = await this.#store.revoke(account, [leaseId]);
     if (lease === undefined) return false;
-    this.#pools.release(account, [leaseId]);
     this.#revoke(
       [lease],
       ReturnCode.LV_LICENSES_EXPIRED,
@@ -483,9 +519,14 @@ export class LicenseServer implements AsyncDisposable {
     return true;
   }
 
-  /** A snapshot of every lease held. */
-  leases(): LeaseRecord[] {
-    return this.#pools.leases();
+  /** A snapshot of the leases held (of one account or feature, or all), in grant order. */
+  leases(filter?: LeaseFilter): Promise<LeaseRecord[]> {
+    return this.#store.leases(filter);
+  }
+
+  /** The store the server keeps its pools in. */
+  get store(): LicenseStore {
+    return this.#store;
   }
 
   // ---- lifecycle -------------------------------------------------------------------------------
@@ -509,6 +550,11 @@ export class LicenseServer implements AsyncDisposable {
     const ending = [...this.#sessions.values()];
     await this.#closeListener();
     for (const session of ending) session.destroy();
+    if (this.#ownsStore) {
+      await this.#store.close().catch((err: unknown) => {
+        this.#log(`the license store did not close cleanly: ${errorText(err)}`);
+      });
+    }
     this.#markClosed();
   }
 
@@ -559,9 +605,13 @@ export class LicenseServer implements AsyncDisposable {
         this.#whenEmpty = undefined;
         done();
       }
-      this.#pools.dropOwner(id);
       this.#log(`connection ${id} closed`);
-      this.#afterChange();
+      this.#store.dropOwner(id).then(
+        (dropped) => {
+          if (dropped.length > 0) this.#afterChange();
+        },
+        (err: unknown) => this.#log(`the waiters of connection ${id} were not dropped: ${errorText(err)}`),
+      );
     });
   }
 
@@ -579,20 +629,47 @@ export class LicenseServer implements AsyncDisposable {
   }
 
   /**
-   * Expires leases and waits, grants what now fits, reports queue moves, and re-arms the one timer.
-   * Expiry scans every lease, so it runs only when the earliest deadline is due; between those times a
-   * change only grants waiters, and `deadline` (a new lease's or waiter's) moves the timer earlier.
+   * Asks for a pass that expires leases and waits, grants what now fits, reports queue moves, and re-arms
+   * the one timer; `deadline` is a new lease's or waiter's (epoch ms). One pass runs at a time: a change
+   * made while one runs asks for another, which runs right after.
    */
   #afterChange(deadline?: number): void {
     if (this.#faults.paused || this.#closed) return;
+    if (deadline !== undefined) this.#pendingDeadline = Math.min(this.#pendingDeadline ?? deadline, deadline);
+    this.#checkAgain = true;
+    if (this.#checking) return;
+    this.#checking = true;
+    void (async () => {
+      try {
+        while (this.#checkAgain && !this.#faults.paused && !this.#closed) {
+          this.#checkAgain = false;
+          const next = this.#pendingDeadline;
+          this.#pendingDeadline = undefined;
+          await this.#check(next);
+        }
+      } catch (err) {
+        // The store failed (a database away): try again soon rather than never.
+        this.#log(`leases could not be expired or granted, retrying in 1 s: ${errorText(err)}`);
+        this.#arm(Date.now() + 1_000);
+      } finally {
+        this.#checking = false;
+      }
+    })();
+  }
+
+  /**
+   * One pass. Expiry scans every lease, so it runs only when the earliest deadline is due; between those
+   * times a pass only grants waiters, and `deadline` moves the timer earlier.
+   */
+  async #check(deadline: number | undefined): Promise<void> {
     const due = this.#nextCheckAt;
     if (due !== undefined && Date.now() < due) {
-      const granted = this.#grantWaiters();
-      const next = Math.min(deadline ?? due, granted > 0 ? Date.now() + this.#pools.leaseTtl : due);
+      const granted = await this.#grantWaiters();
+      const next = Math.min(deadline ?? due, granted > 0 ? Date.now() + this.#store.leaseTtl : due);
       if (next < due) this.#arm(next);
       return;
     }
-    const { expired, timedOut } = this.#pools.expire();
+    const { expired, timedOut } = await this.#store.expire();
     this.#revoke(
       expired,
       ReturnCode.LV_LICENSES_EXPIRED,
@@ -603,8 +680,8 @@ export class LicenseServer implements AsyncDisposable {
         .get(waiter.owner)
         ?.fail(waiter.requestId, ReturnCode.LV_TIME_OUT, `No ${waiter.feature} license became free in time.`);
     }
-    this.#grantWaiters();
-    const next = this.#pools.nextDeadline();
+    await this.#grantWaiters();
+    const next = await this.#store.nextDeadline();
     if (next === undefined) {
       clearTimeout(this.#expiryTimer);
       this.#nextCheckAt = undefined;
@@ -617,10 +694,10 @@ export class LicenseServer implements AsyncDisposable {
    * Grants the queue heads that now fit, refuses the waiters their shrunk pool can never grant, and tells
    * the rest where they stand; returns how many were granted.
    */
-  #grantWaiters(): number {
+  async #grantWaiters(): Promise<number> {
     // A draining server grants nothing, not even to its queue (the waiters were sent elsewhere).
     if (this.#draining !== undefined) return 0;
-    const { granted, positions, refused } = this.#pools.drain();
+    const { granted, positions, refused } = await this.#store.drain();
     for (const { waiter, total } of refused) {
       const who = waiter.account === ANONYMOUS_ACCOUNT ? '' : ` of account "${waiter.account}"`;
       this.#sessions
@@ -631,21 +708,40 @@ export class LicenseServer implements AsyncDisposable {
           `The ${waiter.feature} pool${who} was reduced to ${total ?? 0} while this request waited for ${waiter.count} seat(s).`,
         );
     }
+    const orphans: LeaseRecord[] = [];
     for (const { waiter, lease } of granted) {
       const session = this.#sessions.get(waiter.owner);
       if (session === undefined) {
-        this.#pools.release(lease.account, [lease.id]);
+        orphans.push(lease);
         continue;
       }
       this.#log(
         `connection ${waiter.owner} granted ${lease.feature} x${lease.count} lease ${lease.id} after waiting`,
       );
-      session.answer(waiter.requestId, grantResult(lease, this.#pools.leaseTtl, false));
+      session.answer(waiter.requestId, grantResult(lease, this.#store.leaseTtl, false));
     }
     for (const { waiter, position } of positions) {
       this.#sessions.get(waiter.owner)?.push({ push: 'queue-position', lease: waiter.id, position });
     }
+    // Granted to a connection that has gone: nobody holds it, so the seats go back (and may serve the queue).
+    for (const lease of orphans) await this.#store.release(lease.account, [lease.id]);
+    if (orphans.length > 0) this.#checkAgain = true;
     return granted.length;
+  }
+
+  /**
+   * Runs changes of accounts and pools one after the other. With none under way, `change` starts at once,
+   * so what it does to a {@link MemoryStore} is done when this returns.
+   */
+  #oneAtATime<T>(change: () => Promise<T>): Promise<T> {
+    const run = this.#changesUnderWay === 0 ? change() : this.#changes.then(change, change);
+    this.#changesUnderWay += 1;
+    this.#changes = run
+      .catch(() => {})
+      .finally(() => {
+        this.#changesUnderWay -= 1;
+      });
+    return run;
   }
 
   /** The one expiry timer, set for `at` (epoch ms). */
@@ -694,4 +790,8 @@ function subscriptionEnds(accounts: AccountsSpec): Map<string, number> {
     if (end !== undefined) ends.set(name, end);
   }
   return ends;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -2,6 +2,7 @@
  * The options of a {@link LicenseServer}, and what its calls report.
  */
 import type { AccountsSpec } from './accounts.js';
+import type { LicenseStore } from './store.js';
 
 /** TLS material for the server: PEM strings or buffers. */
 export interface ServerTlsOptions {
@@ -28,8 +29,17 @@ export interface LicenseServerOptions {
   accounts?: AccountsSpec | string;
   /** The pool of unauthenticated mode. @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }` */
   licenses?: Readonly<Record<string, number>>;
-  /** How long a lease lives without renewal, in ms. @defaultValue 30000 */
+  /**
+   * How long a lease lives without renewal, in ms: the TTL of the {@link MemoryStore} the server makes.
+   * A server given a {@link LicenseServerOptions.store} uses that store's TTL instead. @defaultValue 30000
+   */
   leaseTtl?: number;
+  /**
+   * Where the pools, leases and queues live. The server sets the pools' sizes in it from
+   * {@link LicenseServerOptions.accounts} (or {@link LicenseServerOptions.licenses}) at start and on every
+   * reload. A store given here is not closed by the server. @defaultValue a new {@link MemoryStore}
+   */
+  store?: LicenseStore;
   /** Serve TLS instead of plain TCP. */
   tls?: ServerTlsOptions;
   /** Connections at once; more are refused with LV_NO_SERVER_AVAILABLE. @defaultValue 1000 */

@@ -38,8 +38,15 @@ export interface Waiter {
   readonly requestId: number;
 }
 
-/** What `LicensePools.acquire` decided. */
-export type AcquireOutcome =
+/**
+ * What `LicensePools.acquire` decided. `replaced` is the waiter with the same id that this acquire took over
+ * (or pushed out of a queue its pool can no longer grant): its request is to be answered now, so that nobody
+ * waits on it for ever.
+ */
+export type AcquireOutcome = AcquireDecision & { readonly replaced?: Waiter };
+
+/** The decision part of an {@link AcquireOutcome}. */
+export type AcquireDecision =
   /**
    * Granted now. `reclaimed` when the id was already held by this account (an idempotent re-acquire, such as
    * a reconnecting client): the same lease, its TTL refreshed, its owner updated, no second seat taken.

@@ -111,6 +111,11 @@ export class LicensePools {
     return this.#totals.get(account)?.get(feature);
   }
 
+  /** The accounts that have a total for some license type, sorted. */
+  accounts(): string[] {
+    return [...this.#totals.keys()].sort();
+  }
+
   /** The license types the account has a total for, sorted. */
   features(account: string): string[] {
     return [...(this.#totals.get(account)?.keys() ?? [])].sort();
@@ -143,9 +148,18 @@ export class LicensePools {
    * Grants, queues or refuses an acquire. See {@link AcquireOutcome}.
    *
    * A re-sent acquire for an id that is waiting keeps its place and takes the new owner and request id, and a
-   * new deadline when it asks to wait (otherwise the old deadline stays).
+   * new deadline when it asks to wait (otherwise the old deadline stays). The earlier waiter comes back as
+   * `replaced`, whatever the outcome, whenever it no longer waits as it did: its request must be answered.
    */
   acquire(req: AcquireRequest): AcquireOutcome {
+    const key = pairKey(req.account, req.id);
+    const before = this.#waiting.get(key)?.waiter;
+    const outcome = this.#acquire(req);
+    if (before === undefined || this.#waiting.get(key)?.waiter === before) return outcome;
+    return { ...outcome, replaced: { ...before } };
+  }
+
+  #acquire(req: AcquireRequest): AcquireOutcome {
     const { account, id, feature, count, owner, requestId } = req;
     if (!Number.isSafeInteger(count) || count < 1) {
       return conflict(`An acquire must ask for a whole number of seats, at least 1, not ${count}.`);

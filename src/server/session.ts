@@ -1,6 +1,8 @@
 /**
- * One client connection to the fake server: greeting, hello, authentication, then licensing requests.
- * The license bookkeeping itself is the shared {@link LicensePools}; this file only speaks the protocol.
+ * One client connection to the license server: greeting, hello, authentication, then licensing requests.
+ * The license bookkeeping itself is the server's {@link LicenseStore}; this file only speaks the protocol.
+ * The store answers asynchronously, so a connection's requests wait in an inbox and are handled one after
+ * the other, in the order they arrived: a pipelined acquire and release of one lease never swap.
  */
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameDecoder } from '../protocol/codec.js';
@@ -20,13 +22,14 @@ import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js
 import { checkVersion } from '../protocol/versioning.js';
 import type { AuthFailureGuard } from './guard.js';
 import type { LeaseRecord } from './pool-types.js';
-import { ANONYMOUS_ACCOUNT, type LicensePools } from './pools.js';
+import { ANONYMOUS_ACCOUNT } from './pools.js';
+import { type LicenseStore, StoreUnavailableError } from './store.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {
   readonly auth: AuthMode;
   readonly greeting: Greeting;
-  readonly pools: LicensePools;
+  readonly store: LicenseStore;
   readonly guard: AuthFailureGuard;
   readonly maxFrameBytes: number;
   readonly maxAuthFailures: number;
@@ -51,13 +54,16 @@ export interface SessionHost {
    * (seats revoked) first when it has passed.
    */
   subscriptionEnd(account: string): number | undefined;
-  /** Whether the subscription of `account` has ended. */
-  subscriptionEnded(account: string): boolean;
+  /** Whether the subscription of `account` has ended; resolves once its seats were taken back. */
+  subscriptionEnded(account: string): Promise<boolean>;
   /** Whether the server is draining: it grants nothing more. */
   draining(): boolean;
 }
 
-type Handler<Op extends RequestOp> = (request: ParamsOf<Op> & { id: number }) => ResultOf<Op> | undefined;
+type Answer<Op extends RequestOp> = ResultOf<Op> | undefined;
+type Handler<Op extends RequestOp> = (
+  request: ParamsOf<Op> & { id: number },
+) => Answer<Op> | Promise<Answer<Op>>;
 
 /** The protocol state machine of one connection. */
 export class Session {
@@ -76,6 +82,10 @@ export class Session {
   #heldOutput: Buffer[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
   #corked = false;
+  /** Requests received and not yet handled, oldest first. */
+  readonly #inbox: Request[] = [];
+  /** Whether a request is being handled (the store has not answered yet). */
+  #busy = false;
 
   constructor(id: number, socket: Socket, host: SessionHost, idleTimeout: number) {
     this.id = id;
@@ -210,11 +220,28 @@ export class Session {
         this.fail(request.id, request.code, request.message);
         continue;
       }
-      this.#handle(request);
+      this.#inbox.push(request);
+    }
+    this.#work();
+  }
+
+  /** Handles the inbox in order; a request the store answers later holds the ones behind it until then. */
+  #work(): void {
+    while (!this.#busy && !this.#closing) {
+      const request = this.#inbox.shift();
+      if (request === undefined) return;
+      const pending = this.#handle(request);
+      if (pending === undefined) continue;
+      this.#busy = true;
+      void pending.finally(() => {
+        this.#busy = false;
+        this.#work();
+      });
     }
   }
 
-  #handle(request: Request): void {
+  /** Handles one request; returns a promise when the answer waits for the store. */
+  #handle(request: Request): Promise<void> | undefined {
     this.#host.record(this, request);
     const injected = this.#host.takeFault(request.op);
     if (injected !== undefined) {
@@ -227,12 +254,31 @@ export class Session {
       return;
     }
     const handler = this.#handlers[request.op] as Handler<RequestOp>;
-    try {
-      const result = handler(request as never);
+    const done = (result: object | undefined): void => {
       if (result !== undefined) this.answer(request.id, result);
-    } catch (err) {
+    };
+    const failed = (err: unknown): void => {
+      if (err instanceof StoreUnavailableError) {
+        this.#host.log(
+          `connection ${this.id}: ${request.op} failed, the license store is unavailable: ${err.message}`,
+        );
+        this.fail(
+          request.id,
+          ReturnCode.LV_NO_SERVER_AVAILABLE,
+          'This license server cannot reach its license store just now: ask another server, or retry shortly.',
+        );
+        return;
+      }
       const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
       this.fail(request.id, code, err instanceof Error ? err.message : String(err));
+    };
+    try {
+      const result = handler(request as never);
+      if (!(result instanceof Promise)) return void done(result);
+      return result.then(done, failed);
+    } catch (err) {
+      failed(err);
+      return undefined;
     }
   }
 
@@ -281,7 +327,7 @@ export class Session {
         version: this.#host.greeting.version,
         server: this.#host.greeting.server,
         auth: this.#host.auth,
-        leaseTtl: this.#host.pools.leaseTtl,
+        leaseTtl: this.#host.store.leaseTtl,
         maxFrameBytes: this.#host.maxFrameBytes,
       };
     },
@@ -315,8 +361,8 @@ export class Session {
       return { message: outcome.serverFinal, account: outcome.username };
     },
     acquire: (req) => this.#acquire(req),
-    cancel: (req) => {
-      const waiter = this.#host.pools.cancel(this.#accountName, req.lease);
+    cancel: async (req) => {
+      const waiter = await this.#host.store.cancel(this.#accountName, req.lease);
       if (waiter !== undefined) {
         this.#host
           .sessionFor(waiter.owner)
@@ -325,37 +371,36 @@ export class Session {
       }
       return { lease: req.lease, cancelled: waiter !== undefined };
     },
-    renew: (req) => {
+    renew: async (req) => {
       // An ended subscription's seats were taken back: the client learns it from the push and "unknown".
-      this.#host.subscriptionEnded(this.#accountName);
-      const { renewed, unknown } = this.#host.pools.renew(this.#accountName, req.leases, this.id);
-      return { renewed, unknown, ttl: this.#host.pools.leaseTtl };
+      await this.#host.subscriptionEnded(this.#accountName);
+      const { store } = this.#host;
+      const { renewed, unknown } = await store.renew(this.#accountName, req.leases, this.id);
+      return { renewed, unknown, ttl: store.leaseTtl };
     },
-    release: (req) => {
-      const result = this.#host.pools.release(this.#accountName, req.leases);
+    release: async (req) => {
+      const result = await this.#host.store.release(this.#accountName, req.leases);
       if (result.released.length > 0) {
         this.#host.log(`connection ${this.id} released ${result.released.join(', ')}`);
         this.#host.afterChange();
       }
       return result;
     },
-    status: (req) => {
-      const { pools } = this.#host;
+    status: async (req) => {
       const account = this.#accountName;
-      const features = req.feature === undefined ? pools.features(account) : [req.feature];
+      const pools = await this.#host.store.counts(account);
+      const features = req.feature === undefined ? pools.map((pool) => pool.feature) : [req.feature];
       const end = this.#host.subscriptionEnd(account);
       const endsAt = end === undefined ? {} : { endsAt: new Date(end).toISOString() };
       return {
         features: Object.fromEntries(
-          features.map((feature) => [
-            feature,
-            {
-              total: pools.total(account, feature) ?? 0,
-              inUse: pools.inUse(account, feature),
-              queued: pools.queued(account, feature),
-              ...endsAt,
-            },
-          ]),
+          features.map((feature) => {
+            const pool = pools.find((p) => p.feature === feature);
+            return [
+              feature,
+              { total: pool?.total ?? 0, inUse: pool?.inUse ?? 0, queued: pool?.queued ?? 0, ...endsAt },
+            ];
+          }),
         ),
       };
     },
@@ -366,8 +411,8 @@ export class Session {
     return this.#account ?? ANONYMOUS_ACCOUNT;
   }
 
-  #acquire(req: ParamsOf<'acquire'> & { id: number }): ResultOf<'acquire'> | undefined {
-    const { pools } = this.#host;
+  async #acquire(req: ParamsOf<'acquire'> & { id: number }): Promise<Answer<'acquire'>> {
+    const { store } = this.#host;
     const account = this.#accountName;
     if (this.#host.draining()) {
       this.fail(
@@ -377,7 +422,7 @@ export class Session {
       );
       return undefined;
     }
-    if (this.#host.subscriptionEnded(account)) {
+    if (await this.#host.subscriptionEnded(account)) {
       const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
       this.fail(
         req.id,
@@ -386,9 +431,18 @@ export class Session {
       );
       return undefined;
     }
+    const outcome = await store.acquire({
+      account,
+      id: req.lease,
+      feature: req.feature,
+      count: req.count,
+      owner: this.id,
+      requestId: req.id,
+      ...(req.wait === undefined ? {} : { wait: req.wait }),
+    });
     // A re-sent acquire for a lease that is already waiting takes over its place in the queue; the
     // earlier request is answered now so that nobody waits on it for ever.
-    const previous = pools.waiters().find((w) => w.account === account && w.id === req.lease);
+    const previous = outcome.replaced;
     if (previous !== undefined) {
       this.#host
         .sessionFor(previous.owner)
@@ -398,24 +452,20 @@ export class Session {
           `The wait for lease ${req.lease} was taken over by a newer acquire.`,
         );
     }
-    const outcome = pools.acquire({
-      account,
-      id: req.lease,
-      feature: req.feature,
-      count: req.count,
-      owner: this.id,
-      requestId: req.id,
-      ...(req.wait === undefined ? {} : { wait: req.wait }),
-    });
     const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
     switch (outcome.kind) {
       case 'granted':
         this.#host.log(
           `connection ${this.id} ${outcome.reclaimed ? 'reclaimed' : 'granted'} ${req.feature} x${req.count} lease ${req.lease}${who}`,
         );
-        this.#host.afterChange(Date.now() + pools.leaseTtl);
-        return grantResult(outcome.lease, pools.leaseTtl, outcome.reclaimed);
+        this.#host.afterChange(Date.now() + store.leaseTtl);
+        return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
       case 'queued':
+        if (this.#closing) {
+          // The connection went while the store decided: nobody is left to answer, so it does not wait.
+          await store.dropOwner(this.id);
+          return undefined;
+        }
         this.push({ push: 'queue-position', lease: req.lease, position: outcome.position });
         this.#host.afterChange(Date.now() + (req.wait ?? 0));
         return undefined;

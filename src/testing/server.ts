@@ -6,6 +6,7 @@
 import type { AuthMode, RequestOp } from '../protocol/messages.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ReceivedRequest } from '../server/faults.js';
 import { LicenseServer, type LicenseServerOptions, type ServerTlsOptions } from '../server/license-server.js';
+import { MemoryStore } from '../server/memory-store.js';
 import type { LeaseRecord } from '../server/pool-types.js';
 import { LIBRARY_VERSION } from '../version.js';
 
@@ -14,8 +15,11 @@ export type { ReceivedRequest } from '../server/faults.js';
 /** TLS material for the server: PEM strings or buffers. */
 export type FakeServerTlsOptions = ServerTlsOptions;
 
-/** Options of {@link FakeLicenseServer.start}: those of a {@link LicenseServer}. */
-export type FakeLicenseServerOptions = LicenseServerOptions;
+/**
+ * Options of {@link FakeLicenseServer.start}: those of a {@link LicenseServer}, but for its store: a fake
+ * server keeps its pools in memory, so that a test can read them at any moment.
+ */
+export type FakeLicenseServerOptions = Omit<LicenseServerOptions, 'store'>;
 
 /**
  * A license server for tests: real sockets, real protocol, real license semantics, and fault injection.
@@ -34,10 +38,12 @@ export type FakeLicenseServerOptions = LicenseServerOptions;
 export class FakeLicenseServer implements AsyncDisposable {
   readonly #server: LicenseServer;
   readonly #faults: FaultPlan;
+  readonly #store: MemoryStore;
 
-  private constructor(server: LicenseServer, faults: FaultPlan) {
+  private constructor(server: LicenseServer, faults: FaultPlan, store: MemoryStore) {
     this.#server = server;
     this.#faults = faults;
+    this.#store = store;
   }
 
   /**
@@ -47,11 +53,13 @@ export class FakeLicenseServer implements AsyncDisposable {
    */
   static async start(options: FakeLicenseServerOptions = {}): Promise<FakeLicenseServer> {
     const faults = new FaultPlan(true);
+    const { store: _ignored, ...rest } = options as LicenseServerOptions;
+    const store = new MemoryStore({ leaseTtl: options.leaseTtl ?? 30_000 });
     const server = await LicenseServer[kStartWithFaults](
-      { ...options, name: options.name ?? `lv-license-client-fake/${LIBRARY_VERSION}` },
+      { ...rest, store, name: options.name ?? `lv-license-client-fake/${LIBRARY_VERSION}` },
       faults,
     );
-    return new FakeLicenseServer(server, faults);
+    return new FakeLicenseServer(server, faults, store);
   }
 
   /** `host:port` to put in `LICENSE_SERVERS`. */
@@ -126,19 +134,22 @@ export class FakeLicenseServer implements AsyncDisposable {
    * holders get a `lease-revoked` push.
    */
   setLicenses(feature: string, count: number, account?: string): void {
-    this.#server.setLicenses(feature, count, account);
+    // The memory store has the new size when this returns; the pushes follow on the event loop.
+    this.#server.setLicenses(feature, count, account).catch(() => {
+      // Not reached: a memory store does not fail once the count was checked (which throws above).
+    });
   }
 
   // ---- introspection ---------------------------------------------------------------------------
 
   /** Seats in use, of one feature or all, for one account or all. */
   inUse(feature?: string, account?: string): number {
-    return this.#server.inUse(feature, account);
+    return this.#store.inUseNow(account, feature);
   }
 
   /** A snapshot of every lease held. */
   leases(): LeaseRecord[] {
-    return this.#server.leases();
+    return this.#store.leasesNow();
   }
 
   /** Requests received so far, oldest first (at most the last 10,000). Secrets are never recorded. */

@@ -138,7 +138,7 @@ describe('lv-license accounts', () => {
     await main(['accounts', 'disable', 'alice', '--accounts', file], cli().io);
     await server.reload();
     await expect.poll(() => lease.state).toBe('lost');
-    expect(server.inUse('FULL', 'alice')).toBe(0);
+    expect(await server.inUse('FULL', 'alice')).toBe(0);
     await expect(login(server, 'alice', 'pw-alice-2')).rejects.toMatchObject({ code: -34 });
   });
 

@@ -82,12 +82,12 @@ describe('the admin API', () => {
     const [kept, revoked] = [await client.acquire('FULL'), await client.acquire('FULL')];
     expect((await call('POST', `/leases/${revoked.id}/revoke?account=alice`)).status).toBe(401);
     expect((await call('POST', `/leases/${revoked.id}/revoke?account=alice`, READ)).status).toBe(403);
-    expect(server.inUse('FULL', 'alice')).toBe(2);
+    expect(await server.inUse('FULL', 'alice')).toBe(2);
     const answer = await call('POST', `/leases/${revoked.id}/revoke?account=alice`, ADMIN);
     expect(answer).toEqual({ status: 200, body: { revoked: revoked.id } });
     await expect.poll(() => lost).toEqual([revoked.id]);
     expect(kept.state).toBe('held');
-    expect(server.inUse('FULL', 'alice')).toBe(1);
+    expect(await server.inUse('FULL', 'alice')).toBe(1);
     expect((await call('POST', '/leases/no-such-lease/revoke?account=alice', ADMIN)).status).toBe(404);
     expect(log.some((line) => /admin: admin:[0-9a-f]{8} POST \/leases\/.*\/revoke/.test(line))).toBe(true);
     expect(log.join('\n')).not.toContain(ADMIN);
@@ -104,7 +104,7 @@ describe('the admin API', () => {
       body: { account: 'alice', feature: 'FULL', total: 1 },
     });
     await expect.poll(() => leases.map((l) => l.state)).toEqual(['held', 'lost']);
-    expect(server.pools().find((p) => p.feature === 'FULL')).toMatchObject({ total: 1, inUse: 1 });
+    expect((await server.pools()).find((p) => p.feature === 'FULL')).toMatchObject({ total: 1, inUse: 1 });
   });
 
   it('reloads the accounts file with the admin token', async () => {
@@ -114,7 +114,7 @@ describe('the admin API', () => {
     const answer = await call('POST', '/reload', ADMIN);
     expect(answer.status).toBe(200);
     expect(answer.body.reloaded).toMatchObject({ accounts: 1, removed: [] });
-    expect(server.pools()).toEqual([
+    expect(await server.pools()).toEqual([
       { account: 'alice', feature: 'FULL', total: 5, inUse: 0, queued: 0 },
       { account: 'alice', feature: 'TTS', total: 0, inUse: 0, queued: 0 },
     ]);

@@ -69,7 +69,7 @@ describe('admin changes and reloads', () => {
       all.node2 = { ...(all.node2 as NonNullable<typeof all.node2>), licenses: { FULL: 2 } };
     });
     await server.reload();
-    expect(server.pools().find((p) => p.account === 'node1')).toMatchObject({ total: 6, inUse: 6 });
+    expect((await server.pools()).find((p) => p.account === 'node1')).toMatchObject({ total: 6, inUse: 6 });
     expect(lost).toEqual([]);
   });
 
@@ -106,11 +106,11 @@ describe('a draining server', () => {
     const client = clientOf(server.address, 'node1', 'pw-drain-1');
     await client.acquire('FULL');
     const waiting = client.acquire('FULL', { wait: 10_000 }).catch((e: unknown) => e);
-    await expect.poll(() => server.pools()[0]?.queued).toBe(1);
+    await expect.poll(async () => (await server.pools())[0]?.queued).toBe(1);
     const draining = server.drain({ timeout: 1_500 });
     expect(await waiting).toMatchObject({ code: -22 });
     await draining;
-    expect(server.leases()).toEqual([]);
+    expect(await server.leases()).toEqual([]);
   });
 });
 
@@ -185,7 +185,7 @@ describe('messages', () => {
     client.on('lease-lost', ({ error }) => messages.push(error.message));
     await client.acquire('FULL');
     await client.acquire('FULL');
-    server.setLicenses('FULL', 1);
+    await server.setLicenses('FULL', 1);
     await expect.poll(() => messages.length).toBe(1);
     expect(messages[0]).toContain('No other license server is configured');
     expect(messages[0]).not.toContain('(migrate: )');

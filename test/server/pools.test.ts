@@ -164,15 +164,28 @@ describe('LicensePools', () => {
     acquire({ id: 'w1', wait: 500 });
     acquire({ id: 'w2', wait: 500, owner: 1, requestId: 5 });
     clock += 10;
-    expect(acquire({ id: 'w2', wait: 800, owner: 2, requestId: 6 })).toEqual({ kind: 'queued', position: 2 });
+    // The earlier request comes back as `replaced`, for the server to answer.
+    expect(acquire({ id: 'w2', wait: 800, owner: 2, requestId: 6 })).toEqual({
+      kind: 'queued',
+      position: 2,
+      replaced: expect.objectContaining({ id: 'w2', owner: 1, requestId: 5, deadline: 1_500 }),
+    });
     expect(pools.waiters().map((w) => [w.id, w.owner, w.requestId, w.deadline])).toEqual([
       ['w1', 1, 1, 1_500],
       ['w2', 2, 6, 1_810],
     ]);
     // Without a wait the deadline stays.
-    expect(acquire({ id: 'w2', owner: 3, requestId: 7 })).toEqual({ kind: 'queued', position: 2 });
+    expect(acquire({ id: 'w2', owner: 3, requestId: 7 })).toMatchObject({
+      kind: 'queued',
+      position: 2,
+      replaced: { owner: 2, requestId: 6 },
+    });
     expect(pools.waiters()[1]).toMatchObject({ owner: 3, requestId: 7, deadline: 1_810 });
-    expect(acquire({ id: 'w2', count: 2, wait: 1 }).kind).toBe('conflict');
+    // A conflicting re-send leaves the waiter as it was: nothing was replaced.
+    expect(acquire({ id: 'w2', count: 2, wait: 1 })).toEqual({
+      kind: 'conflict',
+      message: expect.any(String),
+    });
     expect(pools.queued('alice', 'FULL')).toBe(2);
   });
 
@@ -181,7 +194,7 @@ describe('LicensePools', () => {
     acquire({ id: 'w1', wait: 500 });
     acquire({ id: 'w2', wait: 500 });
     pools.cancel('alice', 'w1');
-    expect(acquire({ id: 'w2', wait: 500 })).toEqual({ kind: 'queued', position: 1 });
+    expect(acquire({ id: 'w2', wait: 500 })).toMatchObject({ kind: 'queued', position: 1 });
     expect(pools.drain()).toEqual({ granted: [], positions: [], refused: [] });
   });
 
@@ -453,6 +466,15 @@ class Harness {
     const inUseBefore = pools.inUse(op.account, op.feature);
     const total = pools.total(op.account, op.feature);
     const outcome = pools.acquire({ ...op, requestId: this.step });
+    // `replaced` is the earlier waiter exactly when one waited with this id and no longer waits as it did
+    // (taken over by this request, or pushed out of a pool it no longer fits): its request must be answered.
+    const stillWaiting = pools.waiters().find((w) => pair(w.account, w.id) === key);
+    const taken =
+      waiting !== undefined &&
+      (stillWaiting === undefined ||
+        stillWaiting.owner !== waiting.owner ||
+        stillWaiting.requestId !== waiting.requestId);
+    expect(outcome.replaced).toEqual(taken ? waiting : undefined);
     switch (outcome.kind) {
       case 'granted': {
         const { lease } = outcome;

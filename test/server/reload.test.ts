@@ -51,7 +51,7 @@ describe('LicenseServer.reload', () => {
     await server.reload({ alice: { password: 'pw-1', licenses: { FULL: 2 } } });
     await expect.poll(() => seen.lost).toEqual([leases[2]?.id]);
     expect(leases.map((l) => l.state)).toEqual(['held', 'held', 'lost']);
-    expect(server.inUse('FULL', 'alice')).toBe(2);
+    expect(await server.inUse('FULL', 'alice')).toBe(2);
     expect(seen.disconnects).toBe(0);
   });
 
@@ -60,10 +60,10 @@ describe('LicenseServer.reload', () => {
     const c = client(server.address, 'alice', 'pw-1');
     await c.acquire('FULL');
     const waiting = c.acquire('FULL', { wait: 5_000 });
-    await expect.poll(() => server.leases().length).toBe(1);
+    await expect.poll(async () => (await server.leases()).length).toBe(1);
     await server.reload({ alice: { password: 'pw-1', licenses: { FULL: 2 } } });
     expect((await waiting).state).toBe('held');
-    expect(server.inUse('FULL', 'alice')).toBe(2);
+    expect(await server.inUse('FULL', 'alice')).toBe(2);
   });
 
   it('a new password applies to the next login; the sessions already authenticated go on', async () => {
@@ -94,8 +94,8 @@ describe('LicenseServer.reload', () => {
     expect(aliceSeen.lost).toEqual([aliceLease.id]);
     expect(bobLease.state).toBe('held');
     expect(bobSeen.disconnects).toBe(0);
-    expect(server.inUse('FULL', 'alice')).toBe(0);
-    expect(server.inUse('FULL', 'bob')).toBe(1);
+    expect(await server.inUse('FULL', 'alice')).toBe(0);
+    expect(await server.inUse('FULL', 'bob')).toBe(1);
     await expect(alice.acquire('FULL')).rejects.toMatchObject({ code: -34 });
   });
 
@@ -106,7 +106,7 @@ describe('LicenseServer.reload', () => {
     await expect(
       server.reload({ alice: { password: '', licenses: { FULL: 0 } } } as unknown as AccountsSpec),
     ).rejects.toBeInstanceOf(ConfigError);
-    expect(server.inUse('FULL', 'alice')).toBe(1);
+    expect(await server.inUse('FULL', 'alice')).toBe(1);
     expect((await c.acquire('FULL')).state).toBe('held');
     const again = client(server.address, 'alice', 'pw-1');
     expect((await again.acquire('FULL')).state).toBe('held');

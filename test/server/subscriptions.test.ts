@@ -99,7 +99,7 @@ describe('a cancelled subscription, across its billing day', () => {
     await expect.poll(() => lost.map((l) => l.id), { timeout: 3_000 }).toEqual([held.id]);
     expect(lost[0]?.code).toBe(-41);
     expect(lost[0]?.message).toContain('ended on 2026-11-25');
-    expect(server.inUse('FULL', 'alice')).toBe(0);
+    expect(await server.inUse('FULL', 'alice')).toBe(0);
 
     const refused = await alice.acquire('FULL').catch((e: unknown) => e);
     expect(refused).toMatchObject({ code: -59, codeName: 'LV_EXPIRED_LICENSE', retryable: false });

@@ -1,0 +1,119 @@
+/**
+ * LicenseStore: where a {@link LicenseServer} keeps its pools, leases and queues. The engine (sessions,
+ * SCRAM, pushes, timers) only talks to this interface, so a store on a database can take the place of the
+ * in-memory one without touching the engine. {@link MemoryStore} (memory-store.ts) is the embedded default.
+ */
+import type { PoolStatus } from './options.js';
+import type {
+  AcquireOutcome,
+  AcquireRequest,
+  DrainResult,
+  ExpireResult,
+  LeaseRecord,
+  Waiter,
+} from './pool-types.js';
+
+/** What {@link LicenseStore.renew} did. */
+export interface RenewResult {
+  /** Ids whose lease now lasts until now + the TTL. */
+  readonly renewed: string[];
+  /** Ids that are not held (expired, revoked, released or never granted). */
+  readonly unknown: string[];
+}
+
+/** What {@link LicenseStore.release} did. */
+export interface ReleaseResult {
+  /** Ids whose seats are free again. */
+  readonly released: string[];
+  /** Ids that were not held (waiting ones included). */
+  readonly unknown: string[];
+}
+
+/** Which leases {@link LicenseStore.leases} returns; an absent field matches everything. */
+export interface LeaseFilter {
+  readonly account?: string | undefined;
+  readonly feature?: string | undefined;
+}
+
+/**
+ * The state of a license server's pools, behind an async interface. Every call is atomic: it sees the state
+ * every earlier call left and leaves a state every rule below holds in. The rules:
+ *
+ * - a pool never grants past its total; a lease id is unique per account;
+ * - a re-sent acquire for a held id returns the same lease (`reclaimed`), never a second seat;
+ * - each pool's queue is strict FIFO, and a re-sent acquire for a waiting id keeps its place
+ *   (the earlier request is returned as `replaced`, for the engine to answer);
+ * - a lease lives {@link LicenseStore.leaseTtl} ms from its grant or last renewal, and is never renewed
+ *   or reclaimed once {@link LicenseStore.expire} has removed it.
+ *
+ * Owners are connection numbers of the one server that uses the store; a store shared by several servers
+ * tells them apart itself. The engine calls {@link LicenseStore.drain} after anything that frees seats or
+ * removes waiters, and {@link LicenseStore.expire} when {@link LicenseStore.nextDeadline} comes.
+ *
+ * @example
+ * ```ts
+ * import { LicenseServer, MemoryStore } from 'lv-license-client/server';
+ *
+ * const store = new MemoryStore({ leaseTtl: 30_000 });
+ * const server = await LicenseServer.start({ store, licenses: { FULL: 8 } });
+ * ```
+ */
+export interface LicenseStore {
+  /** How long (ms) a lease lives without a renewal. */
+  readonly leaseTtl: number;
+  /**
+   * Sets how many seats of `feature` the account has. Below the seats in use, the newest leases are taken
+   * back until the rest fit, and returned (the engine pushes `lease-revoked` to their holders).
+   *
+   * @throws RangeError when `total` is not a whole number, 0 or more.
+   */
+  setTotal(account: string, feature: string, total: number): Promise<LeaseRecord[]>;
+  /** Grants, queues or refuses an acquire. See {@link AcquireOutcome}. */
+  acquire(request: AcquireRequest): Promise<AcquireOutcome>;
+  /** Takes a waiting request out of its queue; returns it, or `undefined` when the id was not waiting. */
+  cancel(account: string, id: string): Promise<Waiter | undefined>;
+  /** Extends each held lease and makes `owner` its owner. */
+  renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult>;
+  /** Frees the seats of each held lease. */
+  release(account: string, ids: readonly string[]): Promise<ReleaseResult>;
+  /**
+   * Takes leases back (an operator's decision, an ended subscription): the given ids of `account`, or every
+   * lease of it when `ids` is absent. Returns the leases taken, for the engine to tell their holders.
+   */
+  revoke(account: string, ids?: readonly string[]): Promise<LeaseRecord[]>;
+  /** Takes every lease back (the server is draining) and returns them. */
+  revokeAll(): Promise<LeaseRecord[]>;
+  /** Removes the leases and waiters whose time has come, and returns them. */
+  expire(): Promise<ExpireResult>;
+  /** Refuses waiters their pool can never grant, grants the queue heads that fit, reports position moves. */
+  drain(): Promise<DrainResult>;
+  /** A connection closed: its waiters leave their queues (and are returned); its leases stay until their TTL. */
+  dropOwner(owner: number): Promise<Waiter[]>;
+  /** Every pool of `account` (or of every account), sorted by account, then license type. */
+  counts(account?: string): Promise<PoolStatus[]>;
+  /** The leases held, in grant order. */
+  leases(filter?: LeaseFilter): Promise<LeaseRecord[]>;
+  /** The requests waiting, pool by pool, each in queue order. */
+  waiters(): Promise<Waiter[]>;
+  /** The earliest lease expiry or waiter deadline (epoch ms), or `undefined` when nothing will expire. */
+  nextDeadline(): Promise<number | undefined>;
+  /**
+   * Lets go of what the store holds (connections, timers). A server closes the store it made itself, never
+   * one it was given: that one's owner closes it.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * What a store throws when it cannot be reached (a database down or out of connections), as opposed to a
+ * bug. The server answers the request with -22 (`LV_NO_SERVER_AVAILABLE`), so the client asks its next
+ * server, and logs the cause; anything else a store throws is answered with -68 (`LV_EXCEPTION`).
+ *
+ * @example
+ * ```ts
+ * throw new StoreUnavailableError('PostgreSQL at db1:5432 refused the connection', { cause: err });
+ * ```
+ */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}

@@ -1,0 +1,247 @@
+/**
+ * The engine over a store that answers late and out of order, as one on a database does: the rules hold
+ * (requests of one connection in order, no pool past its total, waiters served, seats back at the end),
+ * over real sockets, with the real client.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { LicenseClient } from '../../src/index.js';
+import {
+  type AcquireRequest,
+  LicenseServer,
+  type LicenseStore,
+  MemoryStore,
+  StoreUnavailableError,
+} from '../../src/server/index.js';
+import { FAST } from '../helpers/cluster.js';
+import { type RawClient, rawConnect } from '../helpers/raw-client.js';
+
+/**
+ * A MemoryStore behind a random delay before and after each call (0 to 3 ms each way), so that calls made
+ * one after the other can complete in another order, and a check after every call that no pool is past
+ * its total.
+ */
+class SlowStore implements LicenseStore {
+  readonly inner: MemoryStore;
+  readonly overbooked: string[] = [];
+  calls = 0;
+  /** While set, every call fails as a store that cannot be reached does. */
+  down = false;
+
+  constructor(leaseTtl = 30_000) {
+    this.inner = new MemoryStore({ leaseTtl });
+  }
+
+  get leaseTtl(): number {
+    return this.inner.leaseTtl;
+  }
+
+  async #slow<T>(call: () => Promise<T>): Promise<T> {
+    this.calls += 1;
+    await pause();
+    if (this.down) throw new StoreUnavailableError('the database refused the connection');
+    const value = await call();
+    for (const pool of this.inner.countsNow()) {
+      if (pool.inUse > pool.total) this.overbooked.push(`${pool.feature} ${pool.inUse}/${pool.total}`);
+    }
+    await pause();
+    return value;
+  }
+
+  setTotal(account: string, feature: string, total: number) {
+    return this.#slow(() => this.inner.setTotal(account, feature, total));
+  }
+  acquire(request: AcquireRequest) {
+    return this.#slow(() => this.inner.acquire(request));
+  }
+  cancel(account: string, id: string) {
+    return this.#slow(() => this.inner.cancel(account, id));
+  }
+  renew(account: string, ids: readonly string[], owner: number) {
+    return this.#slow(() => this.inner.renew(account, ids, owner));
+  }
+  release(account: string, ids: readonly string[]) {
+    return this.#slow(() => this.inner.release(account, ids));
+  }
+  revoke(account: string, ids?: readonly string[]) {
+    return this.#slow(() => this.inner.revoke(account, ids));
+  }
+  revokeAll() {
+    return this.#slow(() => this.inner.revokeAll());
+  }
+  expire() {
+    return this.#slow(() => this.inner.expire());
+  }
+  drain() {
+    return this.#slow(() => this.inner.drain());
+  }
+  dropOwner(owner: number) {
+    return this.#slow(() => this.inner.dropOwner(owner));
+  }
+  counts(account?: string) {
+    return this.#slow(() => this.inner.counts(account));
+  }
+  leases() {
+    return this.#slow(() => this.inner.leases());
+  }
+  waiters() {
+    return this.#slow(() => this.inner.waiters());
+  }
+  nextDeadline() {
+    return this.#slow(() => this.inner.nextDeadline());
+  }
+  close() {
+    return this.inner.close();
+  }
+}
+
+function pause(): Promise<void> {
+  const ms = Math.floor(Math.random() * 4);
+  return new Promise((resolve) => (ms === 0 ? setImmediate(resolve) : setTimeout(resolve, ms)));
+}
+
+const servers: LicenseServer[] = [];
+const raws: RawClient[] = [];
+const clients: LicenseClient[] = [];
+
+afterEach(async () => {
+  for (const raw of raws.splice(0)) raw.close();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+
+async function start(store: LicenseStore, licenses: Record<string, number>): Promise<LicenseServer> {
+  const server = await LicenseServer.start({ port: 0, store, licenses });
+  servers.push(server);
+  return server;
+}
+
+async function hello(server: LicenseServer): Promise<RawClient> {
+  const raw = await rawConnect(server.port);
+  raws.push(raw);
+  await raw.next((f) => f.type === 'greeting');
+  expect((await raw.request('hello', { version: '1.0' })).ok).toBe(true);
+  return raw;
+}
+
+describe('LicenseServer over a slow store', () => {
+  it("handles one connection's pipelined requests in the order they were sent", async () => {
+    const store = new SlowStore();
+    const server = await start(store, { FULL: 1 });
+    const raw = await hello(server);
+    // One write: acquire and release the one seat 40 times, the same lease id each time.
+    const frames: string[] = [];
+    for (let i = 0; i < 40; i += 1) {
+      frames.push(JSON.stringify({ id: 2 * i + 1, op: 'acquire', lease: 'p', feature: 'FULL', count: 1 }));
+      frames.push(JSON.stringify({ id: 2 * i + 2, op: 'release', leases: ['p'] }));
+    }
+    raw.sendRaw(`${frames.join('\n')}\n`);
+    await raw.next((f) => f.id === 80, 10_000);
+    const answers = raw.frames.filter((f) => typeof f.id === 'number' && (f.id as number) <= 80);
+    expect(answers.map((f) => f.id)).toEqual(Array.from({ length: 80 }, (_, i) => i + 1));
+    for (const answer of answers) {
+      expect(answer.ok).toBe(true);
+      if ((answer.id as number) % 2 === 1) expect(answer.result).toMatchObject({ reclaimed: false });
+      else expect(answer.result).toEqual({ released: ['p'], unknown: [] });
+    }
+    expect(await server.inUse()).toBe(0);
+  });
+
+  it('grants a waiter when a seat frees, and answers a re-sent wait once each', async () => {
+    const store = new SlowStore();
+    const server = await start(store, { FULL: 1 });
+    const holder = await hello(server);
+    const waiter = await hello(server);
+    expect((await holder.request('acquire', { lease: 'h', feature: 'FULL', count: 1 })).ok).toBe(true);
+    waiter.send({ id: 1, op: 'acquire', lease: 'w', feature: 'FULL', count: 1, wait: 5_000 });
+    await waiter.next((f) => f.push === 'queue-position');
+    // Re-sent on the same connection: the first request is answered (taken over), the second waits on.
+    waiter.send({ id: 2, op: 'acquire', lease: 'w', feature: 'FULL', count: 1, wait: 5_000 });
+    expect(await waiter.next((f) => f.id === 1)).toMatchObject({ ok: false, error: { code: -3 } });
+    // A re-send that asks for something else is refused, and the waiting request is left as it was.
+    waiter.send({ id: 3, op: 'acquire', lease: 'w', feature: 'FULL', count: 2, wait: 5_000 });
+    expect(await waiter.next((f) => f.id === 3)).toMatchObject({ ok: false });
+    expect(waiter.frames.some((f) => f.id === 2)).toBe(false);
+    await holder.request('release', { leases: ['h'] });
+    expect(await waiter.next((f) => f.id === 2)).toMatchObject({ ok: true, result: { lease: 'w' } });
+    expect(await server.inUse()).toBe(1);
+  });
+
+  it('keeps every pool within its total under many clients, and ends with every seat back', async () => {
+    const store = new SlowStore();
+    const server = await start(store, { FULL: 5, TTS: 2 });
+    for (let c = 0; c < 4; c += 1) {
+      clients.push(new LicenseClient({ servers: server.address, ...FAST, operationTimeout: 10_000 }));
+    }
+    let granted = 0;
+    let busy = 0;
+    await Promise.all(
+      clients.flatMap((client) =>
+        Array.from({ length: 6 }, async (_, i) => {
+          for (let round = 0; round < 5; round += 1) {
+            try {
+              const lease = await client.acquire(i % 3 === 0 ? 'TTS' : 'FULL', { wait: 2_000 });
+              granted += 1;
+              await new Promise((resolve) => setTimeout(resolve, Math.random() * 5));
+              await lease.release();
+            } catch (err) {
+              busy += 1;
+              expect((err as { code?: number }).code).toBe(-26);
+            }
+          }
+        }),
+      ),
+    );
+    expect(granted).toBeGreaterThan(0);
+    expect(granted + busy).toBe(4 * 6 * 5);
+    expect(store.overbooked).toEqual([]);
+    expect(await server.inUse()).toBe(0);
+    expect(await server.pools()).toEqual([
+      { account: '', feature: 'FULL', total: 5, inUse: 0, queued: 0 },
+      { account: '', feature: 'TTS', total: 2, inUse: 0, queued: 0 },
+    ]);
+  });
+
+  it('revokes the newest leases when a pool shrinks, and a drain hands back every seat', async () => {
+    const store = new SlowStore();
+    const server = await start(store, { FULL: 3 });
+    const raw = await hello(server);
+    for (const lease of ['a', 'b', 'c']) {
+      expect((await raw.request('acquire', { lease, feature: 'FULL', count: 1 })).ok).toBe(true);
+    }
+    await server.setLicenses('FULL', 1);
+    const push = await raw.next((f) => f.push === 'lease-revoked');
+    expect([...(push.leases as string[])].sort()).toEqual(['b', 'c']);
+    expect((await server.leases()).map((l) => l.id)).toEqual(['a']);
+    await server.drain({ timeout: 200 });
+    expect(store.inner.inUseNow()).toBe(0);
+    expect(raw.frames.some((f) => f.push === 'shutdown')).toBe(true);
+  });
+
+  it('answers -22 while its store is unreachable, so the client takes the seat from its next server', async () => {
+    const broken = new SlowStore();
+    const a = await start(broken, { FULL: 2 });
+    const b = await start(new MemoryStore(), { FULL: 2 });
+    const lines: string[] = [];
+    const c = await LicenseServer.start({
+      port: 0,
+      store: broken,
+      licenses: { FULL: 2 },
+      log: (l) => lines.push(l),
+    });
+    servers.push(c);
+    broken.down = true;
+    const raw = await hello(c);
+    const refused = await raw.request('acquire', { lease: 'x', feature: 'FULL', count: 1 });
+    expect(refused).toMatchObject({ ok: false, error: { code: -22 } });
+    expect(lines.some((l) => l.includes('the license store is unavailable: the database refused'))).toBe(
+      true,
+    );
+    const client = new LicenseClient({ servers: `${a.address};${b.address}`, ...FAST });
+    clients.push(client);
+    const lease = await client.acquire('FULL');
+    expect(lease.server).toBe(b.address);
+    expect(await b.inUse()).toBe(1);
+    broken.down = false;
+    expect(await a.inUse()).toBe(0);
+  });
+});
