@@ -5,6 +5,7 @@ import { ACCOUNTS_USAGE, accounts } from './accounts.js';
 import { ADMIN_USAGE, admin } from './admin.js';
 import { DOCTOR_USAGE, doctor } from './doctor.js';
 import { type CliIo, UsageError } from './io.js';
+import { REPORT_USAGE, report } from './report.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { STATUS_USAGE, status } from './status.js';
 
@@ -16,6 +17,7 @@ Commands:
   status    show each license server and this account's licenses: total, in use, queued, free
   admin     pools, leases, revoke, set, reload and drain on a running server's admin API
   accounts  add, passwd, set, cancel, disable, enable, list the accounts file of a server
+  report    usage per account and license type from a server's event log: peaks, seat-hours, denials
 
 Run "lv-license <command> --help" for a command's options.
 `;
@@ -26,6 +28,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   status: STATUS_USAGE,
   admin: ADMIN_USAGE,
   accounts: ACCOUNTS_USAGE,
+  report: REPORT_USAGE,
 };
 
 /** Runs one command line; resolves with the exit status (0 ok, 1 failure, 2 usage error). */
@@ -43,6 +46,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await admin(rest, io);
       case 'accounts':
         return await accounts(rest, io);
+      case 'report':
+        return await report(rest, io);
       case undefined:
       case '-h':
       case '--help':

@@ -5,20 +5,24 @@ import { readFile } from 'node:fs/promises';
 import { isLicenseError } from '../index.js';
 import {
   type AdminListener,
+  EventLog,
   LicenseServer,
   type LicenseServerOptions,
   loadAdminTokens,
+  ServerMetrics,
   startAdmin,
 } from '../server/index.js';
 import { type CliIo, parseFlags, UsageError } from './io.js';
+import { type LogFormat, type ServeLog, serveLog } from './serve-observe.js';
 
 export const SERVE_USAGE = `Usage: lv-license serve [options]
 
 Runs a license server (lv-license-client/server) in the foreground.
 
 Signals:
-  SIGHUP                re-read --accounts (also done when the file changes) and the --tls-cert/--tls-key
-                        files; a file that does not load is reported and the one in force stays
+  SIGHUP                re-read --accounts (also done when the file changes), the --tls-cert/--tls-key
+                        files and --admin-token-file, and reopen --events (after logrotate moved it); a
+                        file that does not load is reported and the one in force stays
   SIGTERM, SIGINT       drain: hand every lease back (clients move them to their other servers), tell
                         clients to go, wait for them (--drain-timeout), exit 0; a second one exits at once
 
@@ -34,9 +38,29 @@ Options:
   --tls-request-cert    ask clients for a certificate signed by --tls-ca
   --drain-timeout MS    the longest a drain waits for clients to leave (default 5000)
   --admin HOST:PORT     serve the admin HTTP API there (off unless asked; keep it on a private address)
-  --admin-token-file F  its bearer tokens, one "admin TOKEN" or "read TOKEN" per line (with --admin)
+  --admin-token-file F  its bearer tokens, one "admin TOKEN" or "read TOKEN" per line (with --admin);
+                        GET /metrics (Prometheus), /livez and /readyz answer without a token
+  --metrics-per-account true|false
+                        label metrics by account (default true); false sums accounts, for many of them
+  --events FILE         append one JSON line per grant, denial, release, expiry, revocation, failed
+                        login and admin action (read it with "lv-license report")
+  --log-format text|json
+                        text: readable lines; json: one JSON object per line (default: text on a
+                        terminal, json otherwise)
   -h, --help            show this help
 `;
+
+function oneOf<const T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${name} takes ${allowed.join(' or ')}, not "${value}".`);
+  }
+  return value as T;
+}
 
 function integer(name: string, value: string | undefined, min: number, max: number): number | undefined {
   if (value === undefined) return undefined;
@@ -76,6 +100,12 @@ export interface ServeOptions extends LicenseServerOptions {
   drainTimeout: number;
   /** Where the admin HTTP API listens, and its token file. */
   admin?: { host: string; port: number; tokenFile: string } | undefined;
+  /** Label metrics by account. */
+  metricsPerAccount: boolean;
+  /** The event log, if any. */
+  events?: string | undefined;
+  /** How to log; `undefined`: text on a terminal, JSON otherwise. */
+  logFormat?: LogFormat | undefined;
 }
 
 /** Builds the server options from the command line. */
@@ -94,6 +124,9 @@ export async function serveOptions(args: readonly string[]): Promise<ServeOption
     port: integer('port', v.port, 0, 65_535) ?? 7569,
     host: v.host ?? '127.0.0.1',
     drainTimeout: integer('drain-timeout', v['drain-timeout'], 0, 3_600_000) ?? 5_000,
+    metricsPerAccount: oneOf('metrics-per-account', v['metrics-per-account'], ['true', 'false']) !== 'false',
+    events: v.events,
+    logFormat: oneOf('log-format', v['log-format'], ['text', 'json']),
   };
   if ((v.admin === undefined) !== (v['admin-token-file'] === undefined)) {
     throw new UsageError(
@@ -140,6 +173,9 @@ function parseServeArgs(args: readonly string[]) {
     'drain-timeout': { type: 'string' },
     admin: { type: 'string' },
     'admin-token-file': { type: 'string' },
+    'metrics-per-account': { type: 'string' },
+    events: { type: 'string' },
+    'log-format': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
 }
@@ -155,27 +191,49 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     io.stdout(SERVE_USAGE);
     return 0;
   }
-  const log = (line: string) => io.stdout(`${new Date().toISOString()} ${line}\n`);
-  const { drainTimeout, admin, ...serverOptions } = options;
+  const { drainTimeout, admin, metricsPerAccount, events: eventsPath, logFormat, ...serverOptions } = options;
+  const log = serveLog(logFormat ?? ((io.isTTY ?? process.stdout.isTTY === true) ? 'text' : 'json'), io);
   let server: LicenseServer;
   let adminListener: AdminListener | undefined;
+  let metrics: ServerMetrics | undefined;
+  let events: EventLog | undefined;
   try {
     const tokens = admin === undefined ? undefined : await loadAdminTokens(admin.tokenFile);
-    server = await LicenseServer.start({ ...serverOptions, watch: true, log });
+    events =
+      eventsPath === undefined
+        ? undefined
+        : await EventLog.open(eventsPath, { warn: log, startStore: 'memory' }).catch((err: unknown) => {
+            throw new Error(
+              `--events ${eventsPath} cannot be written (${(err as NodeJS.ErrnoException).code ?? err}).`,
+            );
+          });
+    server = await LicenseServer.start({ ...serverOptions, watch: true, log }).catch(async (err: unknown) => {
+      await events?.close();
+      throw err;
+    });
+    const eventLog = events;
+    if (eventLog !== undefined) server.onEvent((event) => eventLog.write(event));
     if (admin !== undefined && tokens !== undefined) {
-      adminListener = await startAdmin(server, { host: admin.host, port: admin.port, tokens, log }).catch(
-        async (err: unknown) => {
-          await server.close();
-          throw err;
-        },
-      );
+      metrics = new ServerMetrics(server, { perAccount: metricsPerAccount });
+      adminListener = await startAdmin(server, {
+        host: admin.host,
+        port: admin.port,
+        tokens,
+        log,
+        metrics,
+      }).catch(async (err: unknown) => {
+        await server.close();
+        await events?.close();
+        throw err;
+      });
       log(`admin API on ${adminListener.url}`);
     }
   } catch (err) {
     io.stderr(`lv-license serve: ${messageOf(err)}\n`);
     return 1;
   }
-  const stopListening = io.onReload?.(() => void reloadFiles(server, adminListener, args, log)) ?? (() => {});
+  const stopListening =
+    io.onReload?.(() => void reloadFiles(server, adminListener, events, args, log)) ?? (() => {});
   const { signal } = io;
   // Until a signal, or a drain asked for through the admin API.
   await Promise.race([
@@ -189,7 +247,9 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   log('draining');
   await server.drain({ timeout: drainTimeout, retryAfter: 1_000 });
   await adminListener?.close();
+  metrics?.close();
   log('stopped');
+  await events?.close();
   return 0;
 }
 
@@ -197,9 +257,14 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
 async function reloadFiles(
   server: LicenseServer,
   adminListener: AdminListener | undefined,
+  events: EventLog | undefined,
   args: readonly string[],
-  log: (line: string) => void,
+  log: ServeLog,
 ): Promise<void> {
+  await events?.reopen().then(
+    () => log(`event log ${events.path} reopened`),
+    (err: unknown) => log(`the event log could not be reopened, the file in force stays: ${messageOf(err)}`),
+  );
   let fresh: ServeOptions | 'help';
   try {
     fresh = await serveOptions(args);

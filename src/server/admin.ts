@@ -1,7 +1,8 @@
 /**
  * The admin HTTP listener of a license server (`lv-license serve --admin HOST:PORT`): JSON in and out,
  * bearer tokens (a read-only one and an admin one), every change logged with who and what. No secret is
- * ever returned, and a token never reaches a log line (only a short fingerprint of it).
+ * ever returned, and a token never reaches a log line (only a short fingerprint of it). `/metrics`,
+ * `/livez` and `/readyz` answer without a token: scrapers and probes carry none.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
 import type { LicenseServer } from './license-server.js';
+import { ServerMetrics } from './metrics.js';
 
 /** What a token may do: `read` lists, `admin` also changes. */
 export type AdminRole = 'read' | 'admin';
@@ -29,8 +31,13 @@ export interface AdminOptions {
   port: number;
   /** The bearer tokens it accepts (see {@link loadAdminTokens}). */
   tokens: AdminTokens;
-  /** Receives one line per request that changes something (and per refusal). */
+  /** Receives one line per refused request (changes are the server's `admin` events). */
   log?: (line: string) => void;
+  /**
+   * The metrics `GET /metrics` serves: these, or (by default) a new {@link ServerMetrics} of the server,
+   * closed with the listener; `false` serves none.
+   */
+  metrics?: ServerMetrics | false;
 }
 
 /** A running admin listener. */
@@ -246,8 +253,10 @@ function matches(url: URL): (item: { account: string; feature: string }) => bool
 export function startAdmin(server: LicenseServer, options: AdminOptions): Promise<AdminListener> {
   const log = options.log ?? (() => {});
   let tokens = options.tokens;
+  const ownMetrics = options.metrics === undefined ? new ServerMetrics(server) : undefined;
+  const metrics = ownMetrics ?? (options.metrics === false ? undefined : options.metrics);
   const listener = http.createServer((request, response) => {
-    void handle(server, tokens, log, request, response);
+    void handle(server, tokens, log, metrics, request, response);
   });
   // A slow or half-sent request is cut off, and a flood of them cannot take every file descriptor.
   listener.headersTimeout = 10_000;
@@ -256,14 +265,15 @@ export function startAdmin(server: LicenseServer, options: AdminOptions): Promis
   listener.maxConnections = 100;
   const host = options.host ?? '127.0.0.1';
   return new Promise((resolve, reject) => {
-    listener.once('error', (err: NodeJS.ErrnoException) =>
+    listener.once('error', (err: NodeJS.ErrnoException) => {
+      ownMetrics?.close();
       reject(
         new ConfigError(
           `The admin listener could not listen on ${host}:${options.port} (${err.code ?? err.message}).`,
           { cause: err },
         ),
-      ),
-    );
+      );
+    });
     listener.listen(options.port, host, () => {
       const { port } = listener.address() as AddressInfo;
       const shown = host.includes(':') ? `[${host}]` : host;
@@ -274,6 +284,7 @@ export function startAdmin(server: LicenseServer, options: AdminOptions): Promis
         },
         close: () =>
           new Promise<void>((done) => {
+            ownMetrics?.close();
             listener.closeAllConnections();
             listener.close(() => done());
           }),
@@ -286,6 +297,7 @@ async function handle(
   server: LicenseServer,
   tokens: AdminTokens,
   log: (line: string) => void,
+  metrics: ServerMetrics | undefined,
   request: http.IncomingMessage,
   response: http.ServerResponse,
 ): Promise<void> {
@@ -297,6 +309,30 @@ async function handle(
     });
     response.end(`${JSON.stringify(body)}\n`);
   };
+  if (request.method === 'GET' || request.method === 'HEAD') {
+    if (url.pathname === '/livez') {
+      request.resume();
+      send(200, { status: 'ok' });
+      return;
+    }
+    if (url.pathname === '/readyz') {
+      request.resume();
+      const checks = await readiness(server);
+      send(checks.ready ? 200 : 503, checks);
+      return;
+    }
+    if (url.pathname === '/metrics' && metrics !== undefined) {
+      request.resume();
+      try {
+        const text = await metrics.metrics();
+        response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
+        response.end(text);
+      } catch (err) {
+        send(500, { error: `The metrics could not be read: ${err instanceof Error ? err.message : err}` });
+      }
+      return;
+    }
+  }
   const route = ROUTES.find((r) => r.method === request.method && r.pattern.test(url.pathname));
   if (route === undefined) {
     request.resume();
@@ -320,11 +356,32 @@ async function handle(
     const body = request.method === 'GET' ? {} : await jsonBody(request);
     const result = await route.handle(server, route.pattern.exec(url.pathname) as RegExpExecArray, url, body);
     if (route.change)
-      log(`admin: ${caller.who} ${request.method} ${url.pathname}${url.search} ${JSON.stringify(body)}`);
+      server.audit(caller.who, `${request.method} ${url.pathname}${url.search} ${JSON.stringify(body)}`, 200);
     send(200, result);
   } catch (err) {
     const status = err instanceof HttpError ? err.status : err instanceof ConfigError ? 400 : 500;
-    if (route.change) log(`admin: ${caller.who} ${request.method} ${url.pathname} failed (${status})`);
+    if (route.change) server.audit(caller.who, `${request.method} ${url.pathname}${url.search}`, status);
     send(status, { error: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/** How long `/readyz` waits for the store, in ms. */
+const STORE_CHECK_MS = 2_000;
+
+/** What `/readyz` answers: ready when listening, not draining, and the store answers in time. */
+async function readiness(server: LicenseServer) {
+  let timer: NodeJS.Timeout | undefined;
+  const store = await Promise.race([
+    server.store.counts().then(
+      () => 'ok',
+      (err: unknown) => `unreachable: ${err instanceof Error ? err.message : String(err)}`,
+    ),
+    new Promise<string>((resolve) => {
+      timer = setTimeout(() => resolve(`no answer within ${STORE_CHECK_MS} ms`), STORE_CHECK_MS);
+    }),
+  ]);
+  clearTimeout(timer);
+  const listening = server.listening;
+  const draining = server.draining;
+  return { ready: listening && !draining && store === 'ok', listening, draining, store };
 }

@@ -26,6 +26,16 @@ export {
   loadAdminTokens,
   startAdmin,
 } from './admin.js';
+export { EventLog, type EventLogOptions, eventLine } from './event-log.js';
+export {
+  type DenialReason,
+  describeEvent,
+  type LeaseEventBase,
+  LOGGED_EVENT_TYPES,
+  type LoginFailureReason,
+  type RevocationReason,
+  type ServerEvent,
+} from './events.js';
 export {
   LicenseServer,
   type LicenseServerOptions,
@@ -34,6 +44,7 @@ export {
   type ServerTlsOptions,
 } from './license-server.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
+export { ALL_ACCOUNTS, ServerMetrics, type ServerMetricsOptions } from './metrics.js';
 export type {
   AcquireDecision,
   AcquireOutcome,
@@ -44,6 +55,14 @@ export type {
   Waiter,
 } from './pool-types.js';
 export { ANONYMOUS_ACCOUNT } from './pools.js';
+export {
+  type ReportPeriod,
+  readLineBatches,
+  reportFromFile,
+  UsageReport,
+  type UsageReportOptions,
+  type UsageRow,
+} from './report.js';
 export {
   type LeaseFilter,
   type LicenseStore,

@@ -29,6 +29,7 @@ export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions 
 
 import { editAccountsFile } from './accounts-writer.js';
 import { applyAccounts } from './apply-accounts.js';
+import { describeEvent, type RevocationReason, type ServerEvent } from './events.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
 import { closeListener, listen } from './listener.js';
@@ -103,6 +104,8 @@ export class LicenseServer implements AsyncDisposable {
   #changesUnderWay = 0;
   /** Accounts whose ended subscription is being enforced now. */
   readonly #ending = new Map<string, Promise<void>>();
+  /** Who hears the server's events ({@link LicenseServer.onEvent}). */
+  readonly #listeners = new Set<(event: ServerEvent) => void>();
 
   private constructor(
     options: LicenseServerOptions,
@@ -145,6 +148,8 @@ export class LicenseServer implements AsyncDisposable {
       takeFault: (op) => faults.take(op),
       record: (session, request) => faults.record(session.id, session.account, request),
       log: (line) => this.#log(line),
+      observed: () => this.#listeners.size > 0,
+      emit: (event) => this.#emit(event),
       afterChange: (deadline) => this.#afterChange(deadline),
       sessionFor: (id) => this.#sessions.get(id),
       subscriptionEnd: (account) => this.#subscriptionEnds.get(account),
@@ -295,6 +300,7 @@ export class LicenseServer implements AsyncDisposable {
       revoked,
       ReturnCode.LV_LICENSES_EXPIRED,
       'The license pool was reduced by a configuration change.',
+      'pool-shrunk',
     );
     for (const session of [...this.#sessions.values()]) {
       if (session.account === undefined || !removed.includes(session.account)) continue;
@@ -351,6 +357,12 @@ export class LicenseServer implements AsyncDisposable {
       // Nobody waits here any more: a waiter is told to ask another server.
       for (const waiter of await this.#store.waiters()) {
         if ((await this.#store.cancel(waiter.account, waiter.id)) === undefined) continue;
+        this.#emit({
+          type: 'denial',
+          ...this.#about(waiter, waiter.owner),
+          reason: 'draining',
+          code: ReturnCode.LV_NO_SERVER_AVAILABLE,
+        });
         this.#sessions
           .get(waiter.owner)
           ?.fail(
@@ -363,6 +375,7 @@ export class LicenseServer implements AsyncDisposable {
         revoked,
         ReturnCode.LV_LICENSES_EXPIRED,
         'The license server is shutting down: this lease moves to another server.',
+        'drain',
       );
       for (const session of this.#sessions.values()) {
         session.push({
@@ -403,6 +416,7 @@ export class LicenseServer implements AsyncDisposable {
           leases,
           ReturnCode.LV_LICENSES_EXPIRED,
           `The subscription of account "${account}" ended on ${day}.`,
+          'subscription-ended',
         );
         this.#log(`subscription of account ${account} ended on ${day}: ${leases.length} lease(s) revoked`);
         this.#afterChange();
@@ -457,7 +471,12 @@ export class LicenseServer implements AsyncDisposable {
     }
     return this.#oneAtATime(async () => {
       const revoked = await this.#store.setTotal(account, feature, count);
-      this.#revoke(revoked, ReturnCode.LV_LICENSES_EXPIRED, `The ${feature} pool was reduced to ${count}.`);
+      this.#revoke(
+        revoked,
+        ReturnCode.LV_LICENSES_EXPIRED,
+        `The ${feature} pool was reduced to ${count}.`,
+        'pool-shrunk',
+      );
       this.#afterChange();
     });
   }
@@ -513,15 +532,45 @@ export class LicenseServer implements AsyncDisposable {
       [lease],
       ReturnCode.LV_LICENSES_EXPIRED,
       "The lease was revoked by the license server's operator.",
+      'operator',
     );
     this.#afterChange();
-    this.#log(`lease ${leaseId} of account ${account} revoked by the operator`);
     return true;
   }
 
   /** A snapshot of the leases held (of one account or feature, or all), in grant order. */
   leases(filter?: LeaseFilter): Promise<LeaseRecord[]> {
     return this.#store.leases(filter);
+  }
+
+  /**
+   * Calls `listener` with every event from now on: grants, denials, releases, expiries, revocations,
+   * failed logins, operator actions, and a `request` event per request answered (for latency). A listener
+   * that throws is ignored. Returns the function that stops it.
+   *
+   * @example
+   * ```ts
+   * const stop = server.onEvent((event) => {
+   *   if (event.type === 'denial') console.log(`${event.account} ${event.feature}: ${event.reason}`);
+   * });
+   * ```
+   */
+  onEvent(listener: (event: ServerEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Records an operator's action (the admin API does) as an `admin` event: `who` names the operator (never
+   * a token), `action` what was asked, `status` the HTTP status of the outcome.
+   */
+  audit(who: string, action: string, status: number): void {
+    this.#emit({ type: 'admin', time: Date.now(), who, action, status });
+  }
+
+  /** When each cancelled subscription ends or ended (epoch ms), by account. */
+  subscriptionEnds(): ReadonlyMap<string, number> {
+    return new Map(this.#subscriptionEnds);
   }
 
   /** The store the server keeps its pools in. */
@@ -620,12 +669,37 @@ export class LicenseServer implements AsyncDisposable {
     return new ScramServer(lookup, { iterations: this.#options.scramIterations ?? 4096 });
   }
 
-  #log(line: string): void {
+  #log(line: string, event?: ServerEvent): void {
     try {
-      this.#options.log?.(line);
+      this.#options.log?.(line, event);
     } catch {
       // A broken log callback must not take the server down.
     }
+  }
+
+  /** Reports an event to every listener and, but for `request` events, logs its line. */
+  #emit(event: ServerEvent): void {
+    for (const listener of this.#listeners) {
+      try {
+        listener(event);
+      } catch {
+        // A broken listener must not take the server down, nor keep the others from hearing.
+      }
+    }
+    if (event.type !== 'request') this.#log(describeEvent(event), event);
+  }
+
+  /** The fields of a lease event about `lease`, held (or asked for) on connection `owner`. */
+  #about(lease: { id: string; account: string; feature: string; count: number }, owner: number) {
+    return {
+      time: Date.now(),
+      account: lease.account,
+      feature: lease.feature,
+      count: lease.count,
+      lease: lease.id,
+      client: this.#sessions.get(owner)?.ip,
+      connection: owner,
+    };
   }
 
   /**
@@ -674,8 +748,15 @@ export class LicenseServer implements AsyncDisposable {
       expired,
       ReturnCode.LV_LICENSES_EXPIRED,
       'The lease expired: it was not renewed within its TTL.',
+      'expiry',
     );
     for (const waiter of timedOut) {
+      this.#emit({
+        type: 'denial',
+        ...this.#about(waiter, waiter.owner),
+        reason: 'queue-timeout',
+        code: ReturnCode.LV_TIME_OUT,
+      });
       this.#sessions
         .get(waiter.owner)
         ?.fail(waiter.requestId, ReturnCode.LV_TIME_OUT, `No ${waiter.feature} license became free in time.`);
@@ -699,6 +780,12 @@ export class LicenseServer implements AsyncDisposable {
     if (this.#draining !== undefined) return 0;
     const { granted, positions, refused } = await this.#store.drain();
     for (const { waiter, total } of refused) {
+      this.#emit({
+        type: 'denial',
+        ...this.#about(waiter, waiter.owner),
+        reason: 'pool-shrunk',
+        code: ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
+      });
       const who = waiter.account === ANONYMOUS_ACCOUNT ? '' : ` of account "${waiter.account}"`;
       this.#sessions
         .get(waiter.owner)
@@ -715,9 +802,7 @@ export class LicenseServer implements AsyncDisposable {
         orphans.push(lease);
         continue;
       }
-      this.#log(
-        `connection ${waiter.owner} granted ${lease.feature} x${lease.count} lease ${lease.id} after waiting`,
-      );
+      this.#emit({ type: 'grant', ...this.#about(lease, waiter.owner), kind: 'new', waited: true });
       session.answer(waiter.requestId, grantResult(lease, this.#store.leaseTtl, false));
     }
     for (const { waiter, position } of positions) {
@@ -759,9 +844,21 @@ export class LicenseServer implements AsyncDisposable {
     this.#expiryTimer.unref();
   }
 
-  #revoke(leases: readonly LeaseRecord[], code: number, message: string): void {
+  /** Tells the holders of `leases` that they are gone (`lease-revoked`), and reports each. */
+  #revoke(
+    leases: readonly LeaseRecord[],
+    code: number,
+    message: string,
+    reason: RevocationReason | 'expiry',
+  ): void {
     const byOwner = new Map<number, string[]>();
-    for (const lease of leases) byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease.id]);
+    for (const lease of leases) {
+      byOwner.set(lease.owner, [...(byOwner.get(lease.owner) ?? []), lease.id]);
+      const about = this.#about(lease, lease.owner);
+      this.#emit(
+        reason === 'expiry' ? { type: 'expiry', ...about } : { type: 'revocation', ...about, reason },
+      );
+    }
     for (const [owner, ids] of byOwner) {
       this.#sessions.get(owner)?.push({ push: 'lease-revoked', leases: ids, code, message });
     }

@@ -73,11 +73,10 @@ export class MemoryStore implements LicenseStore {
       const taken = this.#pools
         .leases()
         .filter((lease) => lease.account === account && (wanted === undefined || wanted.has(lease.id)));
-      this.#pools.release(
+      return this.#pools.release(
         account,
         taken.map((lease) => lease.id),
-      );
-      return taken;
+      ).leases;
     });
   }
 

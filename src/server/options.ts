@@ -2,6 +2,7 @@
  * The options of a {@link LicenseServer}, and what its calls report.
  */
 import type { AccountsSpec } from './accounts.js';
+import type { ServerEvent } from './events.js';
 import type { LicenseStore } from './store.js';
 
 /** TLS material for the server: PEM strings or buffers. */
@@ -66,8 +67,11 @@ export interface LicenseServerOptions {
    * as {@link LicenseServer.reload} does. @defaultValue false
    */
   watch?: boolean;
-  /** Receives one line per connection, grant and release (what `lv-license serve` prints). */
-  log?: (line: string) => void;
+  /**
+   * Receives one line per connection, grant, release and other event (what `lv-license serve` prints on a
+   * terminal); for a line that reports an event, the event too (what its JSON log writes).
+   */
+  log?: (line: string, event?: ServerEvent) => void;
 }
 
 /** What {@link LicenseServer.reload} changed. */

@@ -249,9 +249,13 @@ export class LicensePools {
   }
 
   /** Frees the seats of each held lease; ids not held (waiting ones included) are `unknown`. */
-  release(account: string, ids: readonly string[]): { released: string[]; unknown: string[] } {
+  release(
+    account: string,
+    ids: readonly string[],
+  ): { released: string[]; unknown: string[]; leases: LeaseRecord[] } {
     const released: string[] = [];
     const unknown: string[] = [];
+    const leases: LeaseRecord[] = [];
     for (const id of new Set(ids)) {
       const lease = this.#leases.get(pairKey(account, id));
       if (lease === undefined) {
@@ -260,8 +264,9 @@ export class LicensePools {
       }
       this.#removeLease(lease);
       released.push(id);
+      leases.push({ ...lease });
     }
-    return { released, unknown };
+    return { released, unknown, leases };
   }
 
   /** Removes leases whose `expiresAt` is at or before now, and waiters whose deadline is. */

@@ -20,6 +20,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion } from '../protocol/versioning.js';
+import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
 import type { LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
@@ -42,6 +43,10 @@ export interface SessionHost {
   takeFault(op: RequestOp): number | undefined;
   record(session: Session, request: Request): void;
   log(line: string): void;
+  /** Whether anyone listens to events: when nobody does, requests are not timed. */
+  observed(): boolean;
+  /** Reports an event (and logs its line). */
+  emit(event: ServerEvent): void;
   /**
    * Called after anything that can free seats or change the queue; `deadline` is the expiry of a lease
    * or waiter just added (epoch ms), so the server's timer can fire in time.
@@ -68,7 +73,10 @@ type Handler<Op extends RequestOp> = (
 /** The protocol state machine of one connection. */
 export class Session {
   readonly id: number;
+  /** `ip:port` of the client. */
   readonly remote: string;
+  /** The client's IP address. */
+  readonly ip: string;
   readonly #socket: Socket;
   readonly #host: SessionHost;
   readonly #decoder: FrameDecoder;
@@ -91,13 +99,15 @@ export class Session {
     this.id = id;
     this.#socket = socket;
     this.#host = host;
-    this.remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+    this.ip = socket.remoteAddress ?? '?';
+    this.remote = `${this.ip}:${socket.remotePort ?? '?'}`;
     this.#decoder = new FrameDecoder({ maxFrameBytes: host.maxFrameBytes });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('error', () => socket.destroy());
     if (idleTimeout > 0) {
       this.#idleTimer = setTimeout(() => {
+        if (this.#helloDone && host.auth !== 'none') this.#loginFailed('timeout');
         this.#refuse(
           ReturnCode.LV_TIME_OUT,
           `Authentication was not completed within ${idleTimeout} ms; closing the connection.`,
@@ -254,11 +264,23 @@ export class Session {
       return;
     }
     const handler = this.#handlers[request.op] as Handler<RequestOp>;
+    const started = this.#host.observed() ? performance.now() : undefined;
+    const timed = (): void => {
+      if (started === undefined) return;
+      const seconds = (performance.now() - started) / 1000;
+      this.#host.emit({ type: 'request', time: Date.now(), op: request.op, seconds });
+    };
     const done = (result: object | undefined): void => {
       if (result !== undefined) this.answer(request.id, result);
+      timed();
     };
     const failed = (err: unknown): void => {
+      timed();
       if (err instanceof StoreUnavailableError) {
+        if (request.op === 'acquire') {
+          const { lease, feature, count } = request;
+          this.#denied({ lease, feature, count }, 'store-unavailable', ReturnCode.LV_NO_SERVER_AVAILABLE);
+        }
         this.#host.log(
           `connection ${this.id}: ${request.op} failed, the license store is unavailable: ${err.message}`,
         );
@@ -334,6 +356,7 @@ export class Session {
     'auth-start': (req) => {
       const address = this.#socket.remoteAddress ?? '?';
       if (this.#host.guard.blocked(address)) {
+        this.#loginFailed('address-blocked');
         this.#refuse(
           ReturnCode.LV_INVALID_LICENSE,
           'Too many failed authentications from this address; try again later.',
@@ -379,12 +402,10 @@ export class Session {
       return { renewed, unknown, ttl: store.leaseTtl };
     },
     release: async (req) => {
-      const result = await this.#host.store.release(this.#accountName, req.leases);
-      if (result.released.length > 0) {
-        this.#host.log(`connection ${this.id} released ${result.released.join(', ')}`);
-        this.#host.afterChange();
-      }
-      return result;
+      const { released, unknown, leases } = await this.#host.store.release(this.#accountName, req.leases);
+      for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
+      if (released.length > 0) this.#host.afterChange();
+      return { released, unknown };
     },
     status: async (req) => {
       const account = this.#accountName;
@@ -415,6 +436,7 @@ export class Session {
     const { store } = this.#host;
     const account = this.#accountName;
     if (this.#host.draining()) {
+      this.#denied(req, 'draining', ReturnCode.LV_NO_SERVER_AVAILABLE);
       this.fail(
         req.id,
         ReturnCode.LV_NO_SERVER_AVAILABLE,
@@ -424,6 +446,7 @@ export class Session {
     }
     if (await this.#host.subscriptionEnded(account)) {
       const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
+      this.#denied(req, 'expired', ReturnCode.LV_EXPIRED_LICENSE);
       this.fail(
         req.id,
         ReturnCode.LV_EXPIRED_LICENSE,
@@ -455,9 +478,12 @@ export class Session {
     const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
     switch (outcome.kind) {
       case 'granted':
-        this.#host.log(
-          `connection ${this.id} ${outcome.reclaimed ? 'reclaimed' : 'granted'} ${req.feature} x${req.count} lease ${req.lease}${who}`,
-        );
+        this.#host.emit({
+          type: 'grant',
+          ...this.#about(outcome.lease.id, outcome.lease),
+          kind: outcome.reclaimed ? 'reclaimed' : 'new',
+          waited: false,
+        });
         this.#host.afterChange(Date.now() + store.leaseTtl);
         return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
       case 'queued':
@@ -470,6 +496,7 @@ export class Session {
         this.#host.afterChange(Date.now() + (req.wait ?? 0));
         return undefined;
       case 'exhausted':
+        this.#denied(req, 'exhausted', ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED);
         this.fail(
           req.id,
           ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
@@ -477,6 +504,7 @@ export class Session {
         );
         return undefined;
       case 'unknown-feature':
+        this.#denied(req, 'not-licensed', ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED);
         this.fail(
           req.id,
           ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
@@ -484,6 +512,7 @@ export class Session {
         );
         return undefined;
       case 'conflict':
+        this.#denied(req, 'invalid', ReturnCode.LV_INVALID_API_PARAMETER);
         this.fail(req.id, ReturnCode.LV_INVALID_API_PARAMETER, outcome.message);
         return undefined;
     }
@@ -495,10 +524,37 @@ export class Session {
     this.#idleTimer = undefined;
   }
 
+  /** The fields of a lease event about `lease` on this connection. */
+  #about(leaseId: string, { feature, count }: { feature: string; count: number }) {
+    return {
+      time: Date.now(),
+      account: this.#accountName,
+      feature,
+      count,
+      lease: leaseId,
+      client: this.ip,
+      connection: this.id,
+    };
+  }
+
+  #denied(req: { lease: string; feature: string; count: number }, reason: DenialReason, code: number): void {
+    this.#host.emit({ type: 'denial', ...this.#about(req.lease, req), reason, code });
+  }
+
+  #loginFailed(reason: LoginFailureReason): void {
+    this.#host.emit({
+      type: 'login-failure',
+      time: Date.now(),
+      reason,
+      client: this.ip,
+      connection: this.id,
+    });
+  }
+
   #authFailed(id: number): void {
     this.#authFailures += 1;
     this.#host.guard.record(this.#socket.remoteAddress ?? '?');
-    this.#host.log(`connection ${this.id} from ${this.remote}: authentication failed`);
+    this.#loginFailed('bad-credentials');
     const message = 'Authentication failed: the username and password must match an account on this server.';
     if (this.#authFailures >= this.#host.maxAuthFailures) {
       this.#refuse(

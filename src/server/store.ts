@@ -27,6 +27,8 @@ export interface ReleaseResult {
   readonly released: string[];
   /** Ids that were not held (waiting ones included). */
   readonly unknown: string[];
+  /** The leases released, as they were. */
+  readonly leases: LeaseRecord[];
 }
 
 /** Which leases {@link LicenseStore.leases} returns; an absent field matches everything. */

@@ -86,8 +86,16 @@ describe('lv-license serve', () => {
       host: '0.0.0.0',
       leaseTtl: 5000,
       drainTimeout: 5000,
+      metricsPerAccount: true,
+      events: undefined,
+      logFormat: undefined,
     });
     expect(await serveOptions(['--drain-timeout', '250'])).toMatchObject({ drainTimeout: 250 });
+    expect(
+      await serveOptions(['--metrics-per-account', 'false', '--log-format', 'json', '--events', '/tmp/e']),
+    ).toMatchObject({ metricsPerAccount: false, logFormat: 'json', events: '/tmp/e' });
+    await expect(serveOptions(['--log-format', 'xml'])).rejects.toThrow('--log-format takes text or json');
+    await expect(serveOptions(['--metrics-per-account', 'no'])).rejects.toThrow('true or false');
     expect(parseLicenseList('full=4, LITE=2')).toEqual({ FULL: 4, LITE: 2 });
   });
 });

@@ -25,9 +25,10 @@ async function setup() {
   await writeFile(accounts, `[alice]\nPASSWORD = ${PASSWORD}\nFULL = 3\nTTS = 1\n`, { mode: 0o600 });
   const tokenFile = join(dir, 'tokens');
   await writeFile(tokenFile, `# admin tokens\nadmin ${ADMIN}\nread ${READ}\n`, { mode: 0o600 });
-  const server = await LicenseServer.start({ port: 0, host: '127.0.0.1', accounts });
-  cleanups.push(() => server.close());
   const log: string[] = [];
+  // Changes are reported as the server's `admin` events (and so logged by it); refusals by the listener.
+  const server = await LicenseServer.start({ port: 0, host: '127.0.0.1', accounts, log: (l) => log.push(l) });
+  cleanups.push(() => server.close());
   const admin: AdminListener = await startAdmin(server, {
     port: 0,
     tokens: await loadAdminTokens(tokenFile),

@@ -88,7 +88,11 @@ describe('LicensePools', () => {
     expect(acquire({ id: 'same', account: 'bob' })).toMatchObject({ kind: 'granted', reclaimed: false });
     expect(pools.inUse()).toBe(2);
     expect(pools.inUse(undefined, 'FULL')).toBe(2);
-    expect(pools.release('bob', ['same'])).toEqual({ released: ['same'], unknown: [] });
+    expect(pools.release('bob', ['same'])).toEqual({
+      released: ['same'],
+      unknown: [],
+      leases: [expect.objectContaining({ account: 'bob', id: 'same' })],
+    });
     expect(pools.leases().map((l) => l.account)).toEqual(['alice']);
   });
 
@@ -235,7 +239,10 @@ describe('LicensePools', () => {
     granted(acquire({ id: 'p1' }));
     granted(acquire({ id: 'p2' }));
     acquire({ id: 'w1', wait: 500 });
-    expect(pools.release('alice', ['p1', 'w1', 'x'])).toEqual({ released: ['p1'], unknown: ['w1', 'x'] });
+    expect(pools.release('alice', ['p1', 'w1', 'x'])).toMatchObject({
+      released: ['p1'],
+      unknown: ['w1', 'x'],
+    });
     expect(pools.inUse('alice', 'FULL')).toBe(1);
     expect(pools.queued('alice', 'FULL')).toBe(1);
   });

@@ -72,7 +72,11 @@ export function describeStoreContract(name: string, make: StoreFactory): void {
           kind: 'granted',
           reclaimed: false,
         });
-        expect(await store.release('bob', ['a'])).toEqual({ released: ['a'], unknown: [] });
+        expect(await store.release('bob', ['a'])).toEqual({
+          released: ['a'],
+          unknown: [],
+          leases: [expect.objectContaining({ account: 'bob', id: 'a', feature: 'FULL', count: 1 })],
+        });
         expect((await store.leases()).map((l) => l.account)).toEqual(['alice']);
       }));
 
