@@ -15,15 +15,16 @@ export interface AppliedAccounts {
 
 /**
  * Sets every pool to what `next` says: a license type an account no longer has, or an account that is
- * gone, goes to 0; shrinking revokes the newest leases. The caller tells the holders of `revoked`.
+ * gone, goes to 0; shrinking revokes the newest leases. The caller tells the holders of `revoked`, which
+ * it may pass in: when the store fails half-way, it holds what was revoked until then.
  */
 export async function applyAccounts(
   store: LicenseStore,
   current: readonly string[],
   next: AccountsSpec,
+  revoked: LeaseRecord[] = [],
 ): Promise<AppliedAccounts> {
   const removed = current.filter((name) => !Object.hasOwn(next, name));
-  const revoked: LeaseRecord[] = [];
   for (const account of [...Object.keys(next), ...removed]) {
     const licenses = next[account]?.licenses ?? {};
     for (const { feature } of await store.counts(account)) {

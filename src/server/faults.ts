@@ -83,6 +83,11 @@ export interface ServerControl {
   dropConnections(): void;
   /** Becomes a black hole (see {@link FaultPlan.paused}), or answers again. */
   setPaused(paused: boolean): void;
+  /**
+   * Sets a pool's size at once, not after the changes under way: with a MemoryStore, it is done when this
+   * returns (the pushes follow). Throws a RangeError at once for a bad count.
+   */
+  setLicenses(feature: string, count: number, account?: string): Promise<void>;
 }
 
 /** The module-private key of a server's {@link ServerControl}. */

@@ -249,6 +249,12 @@ export class LicenseServer implements AsyncDisposable {
         await this.#listen();
       },
       dropConnections: () => this.#dropAll(true),
+      setLicenses: (feature, count, account = this.#defaultAccount()) => {
+        if (!Number.isSafeInteger(count) || count < 0) {
+          throw new RangeError(`The total of ${feature} must be a whole number, 0 or more, not ${count}.`);
+        }
+        return this.#setLicenses(feature, count, account);
+      },
       setPaused: (paused) => {
         if (paused === this.#faults.paused) return;
         this.#faults.paused = paused;
@@ -288,8 +294,24 @@ export class LicenseServer implements AsyncDisposable {
     }
     const all = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
     const next = enabledAccounts(all);
-    // Validated whole: from here on nothing can fail half-way.
-    const { removed, revoked } = await applyAccounts(this.#store, this.#accountNames, next);
+    // Validated whole: from here on only the store can fail, and what it did by then is told.
+    const revoked: LeaseRecord[] = [];
+    let removed: string[];
+    try {
+      ({ removed } = await applyAccounts(this.#store, this.#accountNames, next, revoked));
+    } catch (err) {
+      this.#revoke(
+        revoked,
+        ReturnCode.LV_LICENSES_EXPIRED,
+        'The license pool was reduced by a configuration change.',
+        'pool-shrunk',
+      );
+      this.#afterChange();
+      throw new Error(
+        `The accounts were applied only in part: the license store failed (${errorText(err)}). ${revoked.length} lease(s) were revoked; the logins in force stay. Reload again once the store answers.`,
+        { cause: err },
+      );
+    }
     this.#credentials = buildCredentialLookup(next, this.#options.scramIterations);
     this.#accountNames = Object.keys(next);
     this.#subscriptionEnds = subscriptionEnds(next);
@@ -353,30 +375,11 @@ export class LicenseServer implements AsyncDisposable {
     this.#draining ??= (async () => {
       // No new connection from now on. (The listener's close completes when the last connection has gone.)
       const listenerClosed = this.#closeListener();
-      const revoked = await this.#store.revokeAll();
-      // Nobody waits here any more: a waiter is told to ask another server.
-      for (const waiter of await this.#store.waiters()) {
-        if ((await this.#store.cancel(waiter.account, waiter.id)) === undefined) continue;
-        this.#emit({
-          type: 'denial',
-          ...this.#about(waiter, waiter.owner),
-          reason: 'draining',
-          code: ReturnCode.LV_NO_SERVER_AVAILABLE,
-        });
-        this.#sessions
-          .get(waiter.owner)
-          ?.fail(
-            waiter.requestId,
-            ReturnCode.LV_NO_SERVER_AVAILABLE,
-            'This license server is shutting down: ask another one.',
-          );
-      }
-      this.#revoke(
-        revoked,
-        ReturnCode.LV_LICENSES_EXPIRED,
-        'The license server is shutting down: this lease moves to another server.',
-        'drain',
-      );
+      const handedBack = await this.#handBack().catch((err: unknown) => {
+        // The store failed: the seats it holds lapse with their TTL, and clients still move on.
+        this.#log(`draining: the license store failed (${errorText(err)}); its leases lapse with their TTL`);
+        return 0;
+      });
       for (const session of this.#sessions.values()) {
         session.push({
           push: 'shutdown',
@@ -384,14 +387,41 @@ export class LicenseServer implements AsyncDisposable {
           ...(options.retryAfter === undefined ? {} : { retryAfter: options.retryAfter }),
         });
       }
-      this.#log(
-        `draining: ${revoked.length} lease(s) handed back, ${this.#sessions.size} connection(s) told`,
-      );
+      this.#log(`draining: ${handedBack} lease(s) handed back, ${this.#sessions.size} connection(s) told`);
       await this.#sessionsGone(options.timeout ?? 5_000);
       await this.close();
       await listenerClosed;
     })();
     await this.#draining;
+  }
+
+  /** A drain takes every lease back and refuses every waiter; resolves with how many leases it took. */
+  async #handBack(): Promise<number> {
+    const revoked = await this.#store.revokeAll();
+    this.#revoke(
+      revoked,
+      ReturnCode.LV_LICENSES_EXPIRED,
+      'The license server is shutting down: this lease moves to another server.',
+      'drain',
+    );
+    // Nobody waits here any more: a waiter is told to ask another server.
+    for (const waiter of await this.#store.waiters()) {
+      if ((await this.#store.cancel(waiter.account, waiter.id)) === undefined) continue;
+      this.#emit({
+        type: 'denial',
+        ...this.#about(waiter, waiter.owner),
+        reason: 'draining',
+        code: ReturnCode.LV_NO_SERVER_AVAILABLE,
+      });
+      this.#sessions
+        .get(waiter.owner)
+        ?.fail(
+          waiter.requestId,
+          ReturnCode.LV_NO_SERVER_AVAILABLE,
+          'This license server is shutting down: ask another one.',
+        );
+    }
+    return revoked.length;
   }
 
   /** Whether {@link LicenseServer.drain} has begun. */
@@ -407,10 +437,28 @@ export class LicenseServer implements AsyncDisposable {
   async #subscriptionEnded(account: string): Promise<boolean> {
     if (!this.#ended.has(account)) {
       const end = this.#subscriptionEnds.get(account);
-      if (end === undefined || this.#billingNow() < end) return false;
+      if (end === undefined || !this.#hasEnded(account)) return false;
       this.#ended.add(account);
       const day = new Date(end).toISOString().slice(0, 10);
       const ending = (async () => {
+        // Its waiters are refused too: a grant after the end would be one the subscription does not cover.
+        for (const waiter of await this.#store.waiters()) {
+          if (waiter.account !== account || (await this.#store.cancel(account, waiter.id)) === undefined)
+            continue;
+          this.#emit({
+            type: 'denial',
+            ...this.#about(waiter, waiter.owner),
+            reason: 'expired',
+            code: ReturnCode.LV_EXPIRED_LICENSE,
+          });
+          this.#sessions
+            .get(waiter.owner)
+            ?.fail(
+              waiter.requestId,
+              ReturnCode.LV_EXPIRED_LICENSE,
+              `The subscription of account "${account}" ended on ${day}.`,
+            );
+        }
         const leases = await this.#store.revoke(account);
         this.#revoke(
           leases,
@@ -422,10 +470,24 @@ export class LicenseServer implements AsyncDisposable {
         this.#afterChange();
       })();
       this.#ending.set(account, ending);
-      void ending.finally(() => this.#ending.delete(account)).catch(() => {});
+      ending.then(
+        () => this.#ending.delete(account),
+        () => {
+          // Not enforced (the store failed): the next request or billing check tries again.
+          this.#ending.delete(account);
+          this.#ended.delete(account);
+        },
+      );
     }
     await this.#ending.get(account);
     return true;
+  }
+
+  /** Whether the subscription of `account` has ended, enforced or not yet. */
+  #hasEnded(account: string): boolean {
+    if (this.#ended.has(account)) return true;
+    const end = this.#subscriptionEnds.get(account);
+    return end !== undefined && this.#billingNow() >= end;
   }
 
   #enforceSubscriptions(): void {
@@ -469,16 +531,18 @@ export class LicenseServer implements AsyncDisposable {
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new RangeError(`The total of ${feature} must be a whole number, 0 or more, not ${count}.`);
     }
-    return this.#oneAtATime(async () => {
-      const revoked = await this.#store.setTotal(account, feature, count);
-      this.#revoke(
-        revoked,
-        ReturnCode.LV_LICENSES_EXPIRED,
-        `The ${feature} pool was reduced to ${count}.`,
-        'pool-shrunk',
-      );
-      this.#afterChange();
-    });
+    return this.#oneAtATime(() => this.#setLicenses(feature, count, account));
+  }
+
+  async #setLicenses(feature: string, count: number, account: string): Promise<void> {
+    const revoked = await this.#store.setTotal(account, feature, count);
+    this.#revoke(
+      revoked,
+      ReturnCode.LV_LICENSES_EXPIRED,
+      `The ${feature} pool was reduced to ${count}.`,
+      'pool-shrunk',
+    );
+    this.#afterChange();
   }
 
   // ---- introspection ---------------------------------------------------------------------------
@@ -516,8 +580,12 @@ export class LicenseServer implements AsyncDisposable {
    * requests waiting (a removed account's pools, at 0 and empty, are left out).
    */
   async pools(): Promise<PoolStatus[]> {
-    const accounts = new Set(this.#auth === 'none' ? [ANONYMOUS_ACCOUNT] : this.#accountNames);
-    return (await this.#store.counts()).filter((pool) => accounts.has(pool.account));
+    const accounts = this.#auth === 'none' ? [ANONYMOUS_ACCOUNT] : this.#accountNames;
+    const order = new Map(accounts.map((account, index) => [account, index]));
+    // In the order of the accounts file (then by license type); a removed account's pools are left out.
+    return (await this.#store.counts())
+      .filter((pool) => order.has(pool.account))
+      .sort((a, b) => (order.get(a.account) ?? 0) - (order.get(b.account) ?? 0));
   }
 
   /**
@@ -800,6 +868,23 @@ export class LicenseServer implements AsyncDisposable {
       const session = this.#sessions.get(waiter.owner);
       if (session === undefined) {
         orphans.push(lease);
+        continue;
+      }
+      // The drain or the subscription's end came while the store granted: the grant is undone.
+      const refusal =
+        this.#draining !== undefined ? 'draining' : this.#hasEnded(lease.account) ? 'expired' : undefined;
+      if (refusal !== undefined) {
+        orphans.push(lease);
+        const code =
+          refusal === 'draining' ? ReturnCode.LV_NO_SERVER_AVAILABLE : ReturnCode.LV_EXPIRED_LICENSE;
+        this.#emit({ type: 'denial', ...this.#about(waiter, waiter.owner), reason: refusal, code });
+        session.fail(
+          waiter.requestId,
+          code,
+          refusal === 'draining'
+            ? 'This license server is shutting down and grants nothing more: ask another one.'
+            : `The subscription of account "${lease.account}" has ended.`,
+        );
         continue;
       }
       this.#emit({ type: 'grant', ...this.#about(lease, waiter.owner), kind: 'new', waited: true });

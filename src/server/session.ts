@@ -65,6 +65,9 @@ export interface SessionHost {
   draining(): boolean;
 }
 
+/** Requests waiting for the store per connection before the server stops reading from it. */
+const INBOX_LIMIT = 256;
+
 type Answer<Op extends RequestOp> = ResultOf<Op> | undefined;
 type Handler<Op extends RequestOp> = (
   request: ParamsOf<Op> & { id: number },
@@ -90,10 +93,17 @@ export class Session {
   #heldOutput: Buffer[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
   #corked = false;
-  /** Requests received and not yet handled, oldest first. */
-  readonly #inbox: Request[] = [];
+  /**
+   * Requests received and not yet handled, oldest first; a function is an answer decided on arrival (a
+   * request that does not parse, a malformed frame), kept in line so that answers leave in request order.
+   */
+  readonly #inbox: Array<Request | (() => void)> = [];
   /** Whether a request is being handled (the store has not answered yet). */
   #busy = false;
+  /** Whether reading is paused because the inbox is full (a client sending faster than the store answers). */
+  #throttled = false;
+  /** A malformed frame was read: nothing after it is decoded. */
+  #garbled = false;
 
   constructor(id: number, socket: Socket, host: SessionHost, idleTimeout: number) {
     this.id = id;
@@ -178,7 +188,13 @@ export class Session {
 
   #send(message: object): void {
     if (this.#closing || this.#socket.destroyed) return;
-    const frame = encodeFrame(message, this.#host.maxFrameBytes);
+    let frame: Buffer;
+    try {
+      frame = encodeFrame(message, this.#host.maxFrameBytes);
+    } catch (err) {
+      this.#tooLarge(message, err);
+      return;
+    }
     if (this.#host.paused()) {
       this.#heldOutput.push(frame);
       return;
@@ -206,6 +222,32 @@ export class Session {
     this.#socket.write(frame);
   }
 
+  /**
+   * A message that does not fit in a frame: a `lease-revoked` push goes out in smaller pushes (the client
+   * must hear of every lease), an answer becomes an error that says why; anything else is logged.
+   */
+  #tooLarge(message: object, err: unknown): void {
+    const push = message as Partial<Push> & { leases?: unknown };
+    if (push.push === 'lease-revoked' && Array.isArray(push.leases) && push.leases.length > 1) {
+      const half = Math.ceil(push.leases.length / 2);
+      this.#send({ ...push, leases: push.leases.slice(0, half) });
+      this.#send({ ...push, leases: push.leases.slice(half) });
+      return;
+    }
+    const id = (message as { id?: unknown }).id;
+    if (typeof id === 'number') {
+      this.#send(
+        errorResponse(
+          id,
+          ReturnCode.LV_INVALID_API_PARAMETER,
+          `The answer would be larger than the ${this.#host.maxFrameBytes}-byte frame limit: send fewer lease ids per request.`,
+        ),
+      );
+      return;
+    }
+    this.#host.log(`connection ${this.id}: a message was not sent: ${(err as Error).message}`);
+  }
+
   /** Answers with an error, then closes: for clients that cannot go on. */
   #refuse(code: number, message: string, id: number | null = null): void {
     this.fail(id, code, message);
@@ -213,24 +255,31 @@ export class Session {
   }
 
   #onData(chunk: Buffer): void {
-    if (this.#closing) return;
+    if (this.#closing || this.#garbled) return;
     if (this.#host.paused()) {
       this.#heldInput.push(chunk);
       return;
     }
     for (const item of this.#decoder.push(chunk)) {
-      if (this.#closing) return;
       if (item.kind === 'error') {
-        // Garbage means a broken or hostile client: close this one connection, nobody else's.
-        this.#refuse(item.error.code, `Malformed frame (${item.error.reason}): ${item.error.message}`);
-        return;
+        // Garbage means a broken or hostile client: close this one connection, nobody else's, once the
+        // requests before it are answered.
+        const { code, reason, message } = item.error;
+        this.#inbox.push(() => this.#refuse(code, `Malformed frame (${reason}): ${message}`));
+        this.#garbled = true;
+        break;
       }
       const request = parseRequest(item.value);
-      if (request instanceof ProtocolError) {
-        this.fail(request.id, request.code, request.message);
-        continue;
-      }
-      this.#inbox.push(request);
+      this.#inbox.push(
+        request instanceof ProtocolError
+          ? () => this.fail(request.id, request.code, request.message)
+          : request,
+      );
+    }
+    if (this.#inbox.length >= INBOX_LIMIT && !this.#throttled) {
+      // The client sends faster than the store answers: stop reading until the inbox has room.
+      this.#throttled = true;
+      this.#socket.pause();
     }
     this.#work();
   }
@@ -238,15 +287,28 @@ export class Session {
   /** Handles the inbox in order; a request the store answers later holds the ones behind it until then. */
   #work(): void {
     while (!this.#busy && !this.#closing) {
-      const request = this.#inbox.shift();
-      if (request === undefined) return;
-      const pending = this.#handle(request);
+      const item = this.#inbox.shift();
+      if (item === undefined) break;
+      if (typeof item === 'function') {
+        item();
+        continue;
+      }
+      const pending = this.#handle(item);
       if (pending === undefined) continue;
       this.#busy = true;
-      void pending.finally(() => {
-        this.#busy = false;
-        this.#work();
-      });
+      pending
+        .catch((err: unknown) => {
+          this.#host.log(`connection ${this.id}: ${item.op} was not answered: ${(err as Error).message}`);
+        })
+        .finally(() => {
+          this.#busy = false;
+          this.#work();
+        });
+      return;
+    }
+    if (this.#throttled && this.#inbox.length < INBOX_LIMIT / 2 && !this.#closing) {
+      this.#throttled = false;
+      this.#socket.resume();
     }
   }
 
@@ -395,9 +457,11 @@ export class Session {
       return { lease: req.lease, cancelled: waiter !== undefined };
     },
     renew: async (req) => {
-      // An ended subscription's seats were taken back: the client learns it from the push and "unknown".
-      await this.#host.subscriptionEnded(this.#accountName);
       const { store } = this.#host;
+      // An ended subscription's seats were taken back: the client learns it from the push and "unknown".
+      if (await this.#host.subscriptionEnded(this.#accountName)) {
+        return { renewed: [], unknown: [...new Set(req.leases)], ttl: store.leaseTtl };
+      }
       const { renewed, unknown } = await store.renew(this.#accountName, req.leases, this.id);
       return { renewed, unknown, ttl: store.leaseTtl };
     },
@@ -435,25 +499,7 @@ export class Session {
   async #acquire(req: ParamsOf<'acquire'> & { id: number }): Promise<Answer<'acquire'>> {
     const { store } = this.#host;
     const account = this.#accountName;
-    if (this.#host.draining()) {
-      this.#denied(req, 'draining', ReturnCode.LV_NO_SERVER_AVAILABLE);
-      this.fail(
-        req.id,
-        ReturnCode.LV_NO_SERVER_AVAILABLE,
-        'This license server is shutting down and grants nothing more: ask another one.',
-      );
-      return undefined;
-    }
-    if (await this.#host.subscriptionEnded(account)) {
-      const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
-      this.#denied(req, 'expired', ReturnCode.LV_EXPIRED_LICENSE);
-      this.fail(
-        req.id,
-        ReturnCode.LV_EXPIRED_LICENSE,
-        `The subscription of account "${account}" ended on ${end}: no license is granted until it is renewed.`,
-      );
-      return undefined;
-    }
+    if (await this.#refusedNow(req, account)) return undefined;
     const outcome = await store.acquire({
       account,
       id: req.lease,
@@ -475,6 +521,22 @@ export class Session {
           `The wait for lease ${req.lease} was taken over by a newer acquire.`,
         );
     }
+    if (outcome.kind === 'granted' || outcome.kind === 'queued') {
+      // While the store decided, the connection may have closed, the server begun to drain, or the
+      // subscription ended: what was just granted or queued is undone.
+      const closed = this.#closing;
+      if (closed || this.#host.draining() || (await this.#host.subscriptionEnded(account))) {
+        if (outcome.kind === 'queued') {
+          if (closed) await store.dropOwner(this.id);
+          else await store.cancel(account, req.lease);
+        }
+        // A reclaim on a closed connection stays held: it was held before, and its TTL runs as it did.
+        else if (!(closed && outcome.reclaimed)) await store.release(account, [outcome.lease.id]);
+        this.#host.afterChange();
+        if (!closed) await this.#refusedNow(req, account);
+        return undefined;
+      }
+    }
     const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
     switch (outcome.kind) {
       case 'granted':
@@ -487,11 +549,6 @@ export class Session {
         this.#host.afterChange(Date.now() + store.leaseTtl);
         return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
       case 'queued':
-        if (this.#closing) {
-          // The connection went while the store decided: nobody is left to answer, so it does not wait.
-          await store.dropOwner(this.id);
-          return undefined;
-        }
         this.push({ push: 'queue-position', lease: req.lease, position: outcome.position });
         this.#host.afterChange(Date.now() + (req.wait ?? 0));
         return undefined;
@@ -516,6 +573,30 @@ export class Session {
         this.fail(req.id, ReturnCode.LV_INVALID_API_PARAMETER, outcome.message);
         return undefined;
     }
+  }
+
+  /** Refuses an acquire, and says so, when the server drains or the subscription has ended. */
+  async #refusedNow(req: ParamsOf<'acquire'> & { id: number }, account: string): Promise<boolean> {
+    if (this.#host.draining()) {
+      this.#denied(req, 'draining', ReturnCode.LV_NO_SERVER_AVAILABLE);
+      this.fail(
+        req.id,
+        ReturnCode.LV_NO_SERVER_AVAILABLE,
+        'This license server is shutting down and grants nothing more: ask another one.',
+      );
+      return true;
+    }
+    if (await this.#host.subscriptionEnded(account)) {
+      const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
+      this.#denied(req, 'expired', ReturnCode.LV_EXPIRED_LICENSE);
+      this.fail(
+        req.id,
+        ReturnCode.LV_EXPIRED_LICENSE,
+        `The subscription of account "${account}" ended on ${end}: no license is granted until it is renewed.`,
+      );
+      return true;
+    }
+    return false;
   }
 
   #authenticated(account: string): void {

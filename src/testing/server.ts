@@ -135,7 +135,7 @@ export class FakeLicenseServer implements AsyncDisposable {
    */
   setLicenses(feature: string, count: number, account?: string): void {
     // The memory store has the new size when this returns; the pushes follow on the event loop.
-    this.#server.setLicenses(feature, count, account).catch(() => {
+    this.#server[kServerControl].setLicenses(feature, count, account).catch(() => {
       // Not reached: a memory store does not fail once the count was checked (which throws above).
     });
   }
