@@ -149,6 +149,7 @@ export class LicenseServer implements AsyncDisposable {
       record: (session, request) => faults.record(session.id, session.account, request),
       log: (line) => this.#log(line),
       observed: () => this.#listeners.size > 0,
+      reporting: () => this.#listeners.size > 0 || this.#options.log !== undefined,
       emit: (event) => this.#emit(event),
       afterChange: (deadline) => this.#afterChange(deadline),
       sessionFor: (id) => this.#sessions.get(id),
@@ -747,6 +748,7 @@ export class LicenseServer implements AsyncDisposable {
 
   /** Reports an event to every listener and, but for `request` events, logs its line. */
   #emit(event: ServerEvent): void {
+    if (this.#listeners.size === 0 && this.#options.log === undefined) return;
     for (const listener of this.#listeners) {
       try {
         listener(event);

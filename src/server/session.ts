@@ -45,6 +45,8 @@ export interface SessionHost {
   log(line: string): void;
   /** Whether anyone listens to events: when nobody does, requests are not timed. */
   observed(): boolean;
+  /** Whether anyone listens to events or reads the log: when nobody does, no event is built. */
+  reporting(): boolean;
   /** Reports an event (and logs its line). */
   emit(event: ServerEvent): void;
   /**
@@ -467,7 +469,9 @@ export class Session {
     },
     release: async (req) => {
       const { released, unknown, leases } = await this.#host.store.release(this.#accountName, req.leases);
-      for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
+      if (this.#host.reporting()) {
+        for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
+      }
       if (released.length > 0) this.#host.afterChange();
       return { released, unknown };
     },
@@ -540,12 +544,13 @@ export class Session {
     const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
     switch (outcome.kind) {
       case 'granted':
-        this.#host.emit({
-          type: 'grant',
-          ...this.#about(outcome.lease.id, outcome.lease),
-          kind: outcome.reclaimed ? 'reclaimed' : 'new',
-          waited: false,
-        });
+        if (this.#host.reporting())
+          this.#host.emit({
+            type: 'grant',
+            ...this.#about(outcome.lease.id, outcome.lease),
+            kind: outcome.reclaimed ? 'reclaimed' : 'new',
+            waited: false,
+          });
         this.#host.afterChange(Date.now() + store.leaseTtl);
         return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
       case 'queued':
@@ -619,7 +624,8 @@ export class Session {
   }
 
   #denied(req: { lease: string; feature: string; count: number }, reason: DenialReason, code: number): void {
-    this.#host.emit({ type: 'denial', ...this.#about(req.lease, req), reason, code });
+    if (this.#host.reporting())
+      this.#host.emit({ type: 'denial', ...this.#about(req.lease, req), reason, code });
   }
 
   #loginFailed(reason: LoginFailureReason): void {

@@ -1,3 +1,5 @@
+import { mkdtemp, readFile, rename, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../src/cli/main.js';
@@ -42,6 +44,54 @@ describe('lv-license serve', () => {
     expect(log).toContain('granted FULL x1 lease cli-1');
     expect(log).toContain('stopped');
     client.close();
+  });
+
+  it('logs readable lines on a terminal, reopens its event log on SIGHUP, and refuses one it cannot write', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'lv-serve-events-'));
+    try {
+      const events = join(dir, 'events.ndjson');
+      const { io, out } = capture();
+      const controller = new AbortController();
+      let reload = () => {};
+      const done = main(['serve', '--port', '0', '--licenses', 'FULL=2', '--events', events], {
+        ...io,
+        isTTY: true,
+        signal: controller.signal,
+        onReload: (listener) => {
+          reload = listener;
+          return () => {};
+        },
+      });
+      await expect.poll(() => out.join('')).toMatch(/listening on 127\.0\.0\.1:\d+/);
+      expect(out.join('')).toMatch(/^\d{4}-\d\d-\d\dT[\d:.]+Z listening on/m); // text, not JSON
+      const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out.join(''))?.[1]);
+      const client = await rawConnect(port);
+      await client.next((f) => f.type === 'greeting');
+      await client.request('hello', { version: '1.0' });
+      await client.request('acquire', { lease: 'before', feature: 'FULL', count: 1 });
+      await rename(events, `${events}.1`); // logrotate
+      reload();
+      await expect.poll(() => out.join('')).toContain(`event log ${events} reopened`);
+      await client.request('acquire', { lease: 'after', feature: 'FULL', count: 1 });
+      controller.abort();
+      expect(await done).toBe(0);
+      client.close();
+      const leases = async (path: string) =>
+        (await readFile(path, 'utf8'))
+          .trimEnd()
+          .split('\n')
+          .map((line) => JSON.parse(line).lease)
+          .filter(Boolean);
+      expect(await leases(`${events}.1`)).toEqual(['before']);
+      expect(await leases(events)).toContain('after');
+      const refused = capture();
+      expect(
+        await main(['serve', '--port', '0', '--events', join(dir, 'no', 'such', 'dir')], refused.io),
+      ).toBe(1);
+      expect(refused.err.join('')).toMatch(/--events .* cannot be written \(ENOENT\)/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads an accounts file and never logs a password', async () => {

@@ -114,6 +114,21 @@ describe.concurrent('examples', () => {
     expect(code).toBe(0);
   });
 
+  it('server-demo.ts (npm run demo:server) shows metrics and ends with a usage report', {
+    timeout: 40_000,
+  }, async () => {
+    const { code, out, err } = await run(['examples/server-demo.ts'], 35_000);
+    expect(err).toBe('');
+    expect(out).toMatch(/acme\s+calls served [1-9]\d*, turned away 0/);
+    expect(out).toMatch(/globex\s+calls served [1-9]\d*, turned away [1-9]/);
+    expect(out).toContain('GET /readyz: 200');
+    expect(out).toMatch(
+      /lv_license_denials_total\{account="globex",feature="FULL",reason="exhausted"\} [1-9]/,
+    );
+    expect(out).toMatch(/'globex'\s*│\s*'FULL'\s*│\s*2\s*│/); // the peak is globex's two seats
+    expect(code).toBe(0);
+  });
+
   it('demo.ts (npm run demo) finishes by itself with no seat leaked', { timeout: 90_000 }, async () => {
     const { code, out, err } = await run(['examples/demo.ts'], 80_000);
     expect(err).toBe('');
