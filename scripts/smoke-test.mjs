@@ -25,12 +25,15 @@ const esm = await import('lv-license-client');
 const esmTesting = await import('lv-license-client/testing');
 const cjs = require('lv-license-client');
 const cjsTesting = require('lv-license-client/testing');
+const loadedByTesting = Object.keys(require.cache);
 const esmServer = await import('lv-license-client/server');
 const cjsServer = require('lv-license-client/server');
 const failures = [];
 const check = (what, ok) => { if (!ok) failures.push(what); };
 
-check('the client entry loads nothing of the server', clientOnly === cjs && !loadedByClient.some((p) => /[\\/]dist[\\/]server.cjs$|[\\/]node_modules[\\/]ini[\\/]/.test(p)));
+check('the client entry loads nothing of the server', clientOnly === cjs && !loadedByClient.some((p) => /[\\/]dist[\\/]server.cjs$|[\\/]node_modules[\\/](ini|prom-client|pino|pg)[\\/]/.test(p)));
+check('the testing entry loads neither prom-client nor pino', !loadedByTesting.some((p) => /[\\/]node_modules[\\/](prom-client|pino|pg)[\\/]/.test(p)));
+check('the server entry loads without pg installed (the PostgreSQL store loads it when used)', typeof cjsServer.PostgresStore === 'function');
 check('server entry exports LicenseServer', typeof esmServer.LicenseServer === 'function' && typeof cjsServer.LicenseServer === 'function');
 check('server entry shares the error classes', cjsServer.LicenseError === cjs.LicenseError && esmServer.LicenseError === esm.LicenseError);
 

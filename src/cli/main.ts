@@ -8,6 +8,7 @@ import { type CliIo, UsageError } from './io.js';
 import { REPORT_USAGE, report } from './report.js';
 import { SERVE_USAGE, serve } from './serve.js';
 import { STATUS_USAGE, status } from './status.js';
+import { STORE_USAGE, store } from './store.js';
 
 export const USAGE = `Usage: lv-license <command> [options]
 
@@ -18,6 +19,7 @@ Commands:
   admin     pools, leases, revoke, set, reload and drain on a running server's admin API
   accounts  add, passwd, set, cancel, disable, enable, list the accounts file of a server
   report    usage per account and license type from a server's event log: peaks, seat-hours, denials
+  store     migrate: create or update the tables of a PostgreSQL store (serve --store URL)
 
 Run "lv-license <command> --help" for a command's options.
 `;
@@ -29,6 +31,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   admin: ADMIN_USAGE,
   accounts: ACCOUNTS_USAGE,
   report: REPORT_USAGE,
+  store: STORE_USAGE,
 };
 
 /** Runs one command line; resolves with the exit status (0 ok, 1 failure, 2 usage error). */
@@ -48,6 +51,8 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await accounts(rest, io);
       case 'report':
         return await report(rest, io);
+      case 'store':
+        return await store(rest, io);
       case undefined:
       case '-h':
       case '--help':

@@ -8,7 +8,9 @@ import {
   EventLog,
   LicenseServer,
   type LicenseServerOptions,
+  type LicenseStore,
   loadAdminTokens,
+  PostgresStore,
   ServerMetrics,
   startAdmin,
 } from '../server/index.js';
@@ -31,7 +33,11 @@ Options:
   --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
   --accounts FILE       license_authentication.conf: authentication mode with these accounts
   --licenses LIST       pools of unauthenticated mode, e.g. FULL=4,LITE=2,TTS=2,AMD=1 (the default)
-  --lease-ttl MS        how long a lease lives without renewal (default 30000)
+  --lease-ttl MS        how long a lease lives without renewal (default 30000; the same on every node)
+  --store URL           keep the pools in PostgreSQL (postgres://user:password@host/db; also the
+                        LV_LICENSE_STORE environment variable): several nodes then serve one pool. Needs
+                        the pg package (npm install pg)
+  --migrate             bring the --store schema up to date first (else: lv-license store migrate)
   --tls-cert FILE       PEM certificate: serve TLS (with --tls-key)
   --tls-key FILE        PEM private key of --tls-cert
   --tls-ca FILE         PEM CA for client certificates (with --tls-request-cert)
@@ -106,10 +112,17 @@ export interface ServeOptions extends LicenseServerOptions {
   events?: string | undefined;
   /** How to log; `undefined`: text on a terminal, JSON otherwise. */
   logFormat?: LogFormat | undefined;
+  /** The PostgreSQL URL of a shared store, if any. */
+  storeUrl?: string | undefined;
+  /** Bring the store's schema up to date first. */
+  migrate: boolean;
 }
 
 /** Builds the server options from the command line. */
-export async function serveOptions(args: readonly string[]): Promise<ServeOptions | 'help'> {
+export async function serveOptions(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<ServeOptions | 'help'> {
   const v = parseServeArgs(args);
   if (v.help === true) return 'help';
   if ((v['tls-cert'] === undefined) !== (v['tls-key'] === undefined)) {
@@ -127,7 +140,12 @@ export async function serveOptions(args: readonly string[]): Promise<ServeOption
     metricsPerAccount: oneOf('metrics-per-account', v['metrics-per-account'], ['true', 'false']) !== 'false',
     events: v.events,
     logFormat: oneOf('log-format', v['log-format'], ['text', 'json']),
+    storeUrl: v.store ?? (env.LV_LICENSE_STORE || undefined),
+    migrate: v.migrate === true,
   };
+  if (options.migrate && options.storeUrl === undefined) {
+    throw new UsageError('--migrate brings a --store schema up to date: give --store URL too.');
+  }
   if ((v.admin === undefined) !== (v['admin-token-file'] === undefined)) {
     throw new UsageError(
       '--admin and --admin-token-file go together: the admin API never runs without tokens.',
@@ -176,6 +194,8 @@ function parseServeArgs(args: readonly string[]) {
     'metrics-per-account': { type: 'string' },
     events: { type: 'string' },
     'log-format': { type: 'string' },
+    store: { type: 'string' },
+    migrate: { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   });
 }
@@ -186,28 +206,55 @@ function parseServeArgs(args: readonly string[]) {
  * a clean stop, 1 when the server could not start.
  */
 export async function serve(args: readonly string[], io: CliIo): Promise<number> {
-  const options = await serveOptions(args);
+  const options = await serveOptions(args, io.env ?? process.env);
   if (options === 'help') {
     io.stdout(SERVE_USAGE);
     return 0;
   }
-  const { drainTimeout, admin, metricsPerAccount, events: eventsPath, logFormat, ...serverOptions } = options;
+  const {
+    drainTimeout,
+    admin,
+    metricsPerAccount,
+    events: eventsPath,
+    logFormat,
+    storeUrl,
+    migrate,
+    ...serverOptions
+  } = options;
   const log = serveLog(logFormat ?? ((io.isTTY ?? process.stdout.isTTY === true) ? 'text' : 'json'), io);
   let server: LicenseServer;
   let adminListener: AdminListener | undefined;
   let metrics: ServerMetrics | undefined;
   let events: EventLog | undefined;
+  let store: LicenseStore | undefined;
   try {
     const tokens = admin === undefined ? undefined : await loadAdminTokens(admin.tokenFile);
+    store =
+      storeUrl === undefined
+        ? undefined
+        : await PostgresStore.connect({
+            connectionString: storeUrl,
+            migrate,
+            ...(serverOptions.leaseTtl === undefined ? {} : { leaseTtl: serverOptions.leaseTtl }),
+          });
+    if (store instanceof PostgresStore) log(`pools kept in PostgreSQL as node ${store.node}`);
     events =
       eventsPath === undefined
         ? undefined
-        : await EventLog.open(eventsPath, { warn: log, startStore: 'memory' }).catch((err: unknown) => {
+        : await EventLog.open(eventsPath, {
+            warn: log,
+            startStore: store === undefined ? 'memory' : 'postgres',
+          }).catch((err: unknown) => {
             throw new Error(
               `--events ${eventsPath} cannot be written (${(err as NodeJS.ErrnoException).code ?? err}).`,
             );
           });
-    server = await LicenseServer.start({ ...serverOptions, watch: true, log }).catch(async (err: unknown) => {
+    server = await LicenseServer.start({
+      ...serverOptions,
+      ...(store === undefined ? {} : { store }),
+      watch: true,
+      log,
+    }).catch(async (err: unknown) => {
       await events?.close();
       throw err;
     });
@@ -229,6 +276,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
       log(`admin API on ${adminListener.url}`);
     }
   } catch (err) {
+    await store?.close();
     io.stderr(`lv-license serve: ${messageOf(err)}\n`);
     return 1;
   }
@@ -248,6 +296,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   await server.drain({ timeout: drainTimeout, retryAfter: 1_000 });
   await adminListener?.close();
   metrics?.close();
+  await store?.close();
   log('stopped');
   await events?.close();
   return 0;
@@ -267,7 +316,7 @@ async function reloadFiles(
   );
   let fresh: ServeOptions | 'help';
   try {
-    fresh = await serveOptions(args);
+    fresh = await serveOptions(args, process.env);
   } catch (err) {
     log(`reload failed, the files in force stay: ${messageOf(err)}`);
     return;

@@ -45,6 +45,7 @@ export function eventLine(event: ServerEvent): string | undefined {
  * ```
  */
 export class EventLog {
+  /** The file it appends to. */
   readonly path: string;
   readonly #maxBuffered: number;
   readonly #warn: (line: string) => void;

@@ -61,40 +61,96 @@ export interface LeaseEventBase {
   readonly connection?: number | undefined;
 }
 
+/** Seats granted. */
+export interface GrantEvent extends LeaseEventBase {
+  /** `'grant'` */
+  readonly type: 'grant';
+  /** `new` took seats; `reclaimed` was a held lease acquired again (a reconnect): no new seat. */
+  readonly kind: 'new' | 'reclaimed';
+  /** Whether the request waited in the queue first. */
+  readonly waited: boolean;
+}
+
+/** An acquire refused. */
+export interface DenialEvent extends LeaseEventBase {
+  /** `'denial'` */
+  readonly type: 'denial';
+  /** Why. */
+  readonly reason: DenialReason;
+  /** The LV_* code the client got. */
+  readonly code: number;
+}
+
+/** Seats given back by their holder. */
+export interface ReleaseEvent extends LeaseEventBase {
+  /** `'release'` */
+  readonly type: 'release';
+}
+
+/** A lease not renewed within its TTL. */
+export interface ExpiryEvent extends LeaseEventBase {
+  /** `'expiry'` */
+  readonly type: 'expiry';
+}
+
+/** A lease taken back by the server (the holder got the `lease-revoked` push, -41). */
+export interface RevocationEvent extends LeaseEventBase {
+  /** `'revocation'` */
+  readonly type: 'revocation';
+  /** Why. */
+  readonly reason: RevocationReason;
+}
+
+/** A failed login. No account name: SCRAM does not tell whether the name exists, and neither does this. */
+export interface LoginFailureEvent {
+  /** `'login-failure'` */
+  readonly type: 'login-failure';
+  /** Epoch ms. */
+  readonly time: number;
+  /** Why. */
+  readonly reason: LoginFailureReason;
+  /** The client's IP address. */
+  readonly client: string;
+  /** The server's number for the connection. */
+  readonly connection: number;
+}
+
+/** An operator's change through the admin API. */
+export interface AdminEvent {
+  /** `'admin'` */
+  readonly type: 'admin';
+  /** Epoch ms. */
+  readonly time: number;
+  /** Who: the token's role and an 8-character fingerprint, never the token. */
+  readonly who: string;
+  /** What was asked: method, path and body. */
+  readonly action: string;
+  /** The HTTP status of the outcome. */
+  readonly status: number;
+}
+
+/** One request answered (or queued), for latency: not written to the event log. */
+export interface RequestEvent {
+  /** `'request'` */
+  readonly type: 'request';
+  /** Epoch ms. */
+  readonly time: number;
+  /** The operation, such as `acquire`. */
+  readonly op: string;
+  /** From reading the request to answering it. */
+  readonly seconds: number;
+}
+
 /** One thing a license server did, as {@link LicenseServer.onEvent} reports it. */
 export type ServerEvent =
-  /** Seats granted: `new`, or `reclaimed` (a held lease acquired again, no new seat); `waited` after a queue. */
-  | (LeaseEventBase & {
-      readonly type: 'grant';
-      readonly kind: 'new' | 'reclaimed';
-      readonly waited: boolean;
-    })
-  /** An acquire refused, with the LV_* code the client got. */
-  | (LeaseEventBase & { readonly type: 'denial'; readonly reason: DenialReason; readonly code: number })
-  /** Seats given back by their holder. */
-  | (LeaseEventBase & { readonly type: 'release' })
-  /** A lease not renewed within its TTL. */
-  | (LeaseEventBase & { readonly type: 'expiry' })
-  /** A lease taken back by the server (the holder got the `lease-revoked` push, -41). */
-  | (LeaseEventBase & { readonly type: 'revocation'; readonly reason: RevocationReason })
-  /** A failed login. No account name: SCRAM does not tell whether the name exists, and neither does this. */
-  | {
-      readonly type: 'login-failure';
-      readonly time: number;
-      readonly reason: LoginFailureReason;
-      readonly client: string;
-      readonly connection: number;
-    }
-  /** An operator's change through the admin API: who (a token's role and fingerprint), what, the outcome. */
-  | {
-      readonly type: 'admin';
-      readonly time: number;
-      readonly who: string;
-      readonly action: string;
-      readonly status: number;
-    }
-  /** One request answered (or queued), for latency: not written to the event log. */
-  | { readonly type: 'request'; readonly time: number; readonly op: string; readonly seconds: number };
+  | GrantEvent
+  | DenialEvent
+  | ReleaseEvent
+  | ExpiryEvent
+  | RevocationEvent
+  | LoginFailureEvent
+  | AdminEvent
+  | RequestEvent;
 
 /** The event types written to the event log (all but `request`). */
 export const LOGGED_EVENT_TYPES: ReadonlySet<ServerEvent['type']> = new Set([

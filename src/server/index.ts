@@ -28,11 +28,19 @@ export {
 } from './admin.js';
 export { EventLog, type EventLogOptions, eventLine } from './event-log.js';
 export {
+  type AdminEvent,
+  type DenialEvent,
   type DenialReason,
   describeEvent,
+  type ExpiryEvent,
+  type GrantEvent,
   type LeaseEventBase,
   LOGGED_EVENT_TYPES,
+  type LoginFailureEvent,
   type LoginFailureReason,
+  type ReleaseEvent,
+  type RequestEvent,
+  type RevocationEvent,
   type RevocationReason,
   type ServerEvent,
 } from './events.js';
@@ -55,7 +63,9 @@ export type {
   Waiter,
 } from './pool-types.js';
 export { ANONYMOUS_ACCOUNT } from './pools.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres/store.js';
 export {
+  type EventLogLine,
   type ReportPeriod,
   readLineBatches,
   reportFromFile,

@@ -91,6 +91,8 @@ export class LicenseServer implements AsyncDisposable {
   /** The accounts file the server was started with, if any. */
   readonly #accountsPath: string | undefined;
   #stopWatching: (() => void) | undefined;
+  /** Stops hearing of other servers' changes in a shared store. */
+  #unwatch: (() => void) | undefined;
   /** Called once when the last connection closes (a drain waits for it). */
   #whenEmpty: (() => void) | undefined;
   readonly #sessionHost: SessionHost;
@@ -190,6 +192,8 @@ export class LicenseServer implements AsyncDisposable {
       if (server.#ownsStore) await store.close();
       throw err;
     }
+    // A store shared with other servers says when they freed seats this server's waiters may take.
+    server.#unwatch = store.watch?.(() => server.#afterChange());
     server.#billingTimer = setInterval(() => server.#enforceSubscriptions(), 1_000);
     server.#billingTimer.unref();
     const path = server.#accountsPath;
@@ -659,6 +663,7 @@ export class LicenseServer implements AsyncDisposable {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopWatching?.();
+    this.#unwatch?.();
     clearInterval(this.#billingTimer);
     clearTimeout(this.#expiryTimer);
     for (const session of this.#sessions.values()) {

@@ -43,7 +43,10 @@ export interface Waiter {
  * (or pushed out of a queue its pool can no longer grant): its request is to be answered now, so that nobody
  * waits on it for ever.
  */
-export type AcquireOutcome = AcquireDecision & { readonly replaced?: Waiter };
+export type AcquireOutcome = AcquireDecision & {
+  /** The earlier waiter with this id, whose request is to be answered now. */
+  readonly replaced?: Waiter;
+};
 
 /** The decision part of an {@link AcquireOutcome}. */
 export type AcquireDecision =
@@ -51,15 +54,42 @@ export type AcquireDecision =
    * Granted now. `reclaimed` when the id was already held by this account (an idempotent re-acquire, such as
    * a reconnecting client): the same lease, its TTL refreshed, its owner updated, no second seat taken.
    */
-  | { kind: 'granted'; lease: LeaseRecord; reclaimed: boolean }
+  | {
+      /** `'granted'` */
+      kind: 'granted';
+      /** The lease granted (or reclaimed). */
+      lease: LeaseRecord;
+      /** Whether it was already held (no new seat). */
+      reclaimed: boolean;
+    }
   /** Put in (or kept in) the queue, at this 1-based position. Only when the request allows a wait. */
-  | { kind: 'queued'; position: number }
+  | {
+      /** `'queued'` */
+      kind: 'queued';
+      /** 1 is next. */
+      position: number;
+    }
   /** Every seat is taken (or others are queued first) and the request does not wait. */
-  | { kind: 'exhausted'; total: number; inUse: number }
+  | {
+      /** `'exhausted'` */
+      kind: 'exhausted';
+      /** The pool's seats. */
+      total: number;
+      /** Seats held. */
+      inUse: number;
+    }
   /** The account has no license of this type. */
-  | { kind: 'unknown-feature' }
+  | {
+      /** `'unknown-feature'` */
+      kind: 'unknown-feature';
+    }
   /** The request can never be granted as asked; `message` says why. */
-  | { kind: 'conflict'; message: string };
+  | {
+      /** `'conflict'` */
+      kind: 'conflict';
+      /** Why, for the client. */
+      message: string;
+    };
 
 /** An acquire as `LicensePools.acquire` takes it. */
 export interface AcquireRequest {
@@ -98,12 +128,27 @@ export interface ExpireResult {
 /** What `LicensePools.drain` did. */
 export interface DrainResult {
   /** Queue heads granted, in grant order. */
-  granted: Array<{ waiter: Waiter; lease: LeaseRecord }>;
+  granted: Array<{
+    /** The waiter granted. */
+    waiter: Waiter;
+    /** Its new lease. */
+    lease: LeaseRecord;
+  }>;
   /** Every waiter left whose 1-based position differs from the one last reported to it. */
-  positions: Array<{ waiter: Waiter; position: number }>;
+  positions: Array<{
+    /** The waiter that moved. */
+    waiter: Waiter;
+    /** Its new position, 1 next. */
+    position: number;
+  }>;
   /**
    * Waiters taken out of their queue because their pool shrank (or went away) below what they ask for: they
    * could never be granted, and would block the waiters behind them until their deadline.
    */
-  refused: Array<{ waiter: Waiter; total: number | undefined }>;
+  refused: Array<{
+    /** The waiter refused. */
+    waiter: Waiter;
+    /** Its pool's size now (`undefined` when the pool is gone). */
+    total: number | undefined;
+  }>;
 }

@@ -27,7 +27,9 @@ export interface UsageReportOptions {
 export interface UsageRow {
   /** Start of the period (ISO 8601, UTC), or `'all'`. */
   readonly period: string;
+  /** The account (`''` in unauthenticated mode). */
   readonly account: string;
+  /** The license type. */
   readonly feature: string;
   /** The most seats held at once. */
   readonly peak: number;
@@ -45,16 +47,25 @@ export interface UsageRow {
   readonly turnedAway: number;
 }
 
-/** The fields of an event-log line the report reads. */
-interface LogLine {
+/** The fields of an event-log line the report reads (any other field is ignored). */
+export interface EventLogLine {
+  /** ISO 8601 time. */
   time?: unknown;
+  /** `grant`, `denial`, `release`, `expiry`, `revocation`, `start`... */
   type?: unknown;
+  /** The account. */
   account?: unknown;
+  /** The license type. */
   feature?: unknown;
+  /** Seats. */
   count?: unknown;
+  /** The client's address. */
   client?: unknown;
+  /** A grant's kind: `new` or `reclaimed`. */
   kind?: unknown;
+  /** A denial's or revocation's reason. */
   reason?: unknown;
+  /** A `start` line's store: `memory` means the pools started empty. */
   store?: unknown;
 }
 
@@ -123,9 +134,9 @@ export class UsageReport {
   /** Adds one line of the log (a line that is not an event is counted in {@link UsageReport.skipped}). */
   addLine(line: string): void {
     if (line.length === 0) return;
-    let value: LogLine;
+    let value: EventLogLine;
     try {
-      value = JSON.parse(line) as LogLine;
+      value = JSON.parse(line) as EventLogLine;
     } catch {
       this.skipped += 1;
       return;
@@ -139,7 +150,7 @@ export class UsageReport {
   }
 
   /** Adds one parsed event at `time` (epoch ms). */
-  add(time: number, event: LogLine): void {
+  add(time: number, event: EventLogLine): void {
     if (time >= this.#to) return;
     this.#flush(time);
     this.#first ??= time;
@@ -300,7 +311,7 @@ export class UsageReport {
   }
 }
 
-function clientOf(event: LogLine): string {
+function clientOf(event: EventLogLine): string {
   return typeof event.client === 'string' ? event.client : '';
 }
 

@@ -33,7 +33,9 @@ export interface ReleaseResult {
 
 /** Which leases {@link LicenseStore.leases} returns; an absent field matches everything. */
 export interface LeaseFilter {
+  /** Only this account's leases. */
   readonly account?: string | undefined;
+  /** Only leases of this license type. */
   readonly feature?: string | undefined;
 }
 
@@ -100,6 +102,12 @@ export interface LicenseStore {
   /** The earliest lease expiry or waiter deadline (epoch ms), or `undefined` when nothing will expire. */
   nextDeadline(): Promise<number | undefined>;
   /**
+   * A store shared by several servers calls `listener` when another of them changed something that may let
+   * this server's waiters in (a release, a bigger pool); the server then runs its grant pass. Returns the
+   * function that stops it. A store only one server uses need not have it.
+   */
+  watch?(listener: () => void): () => void;
+  /**
    * Lets go of what the store holds (connections, timers). A server closes the store it made itself, never
    * one it was given: that one's owner closes it.
    */
@@ -117,5 +125,6 @@ export interface LicenseStore {
  * ```
  */
 export class StoreUnavailableError extends Error {
+  /** `'StoreUnavailableError'` */
   override readonly name = 'StoreUnavailableError';
 }

@@ -139,7 +139,13 @@ describe('lv-license serve', () => {
       metricsPerAccount: true,
       events: undefined,
       logFormat: undefined,
+      storeUrl: undefined,
+      migrate: false,
     });
+    expect(await serveOptions([], { LV_LICENSE_STORE: 'postgres://db/x' })).toMatchObject({
+      storeUrl: 'postgres://db/x',
+    });
+    await expect(serveOptions(['--migrate'])).rejects.toThrow('give --store URL too');
     expect(await serveOptions(['--drain-timeout', '250'])).toMatchObject({ drainTimeout: 250 });
     expect(
       await serveOptions(['--metrics-per-account', 'false', '--log-format', 'json', '--events', '/tmp/e']),

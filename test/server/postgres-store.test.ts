@@ -1,0 +1,213 @@
+/**
+ * PostgresStore against a real PostgreSQL: the same contract MemoryStore keeps, then what only a shared
+ * store has (several nodes, one pool).
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LicenseServer, PostgresStore } from '../../src/server/index.js';
+import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { type RawClient, rawConnect } from '../helpers/raw-client.js';
+import { describeStoreContract } from './store-contract.js';
+
+let pg: TestPostgres;
+
+describe.skipIf(!postgresAvailable)('PostgresStore', () => {
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  describeStoreContract('PostgresStore', async (leaseTtl) => {
+    const store = await PostgresStore.connect({
+      connectionString: await pg.database('contract'),
+      leaseTtl,
+      migrate: true,
+    });
+    return {
+      store,
+      // The database's clock decides: time passes for real.
+      advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+      dispose: () => store.close(),
+    };
+  });
+});
+
+describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL pool', () => {
+  let pg: TestPostgres;
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  async function nodes(count: number, licenses: Record<string, number>, leaseTtl = 30_000) {
+    const url = await pg.database('nodes');
+    const started: Array<{ server: LicenseServer; store: PostgresStore }> = [];
+    for (let i = 0; i < count; i += 1) {
+      const store = await PostgresStore.connect({
+        connectionString: url,
+        leaseTtl,
+        migrate: true,
+        heartbeat: 200,
+      });
+      const server = await LicenseServer.start({ port: 0, store, licenses });
+      cleanups.push(
+        () => store.close(),
+        () => server.close(),
+      );
+      started.push({ server, store });
+    }
+    return { url, nodes: started };
+  }
+
+  async function hello(server: LicenseServer): Promise<RawClient> {
+    const raw = await rawConnect(server.port);
+    cleanups.push(() => raw.close());
+    await raw.next((f) => f.type === 'greeting');
+    expect((await raw.request('hello', { version: '1.0' })).ok).toBe(true);
+    return raw;
+  }
+
+  const acquire = (raw: RawClient, lease: string, extra: object = {}) =>
+    raw.request('acquire', { lease, feature: 'FULL', count: 1, ...extra });
+  const code = (frame: Record<string, unknown>) => (frame.error as { code?: number } | undefined)?.code;
+
+  it('grants one pool across nodes, never past it, and reclaims a lease on another node by its id', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 3 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const onA = await hello(a.server);
+    const onB = await hello(b.server);
+    expect((await acquire(onA, 'a1')).ok).toBe(true);
+    expect((await acquire(onA, 'a2')).ok).toBe(true);
+    expect((await acquire(onB, 'b1')).ok).toBe(true);
+    expect(code(await acquire(onB, 'b2'))).toBe(-26);
+    // A's client moves to B with its lease: the same seat, not a second one.
+    onA.close();
+    expect((await acquire(onB, 'a1')).result).toMatchObject({ reclaimed: true });
+    expect(await b.server.pools()).toEqual([{ account: '', feature: 'FULL', total: 3, inUse: 3, queued: 0 }]);
+    expect(await a.server.inUse()).toBe(3);
+    // A late release of a1 through A (the client tidying up after it moved) does not end the live lease.
+    const lateOnA = await hello(a.server);
+    expect((await lateOnA.request('release', { leases: ['a1'] })).result).toMatchObject({ unknown: ['a1'] });
+    expect((await onB.request('release', { leases: ['a1', 'b1'] })).result).toMatchObject({
+      released: ['a1', 'b1'],
+    });
+    expect(await a.server.inUse('FULL')).toBe(1);
+  });
+
+  it('keeps one FIFO queue across nodes: a release on one node serves the first waiter, on another', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 1 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const holder = await hello(a.server);
+    const first = await hello(b.server);
+    const second = await hello(a.server);
+    expect((await acquire(holder, 'h')).ok).toBe(true);
+    first.send({ id: 1, op: 'acquire', lease: 'w1', feature: 'FULL', count: 1, wait: 10_000 });
+    expect(await first.next((f) => f.push === 'queue-position')).toMatchObject({ position: 1 });
+    second.send({ id: 1, op: 'acquire', lease: 'w2', feature: 'FULL', count: 1, wait: 10_000 });
+    expect(await second.next((f) => f.push === 'queue-position')).toMatchObject({ position: 2 });
+    await holder.request('release', { leases: ['h'] });
+    // B hears of A's release through the database and grants its waiter, first in line.
+    expect(await first.next((f) => f.id === 1, 5_000)).toMatchObject({ ok: true, result: { lease: 'w1' } });
+    expect(second.frames.some((f) => f.id === 1)).toBe(false);
+    expect(await second.next((f) => f.push === 'queue-position' && f.position === 1, 5_000)).toBeTruthy();
+    await first.request('release', { leases: ['w1'] });
+    expect(await second.next((f) => f.id === 1, 5_000)).toMatchObject({ ok: true, result: { lease: 'w2' } });
+  });
+
+  it('drops the waiters of a node that left, so the queue behind them moves', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 1 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const holder = await hello(a.server);
+    const stuck = await hello(b.server);
+    const next = await hello(a.server);
+    expect((await acquire(holder, 'h')).ok).toBe(true);
+    stuck.send({ id: 1, op: 'acquire', lease: 'w1', feature: 'FULL', count: 1, wait: 60_000 });
+    await stuck.next((f) => f.push === 'queue-position');
+    next.send({ id: 1, op: 'acquire', lease: 'w2', feature: 'FULL', count: 1, wait: 60_000 });
+    await next.next((f) => f.push === 'queue-position');
+    // Node B goes (a SIGSTOPped or killed node is tried as a process in serve-nodes.test.ts).
+    await b.store.close();
+    await holder.request('release', { leases: ['h'] });
+    // Within 5 heartbeats (1 s) A drops B's waiter and grants its own.
+    expect(await next.next((f) => f.id === 1, 5_000)).toMatchObject({ ok: true, result: { lease: 'w2' } });
+  });
+
+  it('never grants past a pool under a storm of acquires on three nodes; an unlocked grant would', async () => {
+    const { url, nodes: three } = await nodes(3, { FULL: 5 });
+    const clients = await Promise.all(three.flatMap(({ server }) => [hello(server), hello(server)]));
+    let granted = 0;
+    await Promise.all(
+      clients.map(async (raw, c) => {
+        for (let i = 0; i < 30; i += 1) {
+          const answer = await acquire(raw, `c${c}-${i}`);
+          if (answer.ok === true) {
+            granted += 1;
+            if (i % 3 === 0) await raw.request('release', { leases: [`c${c}-${i}`] });
+          }
+        }
+      }),
+    );
+    expect(granted).toBeGreaterThanOrEqual(5);
+    const pg8 = (await import('pg')).default;
+    const monitor = new pg8.Client({ connectionString: url });
+    await monitor.connect();
+    cleanups.push(() => monitor.end());
+    const live = async () =>
+      Number(
+        (
+          await monitor.query(
+            'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
+          )
+        ).rows[0].n,
+      );
+    expect(await live()).toBeLessThanOrEqual(5);
+    // The negative control: the same check-then-insert without the pool's lock, from six connections at once,
+    // overbooks, and the same monitor sees it.
+    await monitor.query('DELETE FROM lv_license_leases');
+    const racers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const racer = new pg8.Client({ connectionString: url });
+        await racer.connect();
+        cleanups.push(() => racer.end());
+        return racer;
+      }),
+    );
+    await Promise.all(
+      racers.map(async (racer, r) => {
+        for (let i = 0; i < 10; i += 1) {
+          await racer.query('BEGIN');
+          const used = Number(
+            (
+              await racer.query(
+                'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
+              )
+            ).rows[0].n,
+          );
+          await new Promise((resolve) => setTimeout(resolve, 2));
+          if (used < 5) {
+            await racer.query(
+              `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
+               VALUES ('', $1, 'FULL', 1, now(), now() + interval '1 minute', 'unlocked', 0)`,
+              [`r${r}-${i}`],
+            );
+          }
+          await racer.query('COMMIT');
+        }
+      }),
+    );
+    expect(await live()).toBeGreaterThan(5);
+  });
+});
