@@ -103,6 +103,12 @@ export class PostgresStore implements LicenseStore {
     const pool = new pg.Pool({
       connectionString: options.connectionString,
       max: options.maxConnections ?? 10,
+      // A node frozen mid-transaction (SIGSTOP, a long GC pause) must not hold a pool's lock for ever: the
+      // database ends its transaction, and the others wait for a lock at most a few seconds, then answer -22.
+      idle_in_transaction_session_timeout: 5_000,
+      lock_timeout: 3_000,
+      statement_timeout: 10_000,
+      connectionTimeoutMillis: 5_000,
     });
     // An idle connection the database drops must not take the process down.
     pool.on('error', () => {});
@@ -733,6 +739,9 @@ function isConnectionFailure(err: unknown): boolean {
     code === '57P02' || // crash shutdown
     code === '57P03' || // cannot connect now
     code === '53300' || // too many connections
+    code === '55P03' || // lock not available: another node holds the pool (lock_timeout)
+    code === '57014' || // statement timeout
+    code === '25P03' || // idle in transaction timeout
     /^E[A-Z]+$/.test(code) // ECONNREFUSED, ECONNRESET, ETIMEDOUT, ENOTFOUND...
   );
 }
