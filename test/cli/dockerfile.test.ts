@@ -33,7 +33,10 @@ describe.skipIf(!docker)('examples/Dockerfile (needs a Docker engine)', () => {
           .poll(
             async () =>
               rawConnect(port).then(
-                (c) => (c.close(), true),
+                (c) => {
+                  c.close();
+                  return true;
+                },
                 () => false,
               ),
             { timeout: 30_000 },
