@@ -19,13 +19,14 @@ const TOKEN = 'demo-read-token-7f3a9c21';
 
 const dir = await mkdtemp(join(tmpdir(), 'lv-server-demo-'));
 const eventsPath = join(dir, 'events.ndjson');
-const events = await EventLog.open(eventsPath, { startStore: 'memory' });
+const events = await EventLog.open(eventsPath);
 const server = await LicenseServer.start({
   accounts: {
     acme: { password: 'acme-demo-password', licenses: { FULL: 4 } },
     globex: { password: 'globex-demo-password', licenses: { FULL: 2 } },
   },
 });
+events.start('memory');
 server.onEvent((event) => events.write(event));
 const admin = await startAdmin(server, { port: 0, tokens: { read: [TOKEN], admin: [] } });
 console.log(`license server on ${server.address}, admin API on ${admin.url}, event log ${eventsPath}`);

@@ -52,8 +52,27 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
+// A reader that went away (`| head`, a log shipper restarting) loses the log lines, not the server.
+process.stdout.on('error', () => {});
+/** The most output held while stdout is not read; past it, lines are dropped and counted. */
+const MAX_BUFFERED_OUTPUT = 16 * 1024 * 1024;
+let droppedOutput = 0;
+function writeOut(text: string): void {
+  if (process.stdout.writableLength > MAX_BUFFERED_OUTPUT) {
+    droppedOutput += 1;
+    return;
+  }
+  if (droppedOutput > 0) {
+    process.stdout.write(
+      `lv-license: ${droppedOutput} line(s) of output dropped: standard output was not read\n`,
+    );
+    droppedOutput = 0;
+  }
+  process.stdout.write(text);
+}
+
 main(process.argv.slice(2), {
-  stdout: (text) => process.stdout.write(text),
+  stdout: writeOut,
   stderr: (text) => process.stderr.write(text),
   signal: controller.signal,
   onReload: (listener) => {

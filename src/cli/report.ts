@@ -65,10 +65,12 @@ export async function report(args: readonly string[], io: CliIo): Promise<number
     throw new UsageError('--to must come after --from.');
   let rows: UsageRow[];
   let skipped: number;
+  let outOfOrder: number;
   try {
     const result = await reportFromFile(v.events, { from, to, by: by as ReportPeriod });
     rows = result.rows();
     skipped = result.skipped;
+    outOfOrder = result.outOfOrder;
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code ?? (isLicenseError(err) ? err.message : String(err));
     io.stderr(`lv-license report: ${v.events} cannot be read (${reason}).\n`);
@@ -76,13 +78,19 @@ export async function report(args: readonly string[], io: CliIo): Promise<number
   }
   if (skipped > 0)
     io.stderr(`lv-license report: ${skipped} line(s) of ${v.events} were not events and were skipped.\n`);
+  if (outOfOrder > 0) {
+    io.stderr(
+      `lv-license report: ${outOfOrder} line(s) of ${v.events} are older than the line before them (rotated files concatenated out of order?): each was read as if at the time of the line before it.\n`,
+    );
+  }
   io.stdout(render(rows, format));
   return 0;
 }
 
 function time(flag: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
-  const value = Date.parse(text);
+  // A time without an offset is UTC, as a bare date is and as the periods are (not the machine's zone).
+  const value = Date.parse(/T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(text) ? `${text}Z` : text);
   if (!Number.isFinite(value)) {
     throw new UsageError(
       `--${flag} takes an ISO 8601 time such as 2026-11-01 or 2026-11-01T08:00Z, not "${text}".`,
@@ -101,7 +109,11 @@ function render(rows: readonly UsageRow[], format: 'table' | 'csv' | 'json'): st
     }),
   );
   if (format === 'csv') {
-    const quote = (cell: string) => (/[",\n]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell);
+    // A cell a spreadsheet would read as a formula is prefixed with an apostrophe (OWASP, CSV injection).
+    const quote = (raw: string) => {
+      const cell = /^[=+\-@\t\r]/.test(raw) && !/^-?\d/.test(raw) ? `'${raw}` : raw;
+      return /[",\r\n]/.test(cell) ? `"${cell.replaceAll('"', '""')}"` : cell;
+    };
     return `${[COLUMNS.join(','), ...cells.map((line) => line.map(quote).join(','))].join('\n')}\n`;
   }
   if (rows.length === 0) return 'No events in that time.\n';

@@ -241,10 +241,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     events =
       eventsPath === undefined
         ? undefined
-        : await EventLog.open(eventsPath, {
-            warn: log,
-            startStore: store === undefined ? 'memory' : 'postgres',
-          }).catch((err: unknown) => {
+        : await EventLog.open(eventsPath, { warn: log }).catch((err: unknown) => {
             throw new Error(
               `--events ${eventsPath} cannot be written (${(err as NodeJS.ErrnoException).code ?? err}).`,
             );
@@ -259,7 +256,11 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
       throw err;
     });
     const eventLog = events;
-    if (eventLog !== undefined) server.onEvent((event) => eventLog.write(event));
+    if (eventLog !== undefined) {
+      // Only a server that started says so in the log (a second instance that fails must not).
+      eventLog.start(store === undefined ? 'memory' : 'postgres');
+      server.onEvent((event) => eventLog.write(event));
+    }
     if (admin !== undefined && tokens !== undefined) {
       metrics = new ServerMetrics(server, { perAccount: metricsPerAccount });
       adminListener = await startAdmin(server, {

@@ -258,7 +258,12 @@ export function startAdmin(server: LicenseServer, options: AdminOptions): Promis
   const ownMetrics = options.metrics === undefined ? new ServerMetrics(server) : undefined;
   const metrics = ownMetrics ?? (options.metrics === false ? undefined : options.metrics);
   const listener = http.createServer((request, response) => {
-    void handle(server, tokens, log, metrics, request, response);
+    handle(server, tokens, log, metrics, request, response).catch((err: unknown) => {
+      // Not reached by design (handle answers every failure itself); a bug must not end the process.
+      log(`admin: a request failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+      if (!response.headersSent) response.writeHead(500);
+      response.end();
+    });
   });
   // A slow or half-sent request is cut off, and a flood of them cannot take every file descriptor.
   listener.headersTimeout = 10_000;
@@ -303,7 +308,6 @@ async function handle(
   request: http.IncomingMessage,
   response: http.ServerResponse,
 ): Promise<void> {
-  const url = new URL(request.url ?? '/', 'http://admin');
   const send = (status: number, body: unknown) => {
     response.writeHead(status, {
       'content-type': 'application/json; charset=utf-8',
@@ -311,6 +315,14 @@ async function handle(
     });
     response.end(`${JSON.stringify(body)}\n`);
   };
+  let url: URL;
+  try {
+    url = new URL(request.url ?? '/', 'http://admin');
+  } catch {
+    request.resume();
+    send(400, { error: 'The request target is not a path.' });
+    return;
+  }
   if (request.method === 'GET' || request.method === 'HEAD') {
     if (url.pathname === '/livez') {
       request.resume();
@@ -354,17 +366,31 @@ async function handle(
     send(403, { error: 'This token may only read; changes need an admin token.' });
     return;
   }
+  let body: Record<string, unknown> = {};
   try {
-    const body = request.method === 'GET' ? {} : await jsonBody(request);
+    body = request.method === 'GET' ? {} : await jsonBody(request);
     const result = await route.handle(server, route.pattern.exec(url.pathname) as RegExpExecArray, url, body);
-    if (route.change)
-      server.audit(caller.who, `${request.method} ${url.pathname}${url.search} ${JSON.stringify(body)}`, 200);
+    if (route.change) server.audit(caller.who, describeChange(request.method, url, body), 200);
     send(200, result);
   } catch (err) {
     const status = err instanceof HttpError ? err.status : err instanceof ConfigError ? 400 : 500;
-    if (route.change) server.audit(caller.who, `${request.method} ${url.pathname}${url.search}`, status);
+    if (route.change) server.audit(caller.who, describeChange(request.method, url, body), status);
     send(status, { error: err instanceof Error ? err.message : String(err) });
   }
+}
+
+/** The query and body fields an audit line names: only these, whatever else a caller sent (a token...). */
+const AUDITED_FIELDS = ['account', 'feature', 'total', 'timeout'] as const;
+
+/** `POST /leases/x/revoke account=alice`: the change, with the known fields only. */
+function describeChange(method: string | undefined, url: URL, body: Record<string, unknown>): string {
+  const fields: string[] = [];
+  for (const name of AUDITED_FIELDS) {
+    const value = url.searchParams.get(name) ?? body[name];
+    if (typeof value === 'string' || typeof value === 'number')
+      fields.push(`${name}=${JSON.stringify(value)}`);
+  }
+  return [`${method ?? '?'} ${url.pathname}`, ...fields].join(' ');
 }
 
 /** How long `/readyz` waits for the store, in ms. */

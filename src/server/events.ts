@@ -81,6 +81,14 @@ export interface DenialEvent extends LeaseEventBase {
   readonly code: number;
 }
 
+/** An acquire put in its pool's queue (it will be a `grant`, or a `queue-timeout` denial). */
+export interface QueuedEvent extends LeaseEventBase {
+  /** `'queued'` */
+  readonly type: 'queued';
+  /** Its place in the queue, 1 next. */
+  readonly position: number;
+}
+
 /** Seats given back by their holder. */
 export interface ReleaseEvent extends LeaseEventBase {
   /** `'release'` */
@@ -145,6 +153,7 @@ export interface RequestEvent {
 export type ServerEvent =
   | GrantEvent
   | DenialEvent
+  | QueuedEvent
   | ReleaseEvent
   | ExpiryEvent
   | RevocationEvent
@@ -156,6 +165,7 @@ export type ServerEvent =
 export const LOGGED_EVENT_TYPES: ReadonlySet<ServerEvent['type']> = new Set([
   'grant',
   'denial',
+  'queued',
   'release',
   'expiry',
   'revocation',
@@ -181,6 +191,8 @@ export function describeEvent(event: ServerEvent): string {
           return `${event.kind === 'reclaimed' ? 'reclaimed' : 'granted'} ${what}${event.waited ? ' after waiting' : ''}`;
         case 'denial':
           return `denied ${what}: ${event.reason} (${event.code})`;
+        case 'queued':
+          return `queued ${what} at position ${event.position}`;
         case 'release':
           return `released ${what}`;
         case 'expiry':

@@ -38,6 +38,7 @@ export {
   LOGGED_EVENT_TYPES,
   type LoginFailureEvent,
   type LoginFailureReason,
+  type QueuedEvent,
   type ReleaseEvent,
   type RequestEvent,
   type RevocationEvent,
@@ -52,7 +53,7 @@ export {
   type ServerTlsOptions,
 } from './license-server.js';
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.js';
-export { ALL_ACCOUNTS, ServerMetrics, type ServerMetricsOptions } from './metrics.js';
+export { ALL_ACCOUNTS, OTHER_FEATURE, ServerMetrics, type ServerMetricsOptions } from './metrics.js';
 export type {
   AcquireDecision,
   AcquireOutcome,

@@ -23,6 +23,9 @@ export interface ServerMetricsOptions {
 /** The account label of every series when accounts are folded. */
 export const ALL_ACCOUNTS = '*';
 
+/** The feature label of denials whose license type the client chose freely (`not-licensed`, `store-unavailable`). */
+export const OTHER_FEATURE = 'other';
+
 /** How long one read of the store serves the gauges of a scrape, in ms. */
 const SNAPSHOT_MS = 250;
 
@@ -129,8 +132,13 @@ export class ServerMetrics {
       registers,
       collect() {
         this.reset();
-        if (!perAccount) return;
-        for (const [account, end] of server.subscriptionEnds()) this.set({ account }, end / 1000);
+        const ends = server.subscriptionEnds();
+        if (perAccount) {
+          for (const [account, end] of ends) this.set({ account }, end / 1000);
+        } else if (ends.size > 0) {
+          // Folded: the earliest end, so that an alert on "ends within 3 days" still fires.
+          this.set({ account: ALL_ACCOUNTS }, Math.min(...ends.values()) / 1000);
+        }
       },
     });
     new Gauge({
@@ -153,9 +161,13 @@ export class ServerMetrics {
     return this.registry.metrics();
   }
 
-  /** Stops counting the server's events. */
+  /**
+   * Stops counting the server's events and empties the registry, so that neither the registry nor the
+   * process metrics' collectors keep the server alive.
+   */
   close(): void {
     this.#stop();
+    this.registry.clear();
   }
 
   #account(account: string): string {
@@ -171,6 +183,7 @@ export class ServerMetrics {
         this.#authFailures.inc({ reason: event.reason });
         return;
       case 'admin':
+      case 'queued':
         return;
     }
     const labels = { account: this.#account(event.account), feature: event.feature };
@@ -179,7 +192,15 @@ export class ServerMetrics {
         this.#grants.inc({ ...labels, kind: event.kind });
         return;
       case 'denial':
-        this.#denials.inc({ ...labels, reason: event.reason });
+        // A type the account has no pool of is the client's choice: one series each would let any client
+        // grow /metrics without bound, so they share one.
+        this.#denials.inc({
+          ...labels,
+          ...(event.reason === 'not-licensed' || event.reason === 'store-unavailable'
+            ? { feature: OTHER_FEATURE }
+            : {}),
+          reason: event.reason,
+        });
         return;
       case 'revocation':
         this.#revocations.inc({ ...labels, reason: event.reason });

@@ -120,9 +120,13 @@ export class UsageReport {
   /** The latest denial of each client and pool still pending (a grant serves all before it). */
   readonly #pendingByKey = new Map<string, Pending[]>();
   #first: number | undefined;
+  /** Whether a line at or after `to` was seen: the log covers the whole window. */
+  #reachedTo = false;
   #last: number | undefined;
   /** Lines that were not events (blank, cut, or another program's). */
   skipped = 0;
+  /** Lines older than the line before them (files concatenated out of order): read as if at that line's time. */
+  outOfOrder = 0;
 
   constructor(options: UsageReportOptions = {}) {
     this.#from = options.from ?? Number.NEGATIVE_INFINITY;
@@ -151,7 +155,15 @@ export class UsageReport {
 
   /** Adds one parsed event at `time` (epoch ms). */
   add(time: number, event: EventLogLine): void {
-    if (time >= this.#to) return;
+    if (time >= this.#to) {
+      this.#reachedTo = true;
+      return;
+    }
+    if (this.#last !== undefined && time < this.#last) {
+      // Lines out of order (rotated files concatenated in the wrong order): counted, and read as if now.
+      this.outOfOrder += 1;
+      time = this.#last;
+    }
     this.#flush(time);
     this.#first ??= time;
     this.#last = time;
@@ -173,6 +185,11 @@ export class UsageReport {
         this.#serve(`${clientOf(event)}\u0000${pool.account}\u0000${pool.feature}`);
         return;
       }
+      case 'queued':
+        // The caller waits (a client that asks each server without waiting first was refused a moment
+        // ago): not turned away, unless the wait times out, which is a denial of its own.
+        this.#serve(`${clientOf(event)}\u0000${pool.account}\u0000${pool.feature}`);
+        return;
       case 'release':
       case 'expiry':
       case 'revocation':
@@ -195,7 +212,9 @@ export class UsageReport {
 
   /** The rows, sorted by period, account and license type. Call once every line is in. */
   rows(): UsageRow[] {
-    const end = Number.isFinite(this.#to) ? this.#to : (this.#last ?? 0);
+    // Seats still held at the end are counted until `to` when the log goes on past it, else until the last
+    // event: never into the future.
+    const end = this.#reachedTo ? this.#to : Math.min(this.#to, this.#last ?? 0);
     this.#flush(Number.POSITIVE_INFINITY);
     for (const pool of this.#pools.values()) this.#accrue(pool, end);
     const rows: UsageRow[] = [];

@@ -554,6 +554,9 @@ export class Session {
         this.#host.afterChange(Date.now() + store.leaseTtl);
         return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
       case 'queued':
+        if (this.#host.reporting()) {
+          this.#host.emit({ type: 'queued', ...this.#about(req.lease, req), position: outcome.position });
+        }
         this.push({ push: 'queue-position', lease: req.lease, position: outcome.position });
         this.#host.afterChange(Date.now() + (req.wait ?? 0));
         return undefined;

@@ -156,7 +156,7 @@ describe('lv-license serve: metrics, events, report', () => {
       expect(value('lv_license_denials_total', { ...alice, reason })).toBe(1);
     }
     expect(
-      value('lv_license_denials_total', { account: 'alice', feature: 'XYZ', reason: 'not-licensed' }),
+      value('lv_license_denials_total', { account: 'alice', feature: 'other', reason: 'not-licensed' }),
     ).toBe(1);
     expect(value('lv_license_denials_total', { account: 'bob', feature: 'FULL', reason: 'expired' })).toBe(1);
     expect(value('lv_license_revocations_total', { ...alice, reason: 'operator' })).toBe(1);
@@ -208,6 +208,7 @@ describe('lv-license serve: metrics, events, report', () => {
       'denial exhausted alice FULL a3',
       'denial not-licensed alice XYZ x1',
       'denial invalid alice FULL a1',
+      'queued  alice FULL q1',
       'denial queue-timeout alice FULL q1',
       'grant reclaimed alice FULL a1',
       'release  alice FULL a1',

@@ -140,6 +140,47 @@ describe('logger', () => {
     expect(text).not.toContain(secret);
   });
 
+  it('gives pino its fields (object first), through a child with the component, and never a secret', async () => {
+    const { pino } = await import('pino');
+    const written: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => written.push(line) });
+    const secret = 'pino-secret-pw-1';
+    const a = await startServer({ accounts: { alice: { password: secret, licenses: { FULL: 1 } } } });
+    const client = track(
+      new LicenseClient({ ...FAST, servers: a.address, username: 'alice', password: secret, logger }),
+    );
+    const lease = await client.acquire('FULL');
+    await lease.release();
+    await client.close();
+    const lines = written.map((line) => JSON.parse(line) as Record<string, unknown>);
+    const granted = lines.find((line) => line.msg === 'lease granted');
+    expect(granted).toMatchObject({ component: 'lv-license-client', server: a.address, lease: lease.id });
+    const connected = lines.find((line) => line.msg === 'connected');
+    expect(connected).toMatchObject({ component: 'lv-license-client', server: a.address });
+    expect(written.join('')).not.toContain(secret);
+  });
+
+  it('prints its lines with NODE_DEBUG=lv-license when no logger is given', async () => {
+    const a = await startServer();
+    const script = `
+      import { LicenseClient } from './src/index.ts';
+      const client = new LicenseClient({ servers: '${a.address}', licenseCachePeriod: 0 });
+      const lease = await client.acquire('FULL');
+      await lease.release();
+      await client.close();
+    `;
+    const { execFile } = await import('node:child_process');
+    const stderr = await new Promise<string>((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', '--input-type=module', '-e', script],
+        { cwd: join(import.meta.dirname, '../..'), env: { ...process.env, NODE_DEBUG: 'lv-license' } },
+        (err, _out, errText) => (err === null ? resolve(errText) : reject(err)),
+      );
+    });
+    expect(stderr).toMatch(/LV-LICENSE \d+: info lease granted \{.*"server":"127\.0\.0\.1:\d+"/);
+  });
+
   it('survives a logger that throws', async () => {
     const a = await startServer();
     const boom = () => {

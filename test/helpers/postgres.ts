@@ -50,8 +50,11 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts a PostgreSQL server of its own. @throws when PostgreSQL is not installed or does not start. */
-export async function startPostgres(): Promise<TestPostgres> {
+/**
+ * Starts a PostgreSQL server of its own; `durable` keeps fsync on (for benchmarks against durable commits),
+ * otherwise tests run it with fsync off. @throws when PostgreSQL is not installed or does not start.
+ */
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   if (bin === undefined) {
     throw new Error(
@@ -79,8 +82,8 @@ export async function startPostgres(): Promise<TestPostgres> {
   let child: ChildProcess | undefined;
   const launch = async () => {
     const args = ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir];
-    for (const setting of ['fsync=off', 'full_page_writes=off', 'max_connections=200'])
-      args.push('-c', setting);
+    const settings = options.durable === true ? [] : ['fsync=off', 'full_page_writes=off'];
+    for (const setting of [...settings, 'max_connections=200']) args.push('-c', setting);
     const started = spawn(join(bin, 'postgres'), args, { stdio: ['ignore', 'ignore', 'pipe'], ...user });
     child = started;
     let log = '';

@@ -3,6 +3,7 @@
  * clients of the server see of each change. Real sockets on loopback.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -106,6 +107,42 @@ describe('the admin API', () => {
     });
     await expect.poll(() => leases.map((l) => l.state)).toEqual(['held', 'lost']);
     expect((await server.pools()).find((p) => p.feature === 'FULL')).toMatchObject({ total: 1, inUse: 1 });
+  });
+
+  it('answers a request target that is not a path with 400, and stays up', async () => {
+    const { admin, call } = await setup();
+    const { port } = new URL(admin.url);
+    for (const target of ['//[', 'http://a:99999/metrics']) {
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = net.connect(Number(port), '127.0.0.1', () =>
+          socket.write(`GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`),
+        );
+        let text = '';
+        socket.on('data', (chunk) => {
+          text += chunk.toString('latin1');
+        });
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+      expect(answer).toMatch(/^HTTP\/1\.1 400/);
+    }
+    expect((await call('GET', '/pools', ADMIN)).status).toBe(200);
+  });
+
+  it('audits a change with its known fields only: a token or password sent along is never logged', async () => {
+    const { call, log, server } = await setup();
+    const events: string[] = [];
+    server.onEvent((event) => {
+      if (event.type === 'admin') events.push(event.action);
+    });
+    const answer = await call('PUT', `/pools/alice/FULL?token=${ADMIN}`, ADMIN, {
+      total: 2,
+      password: PASSWORD,
+    });
+    expect(answer.status).toBe(200);
+    expect(events).toEqual(['PUT /pools/alice/FULL total=2']);
+    expect(log.join('\n')).not.toContain(ADMIN);
+    expect(log.join('\n')).not.toContain(PASSWORD);
   });
 
   it('reloads the accounts file with the admin token', async () => {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -39,7 +39,8 @@ describe('EventLog', () => {
   it('appends (mode 0640), starts with a start line when asked, and reopens after logrotate moved it', async () => {
     const dir = await tempDir();
     const path = join(dir, 'events.ndjson');
-    const log = await EventLog.open(path, { startStore: 'memory' });
+    const log = await EventLog.open(path);
+    log.start('memory');
     log.write(grant('a'));
     log.write({ type: 'request', time: 0, op: 'acquire', seconds: 0.001 });
     await rename(path, `${path}.1`);
@@ -59,17 +60,47 @@ describe('EventLog', () => {
     expect((await stat(path)).mode & 0o777).toBe(0o640);
   });
 
-  it('drops lines, counted and told once, rather than buffer without bound', async () => {
+  it('drops lines rather than buffer without bound, and marks the gap in the file once it writes again', async () => {
     const dir = await tempDir();
+    const path = join(dir, 'events.ndjson');
     const warnings: string[] = [];
-    const log = await EventLog.open(join(dir, 'events.ndjson'), {
-      maxBufferedBytes: 1,
-      warn: (l) => warnings.push(l),
-    });
+    const log = await EventLog.open(path, { maxBufferedBytes: 1, warn: (l) => warnings.push(l) });
     for (let i = 0; i < 50; i += 1) log.write(grant(`l${i}`));
-    expect(log.dropped).toBeGreaterThan(0);
-    expect(warnings).toHaveLength(1);
-    expect(warnings[0]).toContain('not keeping up');
+    const lost = log.dropped;
+    expect(lost).toBeGreaterThan(0);
+    expect(warnings).toEqual([expect.stringContaining('lines are being lost')]);
+    await new Promise((resolve) => setTimeout(resolve, 50)); // the buffer is written out
+    log.write(grant('after'));
+    await log.close();
+    const lines = (await readFile(path, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(lines.at(-2)).toMatchObject({ type: 'gap', lost });
+    expect(lines.at(-1)).toMatchObject({ lease: 'after' });
+    expect(warnings.at(-1)).toContain(`${lost} line(s) were lost`);
+  });
+
+  it('ends a cut last line before appending, so that the next line stays whole', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'events.ndjson');
+    await writeFile(path, '{"time":"2026-11-30T10:00:00.000Z","type":"grant","acc');
+    const log = await EventLog.open(path);
+    log.start('memory');
+    await log.close();
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    expect(JSON.parse(lines[1] as string)).toMatchObject({ type: 'start', store: 'memory' });
+  });
+
+  it('counts the lines a failing file loses, and tries to reopen it by itself', async () => {
+    const warnings: string[] = [];
+    const log = await EventLog.open('/dev/full', { warn: (l) => warnings.push(l) });
+    log.write(grant('a'));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    log.write(grant('b'));
+    log.write(grant('c'));
+    expect(log.dropped).toBe(2);
+    expect(warnings.join('\n')).toMatch(/ENOSPC|no space/i);
     await log.close();
   });
 

@@ -164,3 +164,35 @@ describe('UsageReport', () => {
     }
   });
 });
+
+describe('UsageReport, edges', () => {
+  it('counts seats held at the end until the last event, not until a `to` in the future', () => {
+    const rows = run(
+      [
+        line(0, { type: 'grant', kind: 'new', lease: 'a' }),
+        line(HOUR, { type: 'denial', reason: 'exhausted', lease: 'b' }),
+      ],
+      {
+        to: T0 + 1_000 * 24 * HOUR,
+        by: 'hour',
+      },
+    );
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toMatchObject({ seatHours: 1, peak: 1 });
+  });
+
+  it('reads a queued request as a caller that waits, and lines out of order as if in order', () => {
+    const report = new UsageReport();
+    for (const l of [
+      line(0, { type: 'grant', kind: 'new', lease: 'h' }),
+      line(1_000, { type: 'denial', reason: 'exhausted', lease: 'w' }), // the client's first, no-wait pass
+      line(1_010, { type: 'queued', lease: 'w', position: 1 }),
+      line(120_000, { type: 'release', lease: 'h' }),
+      line(120_001, { type: 'grant', kind: 'new', lease: 'w', waited: true }),
+      line(60_000, { type: 'release', lease: 'w' }), // out of order
+    ])
+      report.addLine(l);
+    expect(report.rows()[0]).toMatchObject({ denials: 1, turnedAway: 0, grants: 2 });
+    expect(report.outOfOrder).toBe(1);
+  });
+});
