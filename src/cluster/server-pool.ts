@@ -91,6 +91,29 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     return this.link(server)?.session?.leaseTtl;
   }
 
+  /** Whether `a` and `b` announced the same cluster in their last `hello` (protocol 1.1). */
+  samePool(a: string, b: string): boolean {
+    const cluster = this.link(a)?.session?.cluster;
+    return cluster !== undefined && a !== b && this.link(b)?.session?.cluster === cluster;
+  }
+
+  /**
+   * A server shares its pool with others (it announced a cluster): the servers never connected yet are
+   * dialed in the background, so that the client knows which of them are its peers before it needs one
+   * (a lost node's leases then move to a peer at once). Failures are the links' own business (backoff).
+   */
+  #meetTheCluster(): void {
+    for (const link of this.#links) {
+      if (link.session !== undefined || link.state !== 'idle') continue;
+      link.connection(AbortSignal.timeout(this.#settings.connectTimeout * 2)).catch(() => {});
+    }
+  }
+
+  /** Another connected server of `server`'s cluster, if there is one. */
+  clusterPeerUp(server: string): string | undefined {
+    return this.#links.find((link) => link.isUp && this.samePool(server, link.server))?.server;
+  }
+
   /** Renews leases on `server` (see {@link ServerLink.renew}). */
   async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
     return this.#known(server).renew(leases);
@@ -356,7 +379,10 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
   #makeLink(server: PoolServer, priority: number): PoolLink {
     const label = formatServer(server.host, server.port);
     const link = this.#linkFactory({ ...server, label }, priority, this.#settings, this.#credentials);
-    link.on('up', ({ server: s, reconnected }) => this.emit('connect', { server: s, reconnected }));
+    link.on('up', ({ server: s, session, reconnected }) => {
+      this.emit('connect', { server: s, reconnected });
+      if (session.cluster !== undefined) this.#meetTheCluster();
+    });
     link.on('down', (info) => this.emit('disconnect', info));
     link.on('push', (push, s) => this.emit('push', push, s));
     link.on('retry', ({ server: s, attempt, error }) =>

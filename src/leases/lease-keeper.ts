@@ -178,6 +178,18 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     this.#beats.delete(server);
     const affected = this.#table.onServer(server, ['held']);
     for (const record of affected) this.#table.transition(record, 'reconnecting');
+    const peer = this.#servers.clusterPeerUp(server);
+    if (peer !== undefined && affected.length > 0) {
+      // Another node of the same pool is up: the leases are there already; take them by id now, with no
+      // grace wait (the same seats, not new ones).
+      this.#options.log('info', 'server lost; its seats move to another node of its cluster at once', {
+        server,
+        to: peer,
+        seats: affected.length,
+      });
+      void this.#migrateAll(server);
+      return;
+    }
     if (this.#awaitReturn(server)) {
       this.#options.log('warn', 'server lost; reconnecting to reclaim its seats', {
         server,
@@ -287,7 +299,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       this.emit('lost', { record, error });
       return;
     }
-    this.#orphan(from, record.id);
+    // Within one cluster the seat moved, it was not taken twice: releasing it at the old node would end it.
+    if (!this.#servers.samePool(from, to)) this.#orphan(from, record.id);
     if (this.#closed || !this.#table.transition(record, 'held')) {
       await this.#giveBack(to, record.id);
       return;

@@ -33,6 +33,13 @@ export interface LeaseServers {
   isUp(server: string): boolean;
   /** The lease TTL `server` announced, once it was connected. */
   leaseTtl(server: string): number | undefined;
+  /**
+   * Whether `a` and `b` announced the same cluster (protocol 1.1): one pool, the same leases, so a lease of
+   * one is reclaimed on the other by its id, and what one holds the other holds too.
+   */
+  samePool(a: string, b: string): boolean;
+  /** Another server of `server`'s cluster that is connected now, if there is one. */
+  clusterPeerUp(server: string): string | undefined;
   /** Renews leases on `server` (never dials); resolves with the ids it no longer knows. */
   renew(server: string, leases: readonly string[]): Promise<Set<string>>;
   /** Gives leases back on `server`, redialing it briefly if needed; rejects when it cannot be reached. */

@@ -38,6 +38,11 @@ export interface HelloResult {
   leaseTtl: number;
   /** The largest frame the server accepts, in bytes. */
   maxFrameBytes: number;
+  /**
+   * Protocol 1.1: the id of the pool this server shares with others (several nodes on one store). Servers
+   * that announce the same cluster hold the same leases: a lease is reclaimed on any of them by its id.
+   */
+  cluster?: string;
 }
 
 /** `auth-start`: carries the SCRAM client-first-message. */

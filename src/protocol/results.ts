@@ -31,13 +31,17 @@ type ResultReaders = {
 };
 
 const RESULTS: ResultReaders = {
-  hello: (obj, ctx) => ({
-    version: readString(obj, 'version', ctx),
-    server: readString(obj, 'server', ctx),
-    auth: readChoice(obj, 'auth', ctx, AUTH_MODES),
-    leaseTtl: readInteger(obj, 'leaseTtl', ctx, 1),
-    maxFrameBytes: readInteger(obj, 'maxFrameBytes', ctx, 1),
-  }),
+  hello: (obj, ctx) => {
+    const cluster = readOptionalString(obj, 'cluster', ctx);
+    return {
+      version: readString(obj, 'version', ctx),
+      server: readString(obj, 'server', ctx),
+      auth: readChoice(obj, 'auth', ctx, AUTH_MODES),
+      leaseTtl: readInteger(obj, 'leaseTtl', ctx, 1),
+      maxFrameBytes: readInteger(obj, 'maxFrameBytes', ctx, 1),
+      ...(cluster === undefined ? {} : { cluster }),
+    };
+  },
   'auth-start': (obj, ctx) => ({ message: readString(obj, 'message', ctx) }),
   'auth-finish': (obj, ctx) => ({
     message: readString(obj, 'message', ctx),

@@ -415,6 +415,7 @@ export class Session {
         auth: this.#host.auth,
         leaseTtl: this.#host.store.leaseTtl,
         maxFrameBytes: this.#host.maxFrameBytes,
+        ...(this.#host.store.cluster === undefined ? {} : { cluster: this.#host.store.cluster }),
       };
     },
     'auth-start': (req) => {

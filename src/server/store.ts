@@ -66,6 +66,11 @@ export interface LicenseStore {
   /** How long (ms) a lease lives without a renewal. */
   readonly leaseTtl: number;
   /**
+   * The id of the pool when several servers share it (protocol 1.1 announces it in `hello`, so that clients
+   * reclaim a lost node's leases on another node at once); `undefined` for a store only one server uses.
+   */
+  readonly cluster?: string | undefined;
+  /**
    * Sets how many seats of `feature` the account has. Below the seats in use, the newest leases are taken
    * back until the rest fit, and returned (the engine pushes `lease-revoked` to their holders).
    *

@@ -24,6 +24,8 @@ class StubServers extends EventEmitter<LeaseServerEvents> implements LeaseServer
   readonly calls: string[] = [];
   /** Holds reacquire answers until released, to test what happens meanwhile. */
   hold: Promise<void> | undefined;
+  /** The cluster each server announced (protocol 1.1), if any. */
+  readonly clusters = new Map<string, string>();
 
   constructor(...servers: string[]) {
     super();
@@ -40,6 +42,15 @@ class StubServers extends EventEmitter<LeaseServerEvents> implements LeaseServer
 
   leaseTtl(): number {
     return TTL;
+  }
+
+  samePool(a: string, b: string): boolean {
+    const cluster = this.clusters.get(a);
+    return cluster !== undefined && a !== b && this.clusters.get(b) === cluster;
+  }
+
+  clusterPeerUp(server: string): string | undefined {
+    return [...this.up].find((other) => this.samePool(server, other));
   }
 
   async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
@@ -186,6 +197,21 @@ describe('LeaseKeeper', () => {
     expect(servers.calls).toContain('a:1 release L1');
     expect(servers.seats.get('a:1')?.has('L1')).toBe(false);
     expect(servers.seats.get('b:1')?.has('L1')).toBe(true);
+  });
+
+  it("within one cluster a lost node's leases move at once, with no grace wait and no release at the old node", async () => {
+    start('a:1', 'b:1');
+    servers.clusters.set('a:1', 'pool-1');
+    servers.clusters.set('b:1', 'pool-1');
+    const lease = grant('L1', 'a:1');
+    servers.drop('a:1');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(lease).toMatchObject({ state: 'held', server: 'b:1' });
+    expect(events).toEqual([{ name: 'migrated', lease: 'L1', detail: 'b:1' }]);
+    servers.back('a:1');
+    await vi.advanceTimersByTimeAsync(GRACE);
+    // The same lease lives on b: a release through a would end it.
+    expect(servers.calls.filter((call) => call.startsWith('a:1 release'))).toEqual([]);
   });
 
   it('a lease no server can take is lost, with LicensesExpiredError, and released at home when it returns', async () => {

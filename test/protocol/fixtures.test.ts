@@ -105,7 +105,7 @@ describe('session-scram.ndjson', () => {
     const port1 = { lease: 'app1.4f2a:port-1', feature: 'FULL', count: 1 };
     const port2 = { lease: 'app1.4f2a:port-2', feature: 'FULL', count: 1 };
     const built: Array<[line: number, message: object]> = [
-      [0, buildGreeting({ server, auth: 'scram-sha-256' })],
+      [0, buildGreeting({ server, auth: 'scram-sha-256', version: '1.0' })],
       [1, buildRequest(1, 'hello', { version: '1.0', client: 'lv-license-client/0.1.0' })],
       [
         2,

@@ -205,6 +205,13 @@ describe('parseResult', () => {
     }
   });
 
+  it("keeps a 1.1 hello's cluster, and refuses one that is not a string", () => {
+    const hello = { version: '1.1', server: 's/1', auth: 'none', leaseTtl: 30_000, maxFrameBytes: 65_536 };
+    expect(parseResult('hello', { ...hello, cluster: 'pool-1' })).toEqual({ ...hello, cluster: 'pool-1' });
+    expect(parseResult('hello', hello)).toEqual(hello);
+    expect(parseResult('hello', { ...hello, cluster: 7 })).toBeInstanceOf(ProtocolError);
+  });
+
   it('names the bad field with the result. prefix and code -50', () => {
     const cases: Array<[Parameters<typeof parseResult>[0], unknown, string]> = [
       [

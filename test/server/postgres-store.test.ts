@@ -3,6 +3,7 @@
  * store has (several nodes, one pool).
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { LicenseClient } from '../../src/index.js';
 import { LicenseServer, PostgresStore } from '../../src/server/index.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
@@ -101,6 +102,30 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
       released: ['a1', 'b1'],
     });
     expect(await a.server.inUse('FULL')).toBe(1);
+  });
+
+  it("announces one cluster from every node, so a client moves a lost node's leases at once, same ids", async () => {
+    const { nodes: two } = await nodes(2, { FULL: 2 });
+    const [a, b] = two;
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const onA = await hello(a.server);
+    const greeting = onA.frames.find((f) => f.ok === true)?.result as { cluster?: string; version?: string };
+    expect(greeting.cluster).toMatch(/^[0-9a-f-]{36}$/);
+    expect(a.store.cluster).toBe(b.store.cluster);
+    const client = new LicenseClient({
+      servers: `${a.server.address};${b.server.address}`,
+      gracePeriod: 60_000, // far beyond this test: a move within the cluster does not wait for it
+      requestTimeout: 500,
+      licenseCachePeriod: 0,
+    });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const lease = await client.acquire('FULL');
+    expect(lease.server).toBe(a.server.address);
+    await a.server.close();
+    await expect.poll(() => lease.server, { timeout: 5_000 }).toBe(b.server.address);
+    expect(await b.server.leases()).toEqual([expect.objectContaining({ id: lease.id })]);
+    expect(await b.server.inUse()).toBe(1);
   });
 
   it('keeps one FIFO queue across nodes: a release on one node serves the first waiter, on another', async () => {

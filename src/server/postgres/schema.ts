@@ -5,7 +5,7 @@
 import type { PoolClient } from 'pg';
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** The advisory-lock key migrations serialise on ("lvlicens" in ASCII). */
 const MIGRATION_LOCK = 0x6c766c6963656e73n;
@@ -51,6 +51,11 @@ const MIGRATIONS: readonly string[] = [
     node text PRIMARY KEY,
     seen_at timestamptz NOT NULL
   );
+  `,
+  // 2: the pool's id, which every node announces as its cluster (protocol 1.1).
+  `
+  CREATE TABLE lv_license_cluster (id text PRIMARY KEY);
+  INSERT INTO lv_license_cluster (id) VALUES (gen_random_uuid()::text);
   `,
 ];
 

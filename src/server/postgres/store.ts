@@ -65,6 +65,7 @@ export class PostgresStore implements LicenseStore {
   readonly leaseTtl: number;
   /** This node's name in the database. */
   readonly node: string;
+  #cluster: string | undefined;
   readonly #pool: Pool;
   readonly #connectionString: string;
   readonly #heartbeat: number;
@@ -125,6 +126,8 @@ export class PostgresStore implements LicenseStore {
             `The database at ${redactUrl(options.connectionString)} has schema version ${version}; this server needs ${SCHEMA_VERSION}. Run "lv-license store migrate --store URL" (or start with --migrate).`,
           );
         }
+        const cluster = await client.query<{ id: string }>('SELECT id FROM lv_license_cluster LIMIT 1');
+        store.#cluster = cluster.rows[0]?.id;
       } finally {
         client.release();
       }
@@ -139,6 +142,11 @@ export class PostgresStore implements LicenseStore {
       throw err;
     }
     return store;
+  }
+
+  /** The pool's id in the database: every node on it announces it to clients (protocol 1.1). */
+  get cluster(): string | undefined {
+    return this.#cluster;
   }
 
   // ---- LicenseStore ----------------------------------------------------------------------------
