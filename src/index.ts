@@ -6,6 +6,8 @@
  */
 export {
   type AcquireOptions,
+  type CallContext,
+  type ChannelPayloads,
   type ClientStatus,
   type FromConfigFileOptions,
   Lease,
@@ -20,6 +22,7 @@ export {
   type PortLicenseType,
   type ServerHealthSnapshot,
   type ServerState,
+  type TracedCall,
 } from './client/index.js';
 export {
   type ClientProperties,

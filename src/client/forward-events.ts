@@ -3,6 +3,7 @@
  */
 import type { ServerPool } from '../cluster/server-pool.js';
 import type { LeaseKeeper } from '../leases/lease-keeper.js';
+import { publish } from './diagnostics.js';
 import type { LicenseClientEvents } from './events.js';
 import type { Lease } from './lease.js';
 import type { LogFn } from './logger.js';
@@ -29,10 +30,12 @@ export function forwardEvents(ctx: EventContext): void {
   const { servers, keeper, log } = ctx;
   servers.on('connect', (info) => {
     log('info', info.reconnected ? 'reconnected' : 'connected', info);
+    publish('connect', () => ({ server: info.server, reconnected: info.reconnected }));
     ctx.emit('connect', info);
   });
   servers.on('disconnect', (info) => {
     log('warn', 'disconnected', { server: info.server, error: info.error.message });
+    publish('disconnect', () => ({ server: info.server, code: info.error.code }));
     ctx.emit('disconnect', info);
   });
   servers.on('retry', (info) => {
@@ -41,6 +44,12 @@ export function forwardEvents(ctx: EventContext): void {
   });
   servers.on('failover', (info) => {
     log('warn', 'failover', { ...info, error: info.error.message });
+    publish('failover', () => ({
+      from: info.from,
+      to: info.to,
+      operation: info.operation,
+      code: info.error.code,
+    }));
     ctx.emit('failover', info);
   });
   servers.on('push', (push, server) => {
@@ -52,11 +61,13 @@ export function forwardEvents(ctx: EventContext): void {
   });
   keeper.on('reclaimed', ({ record, server }) => {
     log('info', 'lease reclaimed', { lease: record.id, server });
+    publish('reclaim', () => ({ lease: record.id, server }));
     const lease = ctx.lease(record.id);
     if (lease !== undefined) ctx.emit('lease-reclaimed', { lease, server });
   });
   keeper.on('migrated', ({ record, from, to }) => {
     log('warn', 'lease migrated', { lease: record.id, from, to });
+    publish('migrate', () => ({ lease: record.id, from, to }));
     const lease = ctx.lease(record.id);
     if (lease !== undefined) ctx.emit('lease-migrated', { lease, from, to });
   });
@@ -64,6 +75,7 @@ export function forwardEvents(ctx: EventContext): void {
     const lease = ctx.lease(record.id);
     ctx.lostFromCache(record.id);
     log('error', 'lease lost', { lease: record.id, error: error.message });
+    publish('lost', () => ({ lease: record.id, server: error.server, code: error.code }));
     if (lease !== undefined) ctx.emit('lease-lost', { lease, error, port: ctx.portOf(record.id) });
   });
 }

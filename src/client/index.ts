@@ -6,6 +6,7 @@ export type {
   FromConfigFileOptions,
   OpenPortOptions,
 } from './call-options.js';
+export type { CallContext, ChannelPayloads, TracedCall } from './diagnostics.js';
 export type { LicenseClientEvents } from './events.js';
 export { Lease } from './lease.js';
 export { LicenseClient } from './license-client.js';

@@ -5,6 +5,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './arguments.js';
 import { CallDeadlines } from './call-deadlines.js';
 import type { AcquireOptions, ClientStatus, FromConfigFileOptions, OpenPortOptions } from './call-options.js';
+import { type CallContext, traced } from './diagnostics.js';
 import type { LicenseClientEvents } from './events.js';
 import type { Lease } from './lease.js';
 import { Licenses } from './licenses.js';
@@ -102,7 +103,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * (-26 licenses exceeded, -30 no server responding, -34 authentication, -28 incompatible...), `cause`
    * the specific error; the message reads like the vendor's log line.
    */
-  async openPort(options: OpenPortOptions = {}): Promise<Port> {
+  openPort(options: OpenPortOptions = {}): Promise<Port> {
+    const feature = options.licenseType ?? this.#options.licenseType;
+    return traced('openPort', { feature, count: 1 }, () => this.#openPort(options), learnFromPort);
+  }
+
+  async #openPort(options: OpenPortOptions): Promise<Port> {
     try {
       this.#assertOpen('openPort()');
       const type = options.licenseType ?? this.#options.licenseType;
@@ -140,11 +146,25 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * (`LV_INVALID_BUFFER`) for audio that is not a non-empty Buffer, Uint8Array or ArrayBuffer.
    * @throws {LicenseError} -58 (`LV_ACQUIRING_LICENSE_FAILED`) when a delayed acquisition fails.
    */
-  async loadVoiceChannel(
+  loadVoiceChannel(
     port: Port,
     channel: number,
     audio?: Uint8Array | ArrayBuffer,
     options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    return traced(
+      'loadVoiceChannel',
+      { port: port instanceof Port ? port.id : undefined },
+      () => this.#loadVoiceChannel(port, channel, audio, options),
+      (context) => learnFromPort(context, port),
+    );
+  }
+
+  async #loadVoiceChannel(
+    port: Port,
+    channel: number,
+    audio: Uint8Array | ArrayBuffer | undefined,
+    options: { signal?: AbortSignal },
   ): Promise<void> {
     if (!(port instanceof Port) || !this.#licenses.isOpen(port) || port.state !== 'open') {
       const id = port instanceof Port ? port.id : String(port);
@@ -179,7 +199,19 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * await tts.release();
    * ```
    */
-  async acquire(feature: string, options: AcquireOptions = {}): Promise<Lease> {
+  acquire(feature: string, options: AcquireOptions = {}): Promise<Lease> {
+    return traced(
+      'acquire',
+      { feature, count: options.count ?? 1 },
+      () => this.#acquire(feature, options),
+      (context, lease) => {
+        context.lease = lease.id;
+        context.server = lease.server;
+      },
+    );
+  }
+
+  async #acquire(feature: string, options: AcquireOptions): Promise<Lease> {
     this.#assertOpen('acquire()');
     const count = options.count ?? 1;
     checkAcquire(feature, count);
@@ -244,4 +276,14 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     await this.#licenses.shutdown(this.#options.closeTimeout);
     this.#log('info', 'closed');
   }
+}
+
+/** What a port tells a traced call: its id, and its lease and server once it holds one. */
+function learnFromPort(context: CallContext, port: Port): void {
+  if (!(port instanceof Port)) return;
+  context.port = port.id;
+  context.lease = port.lease?.id;
+  context.server = port.lease?.server;
+  // The port's type may be a cascade (`Auto`): the feature its lease holds is the one granted.
+  context.feature = port.lease?.feature ?? context.feature;
 }

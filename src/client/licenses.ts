@@ -23,6 +23,7 @@ import { leasePrefix } from './arguments.js';
 import { CacheReturns } from './cache-returns.js';
 import type { CallSignal } from './call-deadlines.js';
 import type { ClientStatus } from './call-options.js';
+import { traced } from './diagnostics.js';
 import type { LicenseClientEvents } from './events.js';
 import { forwardEvents } from './forward-events.js';
 import { Holdings } from './holdings.js';
@@ -62,7 +63,12 @@ export class Licenses {
     leaseOf: (port) => this.#holdings.leaseOf(port),
   };
   readonly #leaseHost: LeaseHost = {
-    release: (lease) => this.release(lease.id),
+    release: (lease) =>
+      traced(
+        'release',
+        { lease: lease.id, feature: lease.feature, count: lease.count, server: lease.server },
+        () => this.release(lease.id),
+      ),
     stands: (lease) => this.#holdings.stands(lease),
   };
 

@@ -129,6 +129,19 @@ describe.concurrent('examples', () => {
     expect(code).toBe(0);
   });
 
+  it('otel.ts: one OpenTelemetry span per call, with the server and the LV_* code', {
+    timeout: 30_000,
+  }, async () => {
+    const { code, out, err } = await run(['examples/otel.ts'], 25_000);
+    expect(err).toBe('');
+    expect(out).toMatch(
+      /^lv-license openPort \{.*"lv\.feature":"FULL".*"server\.address":"127\.0\.0\.1:\d+"\} OK$/m,
+    );
+    expect(out).toMatch(/^lv-license release \{.*"lv\.lease":/m);
+    expect(out).toMatch(/^lv-license acquire \{.*"lv\.code":-54.*\} ERROR /m);
+    expect(code).toBe(0);
+  });
+
   it('demo.ts (npm run demo) finishes by itself with no seat leaked', { timeout: 90_000 }, async () => {
     const { code, out, err } = await run(['examples/demo.ts'], 80_000);
     expect(err).toBe('');
