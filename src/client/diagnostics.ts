@@ -42,17 +42,55 @@ export interface CallContext {
 /** The event channels: `lv-license:<name>`, with their payloads. */
 export interface ChannelPayloads {
   /** A connection to a server is up. */
-  connect: { server: string; reconnected: boolean };
-  /** A connection was lost: the LV_* code of why. */
-  disconnect: { server: string; code: number };
+  connect: {
+    /** `host:port` */
+    server: string;
+    /** Whether it had been up before. */
+    reconnected: boolean;
+  };
+  /** A connection was lost. */
+  disconnect: {
+    /** `host:port` */
+    server: string;
+    /** The LV_* code of why. */
+    code: number;
+  };
   /** A call went to the next server. */
-  failover: { from: string; to: string; operation: string; code: number };
+  failover: {
+    /** The server that failed or was full. */
+    from: string;
+    /** The server asked next. */
+    to: string;
+    /** `openPort`, `acquire`... */
+    operation: string;
+    /** The LV_* code `from` failed with. */
+    code: number;
+  };
   /** A lease was taken again on its server, by its id. */
-  reclaim: { lease: string; server: string };
+  reclaim: {
+    /** The lease id. */
+    lease: string;
+    /** `host:port` */
+    server: string;
+  };
   /** A lease moved to another server. */
-  migrate: { lease: string; from: string; to: string };
+  migrate: {
+    /** The lease id. */
+    lease: string;
+    /** The server it left. */
+    from: string;
+    /** The server that holds it now. */
+    to: string;
+  };
   /** A lease could not be kept anywhere. */
-  lost: { lease: string; server: string | undefined; code: number };
+  lost: {
+    /** The lease id. */
+    lease: string;
+    /** The server it was on, when known. */
+    server: string | undefined;
+    /** The LV_* code (-41). */
+    code: number;
+  };
 }
 
 const tracers = {
