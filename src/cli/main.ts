@@ -1,6 +1,8 @@
 /**
  * The `lv-license` command: dispatches to its subcommands.
  */
+
+import { LIBRARY_VERSION } from '../version.js';
 import { ACCOUNTS_USAGE, accounts } from './accounts.js';
 import { ADMIN_USAGE, admin } from './admin.js';
 import { DOCTOR_USAGE, doctor } from './doctor.js';
@@ -21,7 +23,7 @@ Commands:
   report    usage per account and license type from a server's event log: peaks, seat-hours, denials
   store     migrate: create or update the tables of a PostgreSQL store (serve --store URL)
 
-Run "lv-license <command> --help" for a command's options.
+Run "lv-license <command> --help" for a command's options; "lv-license --version" for the version.
 `;
 
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
@@ -53,6 +55,10 @@ export async function main(argv: readonly string[], io: CliIo): Promise<number> 
         return await report(rest, io);
       case 'store':
         return await store(rest, io);
+      case '--version':
+      case '-v':
+        io.stdout(`${LIBRARY_VERSION}\n`);
+        return 0;
       case undefined:
       case '-h':
       case '--help':

@@ -19,6 +19,12 @@ describe('lv-license', () => {
     expect(out.join('')).toContain('Usage: lv-license <command>');
   });
 
+  it('prints its version with --version', async () => {
+    const { io, out } = capture();
+    expect(await main(['--version'], io)).toBe(0);
+    expect(out.join('')).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
   it('exits 2 on an unknown command', async () => {
     const { io, err } = capture();
     expect(await main(['frobnicate'], io)).toBe(2);
