@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { loadClientProperties } from '../config/index.js';
+import { configCandidates, loadClientProperties } from '../config/index.js';
 import { InvalidPortError, LicenseError, LicensesExpiredError, OpenPortError } from '../errors.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './arguments.js';
@@ -19,6 +19,7 @@ import {
 import { Port } from './port.js';
 import { watchAndReload } from './reload.js';
 import { safeEmit } from './safe-emit.js';
+import { environmentNamesServers, optionsFromEnvironment } from './environment.js';
 
 /**
  * Gets and holds licenses from LumenVox-style license servers.
@@ -60,7 +61,9 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
 
   /**
    * A client configured by `client_property.conf`: the given path, else `LV_CLIENT_PROPERTY_CONF`, else the
-   * vendor's default path. `overrides` win over the file.
+   * vendor's default path. `LV_LICENSE_SERVERS`, `LV_AUTHENTICATION_USERNAME` and
+   * `LV_AUTHENTICATION_PASSWORD` (or `LV_AUTHENTICATION_PASSWORD_FILE`) win over the file, and stand in for
+   * it when there is none and no path is given; `overrides` win over both.
    *
    * @throws {ConfigError} when the file is missing, unreadable or invalid.
    * @example
@@ -69,8 +72,12 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * ```
    */
   static async fromConfigFile(path?: string, overrides: FromConfigFileOptions = {}): Promise<LicenseClient> {
-    const props = await loadClientProperties(path);
     const { watch, ...rest } = overrides;
+    if (path === undefined && environmentNamesServers() && !(await configFileExists())) {
+      // A container with LV_LICENSE_SERVERS (and LV_AUTHENTICATION_*) and no client_property.conf.
+      return new LicenseClient({ ...optionsFromEnvironment(), ...rest });
+    }
+    const props = await loadClientProperties(path);
     const client = new LicenseClient(await optionsFromProperties(props, rest));
     for (const warning of props.warnings) client.#log('warn', warning.message, { code: warning.code });
     if (watch === true) client.#watch(props.source, rest);
@@ -286,4 +293,10 @@ function learnFromPort(context: CallContext, port: Port): void {
   context.server = port.lease?.server;
   // The port's type may be a cascade (`Auto`): the feature its lease holds is the one granted.
   context.feature = port.lease?.feature ?? context.feature;
+}
+
+/** Whether the conf file the client would read by default (`LV_CLIENT_PROPERTY_CONF`, else the vendor's path) exists. */
+async function configFileExists(): Promise<boolean> {
+  const [read] = await configCandidates(undefined, process.env);
+  return read?.exists === true;
 }

@@ -26,6 +26,7 @@ import { MAX_TIMER_MS } from '../timing.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { LIBRARY_VERSION } from '../version.js';
 import type { Logger } from './logger.js';
+import { optionsFromEnvironment } from './environment.js';
 
 /** Options of {@link LicenseClient}. Durations are milliseconds, except the conf-mirroring `licenseCachePeriod`. */
 export interface LicenseClientOptions {
@@ -272,6 +273,7 @@ export function connectionSettings(options: ResolvedOptions): ConnectionSettings
 export async function optionsFromProperties(
   props: ClientProperties,
   overrides: LicenseClientOptions = {},
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<LicenseClientOptions> {
   const tls = overrides.tls ?? (await tlsFromProperties(props));
   return {
@@ -283,6 +285,8 @@ export async function optionsFromProperties(
     licenseCachePeriod: props.licenseCachePeriod,
     delayedLicenseAcquisition: props.delayedLicenseAcquisition,
     ...(tls === undefined ? {} : { tls }),
+    // A container's environment wins over the file; the caller's options win over both.
+    ...optionsFromEnvironment(env),
     ...overrides,
   };
 }
