@@ -187,7 +187,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
         to: peer,
         seats: affected.length,
       });
-      void this.#migrateAll(server);
+      void this.#migrateAll(server, peer);
       return;
     }
     if (this.#awaitReturn(server)) {
@@ -266,25 +266,42 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     );
   }
 
-  async #migrateAll(server: string): Promise<void> {
+  /** Moves every lease waiting for `server`; to `peer` first when one of its cluster is up. */
+  async #migrateAll(server: string, peer?: string): Promise<void> {
     const records = this.#table.onServer(server, ['reconnecting']);
-    await Promise.all(records.map((r) => this.#migrate(r, server, `${server} stayed unreachable`)));
+    const why = peer === undefined ? `${server} stayed unreachable` : `${server} was lost`;
+    await Promise.all(records.map((r) => this.#migrate(r, server, why, true, peer)));
   }
 
   /** Moves a lease to the next server that has room; if none can take it, it is lost. */
-  #migrate(record: TrackedLease, from: string, why: string, mayReturn = true): Promise<void> {
+  #migrate(record: TrackedLease, from: string, why: string, mayReturn = true, peer?: string): Promise<void> {
     if (this.#closed || !this.#table.transition(record, 'migrating')) return Promise.resolve();
-    const step = this.#migrating(record, from, why, mayReturn).finally(() => {
+    const step = this.#migrating(record, from, why, mayReturn, peer).finally(() => {
       if (this.#steps.get(record.id) === step) this.#steps.delete(record.id);
     });
     this.#steps.set(record.id, step);
     return step;
   }
 
-  async #migrating(record: TrackedLease, from: string, why: string, mayReturn: boolean): Promise<void> {
+  async #migrating(
+    record: TrackedLease,
+    from: string,
+    why: string,
+    mayReturn: boolean,
+    peer: string | undefined,
+  ): Promise<void> {
     let to: string;
     try {
-      to = await this.#servers.acquireElsewhere(record, from, this.#options.migrationTimeout);
+      // A peer of the lost server's cluster holds the same lease: it is taken there by its id, whatever the
+      // priority order says (a server of another pool would take a second seat).
+      to =
+        peer !== undefined &&
+        (await this.#servers.reacquire(peer, record).then(
+          () => true,
+          () => false,
+        ))
+          ? peer
+          : await this.#servers.acquireElsewhere(record, from, this.#options.migrationTimeout);
     } catch (err) {
       if (record.state !== 'migrating' || this.#closed) return;
       // The home server may have come back while the move was being tried: keep the seat there.

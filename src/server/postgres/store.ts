@@ -93,7 +93,7 @@ export class PostgresStore implements LicenseStore {
   static async connect(options: PostgresStoreOptions): Promise<PostgresStore> {
     if (!/^postgres(ql)?:\/\//.test(options.connectionString)) {
       throw new ConfigError(
-        `The store must be a PostgreSQL URL such as postgres://user:password@host:5432/db, not "${redactUrl(options.connectionString)}".`,
+        'The store must be a PostgreSQL URL such as postgres://user:password@host:5432/db (the value given is not shown: it may hold a password).',
       );
     }
     const leaseTtl = options.leaseTtl ?? 30_000;
@@ -111,8 +111,10 @@ export class PostgresStore implements LicenseStore {
       statement_timeout: 10_000,
       connectionTimeoutMillis: 5_000,
     });
-    // An idle connection the database drops must not take the process down.
+    // A connection the database drops, idle or in use, must not take the process down: the query on it
+    // fails (and is answered -22); the pool makes a new one.
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     const store = new PostgresStore(pool, options);
     try {
       const client = await pool.connect().catch((err: unknown) => {
@@ -123,7 +125,7 @@ export class PostgresStore implements LicenseStore {
         const version = await schemaVersion(client);
         if (version < SCHEMA_VERSION) {
           throw new ConfigError(
-            `The database at ${redactUrl(options.connectionString)} has schema version ${version}; this server needs ${SCHEMA_VERSION}. Run "lv-license store migrate --store URL" (or start with --migrate).`,
+            `The database at ${describeDatabase(options.connectionString)} has schema version ${version}; this server needs ${SCHEMA_VERSION}. Run "lv-license store migrate --store URL" (or start with --migrate).`,
           );
         }
         const cluster = await client.query<{ id: string }>('SELECT id FROM lv_license_cluster LIMIT 1');
@@ -195,9 +197,12 @@ export class PostgresStore implements LicenseStore {
     }
     const wait = request.wait !== undefined && request.wait > 0 ? request.wait : 0;
     return this.#tx(async (c) => {
+      // One id is one lease or one waiter, whatever the feature asked: acquires of one id serialise on it
+      // (two nodes asking for one id under two features would otherwise each lock only their own pool).
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [account, id]);
       const total = await this.#lockPool(c, account, feature);
       const held = await c.query(
-        `SELECT ${LEASE_COLUMNS}, expires_at > now() AS live FROM lv_license_leases
+        `SELECT ${LEASE_COLUMNS}, expires_at > clock_timestamp() AS live FROM lv_license_leases
          WHERE account = $1 AND id = $2 FOR UPDATE`,
         [account, id],
       );
@@ -213,8 +218,8 @@ export class PostgresStore implements LicenseStore {
           );
         }
         const renewed = await c.query(
-          `UPDATE lv_license_leases SET expires_at = now() + $3 * interval '1 millisecond', node = $4, owner = $5,
-             epoch = epoch + 1
+          `UPDATE lv_license_leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond', node = $4,
+             owner = $5, epoch = epoch + 1
            WHERE account = $1 AND id = $2 RETURNING ${LEASE_COLUMNS}`,
           [account, id, this.leaseTtl, this.node, owner],
         );
@@ -267,10 +272,18 @@ export class PostgresStore implements LicenseStore {
   renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult> {
     const unique = [...new Set(ids)];
     return this.#tx(async (c) => {
+      // Under the pools' locks (in one order, against deadlocks): a grant that counts a lease as expired
+      // cannot overlap a renewal that keeps it. Live is judged by the clock now, not at BEGIN.
+      await c.query(
+        `SELECT 1 FROM lv_license_pools p WHERE p.account = $1 AND p.feature IN (
+           SELECT DISTINCT feature FROM lv_license_leases WHERE account = $1 AND id = ANY($2::text[]))
+         ORDER BY p.feature COLLATE "C" FOR UPDATE`,
+        [account, unique],
+      );
       const done = await c.query(
-        `UPDATE lv_license_leases SET expires_at = now() + $3 * interval '1 millisecond', node = $4, owner = $5,
-           epoch = epoch + 1
-         WHERE account = $1 AND id = ANY($2::text[]) AND expires_at > now() RETURNING id`,
+        `UPDATE lv_license_leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond', node = $4,
+           owner = $5, epoch = epoch + 1
+         WHERE account = $1 AND id = ANY($2::text[]) AND expires_at > clock_timestamp() RETURNING id`,
         [account, unique, this.leaseTtl, this.node, owner],
       );
       const renewed = new Set(done.rows.map((row) => String(row.id)));
@@ -288,7 +301,7 @@ export class PostgresStore implements LicenseStore {
       // there) is live, and a late release through the old node (a client tidying up) must not end it.
       const gone = await c.query(
         `DELETE FROM lv_license_leases WHERE account = $1 AND id = ANY($2::text[]) AND node = $3
-         RETURNING ${LEASE_COLUMNS}, expires_at > now() AS live`,
+         RETURNING ${LEASE_COLUMNS}, expires_at > clock_timestamp() AS live`,
         [account, unique, this.node],
       );
       const leases = gone.rows.filter((row) => row.live === true).map((row) => this.#lease(row));
@@ -336,7 +349,8 @@ export class PostgresStore implements LicenseStore {
         [this.node],
       );
       // Another node's leaves: rows long expired (their node is gone, or will find them gone) and waiters of
-      // nodes that stopped saying they are alive. Live counts never include either.
+      // nodes silent for 30 heartbeats (gone: a live node would answer them; one silent for 5 is skipped in
+      // the queue already). Live counts never include either.
       await c.query(
         `DELETE FROM lv_license_leases WHERE expires_at <= now() - $1 * interval '1 millisecond'`,
         [this.leaseTtl],
@@ -344,7 +358,7 @@ export class PostgresStore implements LicenseStore {
       await c.query(
         `DELETE FROM lv_license_waiters w WHERE NOT EXISTS (
            SELECT 1 FROM lv_license_nodes n WHERE n.node = w.node AND n.seen_at > now() - $1 * interval '1 millisecond')`,
-        [this.#heartbeat * 5],
+        [this.#heartbeat * 30],
       );
       if (expired.rows.length + timedOut.rows.length > 0) await notify(c);
       return {
@@ -422,14 +436,17 @@ export class PostgresStore implements LicenseStore {
   }
 
   async nextDeadline(): Promise<number | undefined> {
+    // How long until then by the database's clock, put on this process's clock: a node whose clock is off
+    // the database's still arms its timer for the right moment (not at once, over and over).
     const rows = await this.#query(
-      `SELECT least(
+      `SELECT (extract(epoch FROM least(
          (SELECT min(expires_at) FROM lv_license_leases WHERE node = $1),
-         (SELECT min(deadline) FROM lv_license_waiters WHERE node = $1)) AS next`,
+         (SELECT min(deadline) FROM lv_license_waiters WHERE node = $1)) - clock_timestamp()) * 1000)::float8
+         AS remaining`,
       [this.node],
     );
-    const next = rows.rows[0]?.next;
-    return next instanceof Date ? next.getTime() : undefined;
+    const remaining = rows.rows[0]?.remaining;
+    return typeof remaining === 'number' ? Date.now() + remaining : undefined;
   }
 
   /**
@@ -474,7 +491,7 @@ export class PostgresStore implements LicenseStore {
     if (queued === 0 && inUse + count <= total) {
       const granted = await c.query(
         `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), now() + $5 * interval '1 millisecond', $6, $7)
+         VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond', $6, $7)
          RETURNING ${LEASE_COLUMNS}`,
         [account, id, feature, count, this.leaseTtl, this.node, owner],
       );
@@ -507,7 +524,7 @@ export class PostgresStore implements LicenseStore {
         `SELECT ${WAITER_COLUMNS} FROM lv_license_waiters w
          WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE}
          ORDER BY seq LIMIT 1 FOR UPDATE`,
-        [account, feature, this.#heartbeat * 5],
+        [account, feature, this.#heartbeat * 5, this.node],
       );
       const row = head.rows[0];
       // Another node's waiter is first: that node grants it (it hears of the change); FIFO holds.
@@ -517,14 +534,19 @@ export class PostgresStore implements LicenseStore {
       await c.query('DELETE FROM lv_license_waiters WHERE seq = $1', [row.seq]);
       const granted = await c.query(
         `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), now() + $5 * interval '1 millisecond', $6, $7)
-         ON CONFLICT (account, id) DO UPDATE SET expires_at = EXCLUDED.expires_at, node = EXCLUDED.node,
-           owner = EXCLUDED.owner, epoch = lv_license_leases.epoch + 1
+         VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond', $6, $7)
+         ON CONFLICT (account, id) DO NOTHING
          RETURNING ${LEASE_COLUMNS}`,
         [account, waiter.id, feature, waiter.count, this.leaseTtl, this.node, waiter.owner],
       );
+      const lease = granted.rows[0];
+      if (lease === undefined) {
+        // The id is a lease already (which this waiter cannot merge into): it is refused, not merged.
+        result.refused.push({ waiter, total });
+        continue;
+      }
       used += waiter.count;
-      result.granted.push({ waiter, lease: this.#lease(granted.rows[0] as Row) });
+      result.granted.push({ waiter, lease: this.#lease(lease) });
     }
     const moved = await c.query(
       `WITH ranked AS (
@@ -565,7 +587,7 @@ export class PostgresStore implements LicenseStore {
     const rows = await c.query(
       `SELECT count(*)::int AS queued FROM lv_license_waiters w
        WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE}`,
-      [account, feature, this.#heartbeat * 5],
+      [account, feature, this.#heartbeat * 5, this.node],
     );
     return Number(rows.rows[0]?.queued ?? 0);
   }
@@ -574,8 +596,8 @@ export class PostgresStore implements LicenseStore {
     const rows = await c.query(
       `SELECT count(*)::int AS position FROM lv_license_waiters w, lv_license_waiters me
        WHERE me.seq = $1 AND w.account = me.account AND w.feature = me.feature AND w.seq <= me.seq
-         AND (w.seq = me.seq OR (w.deadline > now() AND ${LIVE_NODE.replaceAll('$3', '$2')}))`,
-      [seq, this.#heartbeat * 5],
+         AND (w.seq = me.seq OR (w.deadline > now() AND ${LIVE_NODE.replaceAll('$3', '$2').replaceAll('$4', '$3')}))`,
+      [seq, this.#heartbeat * 5, this.node],
     );
     return Number(rows.rows[0]?.position ?? 1);
   }
@@ -702,9 +724,12 @@ export class PostgresStore implements LicenseStore {
 
 const LEASE_COLUMNS = 'account, id, feature, count, granted_at, expires_at, node, owner';
 const WAITER_COLUMNS = 'seq, account, id, feature, count, node, owner, request_id, deadline, reported';
-/** A waiter whose node still says it is alive ($3: how long a node may be silent, ms). */
-const LIVE_NODE = `EXISTS (SELECT 1 FROM lv_license_nodes n WHERE n.node = w.node
-  AND n.seen_at > now() - $3 * interval '1 millisecond')`;
+/**
+ * A waiter of this node ($4), or of a node that still says it is alive ($3: how long a node may be silent,
+ * ms). A node never counts its own waiters dead, whatever its heartbeat did.
+ */
+const LIVE_NODE = `(w.node = $4 OR EXISTS (SELECT 1 FROM lv_license_nodes n WHERE n.node = w.node
+  AND n.seen_at > now() - $3 * interval '1 millisecond'))`;
 
 function notify(c: PoolClient): Promise<unknown> {
   return c.query(`NOTIFY ${CHANNEL}`);
@@ -718,9 +743,14 @@ function describeAccount(account: string): string {
   return account === '' ? 'the anonymous pool' : `account ${JSON.stringify(account)}`;
 }
 
-/** The URL with its password replaced, for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z]+:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+/** Which database a URL names, for messages: host, port and database only, never a user or a password. */
+export function describeDatabase(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.hostname}${parsed.port === '' ? '' : `:${parsed.port}`}${parsed.pathname}`;
+  } catch {
+    return '(the store URL)';
+  }
 }
 
 /** Loads `pg`, or says how to get it. */
@@ -756,12 +786,11 @@ function isConnectionFailure(err: unknown): boolean {
 
 function unavailable(err: unknown, url: string): StoreUnavailableError {
   const reason = err instanceof Error ? err.message : String(err);
-  return new StoreUnavailableError(
-    `PostgreSQL at ${redactUrl(url).replace(/^.*@/, '')} is unavailable: ${redactUrl(reason)}`,
-    {
-      cause: err,
-    },
-  );
+  // pg's messages name no URL; a reason that did would have its password cut out with the URL.
+  const safe = reason.includes(url) ? reason.replaceAll(url, describeDatabase(url)) : reason;
+  return new StoreUnavailableError(`PostgreSQL at ${describeDatabase(url)} is unavailable: ${safe}`, {
+    cause: err,
+  });
 }
 
 function classify(err: unknown, url: string): unknown {
