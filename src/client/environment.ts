@@ -64,6 +64,7 @@ function readSecretFile(path: string): string {
   }
   // The first line, as a secret file usually holds one (its line end is not part of the password).
   const secret = text.split(/\r?\n/)[0] ?? '';
-  if (secret === '') throw new ConfigError(`${ENVIRONMENT.passwordFile} names ${path}, whose first line is empty.`);
+  if (secret === '')
+    throw new ConfigError(`${ENVIRONMENT.passwordFile} names ${path}, whose first line is empty.`);
   return secret;
 }

@@ -12,5 +12,6 @@ export { Lease } from './lease.js';
 export { LicenseClient } from './license-client.js';
 export { PORT_LICENSE_TYPES, type PortLicenseType } from './license-types.js';
 export type { Logger } from './logger.js';
+export type { ClientMetrics, LatencySummary } from './metrics.js';
 export type { LicenseClientOptions } from './options.js';
 export { Port } from './port.js';

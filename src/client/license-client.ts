@@ -1,15 +1,23 @@
 import { EventEmitter } from 'eventemitter3';
 import { configCandidates, loadClientProperties } from '../config/index.js';
-import { InvalidPortError, LicenseError, LicensesExpiredError, OpenPortError } from '../errors.js';
+import {
+  InvalidPortError,
+  LicenseError,
+  LicensesExpiredError,
+  OpenPortError,
+  toReturnCode,
+} from '../errors.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './arguments.js';
 import { CallDeadlines } from './call-deadlines.js';
 import type { AcquireOptions, ClientStatus, FromConfigFileOptions, OpenPortOptions } from './call-options.js';
 import { type CallContext, traced } from './diagnostics.js';
+import { environmentNamesServers, optionsFromEnvironment } from './environment.js';
 import type { LicenseClientEvents } from './events.js';
 import type { Lease } from './lease.js';
 import { Licenses } from './licenses.js';
 import { type LogFn, makeLog } from './logger.js';
+import { type ClientMetrics, MetricsRecorder } from './metrics.js';
 import {
   type LicenseClientOptions,
   optionsFromProperties,
@@ -19,7 +27,6 @@ import {
 import { Port } from './port.js';
 import { watchAndReload } from './reload.js';
 import { safeEmit } from './safe-emit.js';
-import { environmentNamesServers, optionsFromEnvironment } from './environment.js';
 
 /**
  * Gets and holds licenses from LumenVox-style license servers.
@@ -37,6 +44,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   #options: ResolvedOptions;
   readonly #log: LogFn;
   readonly #licenses: Licenses;
+  readonly #metrics = new MetricsRecorder();
   /** The deadlines of the calls in flight, which close() aborts. */
   readonly #calls = new CallDeadlines(() => this.#options.operationTimeout);
   #closing: Promise<void> | undefined;
@@ -54,7 +62,10 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#licenses = new Licenses({
       options: this.#options,
       log: this.#log,
-      emit: (event, ...args) => safeEmit(this, this.#log, event, args),
+      emit: (event, ...args) => {
+        this.#metrics.event(event, args);
+        safeEmit(this, this.#log, event, args);
+      },
       closedError: (operation) => (this.#closing === undefined ? undefined : this.#closedError(operation)),
     });
   }
@@ -112,7 +123,10 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    */
   openPort(options: OpenPortOptions = {}): Promise<Port> {
     const feature = options.licenseType ?? this.#options.licenseType;
-    return traced('openPort', { feature, count: 1 }, () => this.#openPort(options), learnFromPort);
+    return this.#measured(
+      traced('openPort', { feature, count: 1 }, () => this.#openPort(options), learnFromPort),
+      (port) => port.lease?.server,
+    );
   }
 
   async #openPort(options: OpenPortOptions): Promise<Port> {
@@ -207,14 +221,17 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * ```
    */
   acquire(feature: string, options: AcquireOptions = {}): Promise<Lease> {
-    return traced(
-      'acquire',
-      { feature, count: options.count ?? 1 },
-      () => this.#acquire(feature, options),
-      (context, lease) => {
-        context.lease = lease.id;
-        context.server = lease.server;
-      },
+    return this.#measured(
+      traced(
+        'acquire',
+        { feature, count: options.count ?? 1 },
+        () => this.#acquire(feature, options),
+        (context, lease) => {
+          context.lease = lease.id;
+          context.server = lease.server;
+        },
+      ),
+      (lease) => lease.server,
     );
   }
 
@@ -228,6 +245,41 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       return await this.#licenses.acquire(feature, count, options.wait, call.signal, 'acquire');
     } finally {
       call.done();
+    }
+  }
+
+  /**
+   * Counts since the client was made (grants, refusals by code, failovers, reclaims, migrations, losses,
+   * reconnects), each server's grant latency, and the seats held now per license type. Cheap enough to
+   * read every second (docs/observability.md shows it exported with prom-client).
+   *
+   * @example
+   * ```ts
+   * const { grants, refusals, servers } = client.metrics();
+   * console.log(grants, refusals['-26'] ?? 0, servers['10.0.0.1:7569']?.p99);
+   * ```
+   */
+  metrics(): ClientMetrics {
+    const seats: Record<string, number> = {};
+    for (const lease of this.status().leases) {
+      if (lease.state === 'held' || lease.state === 'reconnecting') {
+        seats[lease.feature] = (seats[lease.feature] ?? 0) + lease.count;
+      }
+    }
+    return this.#metrics.snapshot(seats);
+  }
+
+  /** Records how a grant went: its server and time, or its code. */
+  async #measured<T>(call: Promise<T>, serverOf: (result: T) => string | undefined): Promise<T> {
+    const started = performance.now();
+    try {
+      const result = await call;
+      this.#metrics.granted(serverOf(result), performance.now() - started);
+      return result;
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      this.#metrics.refused(typeof status === 'number' ? status : toReturnCode(err));
+      throw err;
     }
   }
 

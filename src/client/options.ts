@@ -25,8 +25,8 @@ import { formatServer } from '../protocol/address.js';
 import { MAX_TIMER_MS } from '../timing.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { LIBRARY_VERSION } from '../version.js';
-import type { Logger } from './logger.js';
 import { optionsFromEnvironment } from './environment.js';
+import type { Logger } from './logger.js';
 
 /** Options of {@link LicenseClient}. Durations are milliseconds, except the conf-mirroring `licenseCachePeriod`. */
 export interface LicenseClientOptions {

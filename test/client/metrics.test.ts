@@ -1,0 +1,50 @@
+/** client.metrics() counts a scripted sequence exactly, against real fake servers. */
+import { describe, expect, it } from 'vitest';
+import { makeClient, startServer } from '../helpers/cluster.js';
+
+describe('client.metrics()', () => {
+  it('counts grants, refusals by code, failovers, reconnects and reclaims, with latency per server', async () => {
+    const a = await startServer({ licenses: { FULL: 1 } });
+    const b = await startServer({ licenses: { FULL: 1 } });
+    const client = makeClient([a, b]);
+    expect(client.metrics()).toEqual({
+      grants: 0,
+      refusals: {},
+      failovers: 0,
+      reclaims: 0,
+      migrations: 0,
+      losses: 0,
+      reconnects: 0,
+      servers: {},
+      seatsHeld: {},
+    });
+    const first = await client.acquire('FULL');
+    await client.acquire('FULL'); // a is full: fails over to b
+    await expect(client.acquire('FULL')).rejects.toMatchObject({ code: -26 });
+    await expect(client.openPort({ licenseType: 'SpeechPort' })).rejects.toMatchObject({
+      code: -1,
+      status: -26,
+    });
+    a.dropConnections();
+    await expect.poll(() => client.metrics().reclaims).toBe(1);
+    const metrics = client.metrics();
+    expect(metrics).toMatchObject({
+      grants: 2,
+      refusals: { '-26': 2 },
+      failovers: 1,
+      reclaims: 1,
+      migrations: 0,
+      losses: 0,
+      reconnects: 1,
+      seatsHeld: { FULL: 2 },
+    });
+    expect(Object.keys(metrics.servers).sort()).toEqual([a.address, b.address].sort());
+    const latency = metrics.servers[a.address];
+    expect(latency?.count).toBe(1);
+    expect(latency?.p50).toBeGreaterThan(0);
+    expect(latency?.p99).toBeGreaterThanOrEqual(latency?.p50 ?? 0);
+    expect(latency?.max).toBeGreaterThan(0);
+    await first.release();
+    expect(client.metrics().seatsHeld).toEqual({ FULL: 1 });
+  });
+});
