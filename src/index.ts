@@ -4,6 +4,7 @@
  * @packageDocumentation
  * @module lv-license-client
  */
+
 export {
   type AcquireOptions,
   type CallContext,
@@ -96,6 +97,7 @@ export {
   toReturnCode,
   UnexpectedError,
 } from './errors.js';
+export type { Feature } from './protocol/features.js';
 export {
   allReturnCodes,
   describeReturnCode,

@@ -7,6 +7,7 @@ import {
   OpenPortError,
   toReturnCode,
 } from '../errors.js';
+import type { Feature } from '../protocol/features.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './arguments.js';
 import { CallDeadlines } from './call-deadlines.js';
@@ -220,7 +221,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    * await tts.release();
    * ```
    */
-  acquire(feature: string, options: AcquireOptions = {}): Promise<Lease> {
+  acquire(feature: Feature, options: AcquireOptions = {}): Promise<Lease> {
     return this.#measured(
       traced(
         'acquire',
@@ -235,7 +236,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     );
   }
 
-  async #acquire(feature: string, options: AcquireOptions): Promise<Lease> {
+  async #acquire(feature: Feature, options: AcquireOptions): Promise<Lease> {
     this.#assertOpen('acquire()');
     const count = options.count ?? 1;
     checkAcquire(feature, count);

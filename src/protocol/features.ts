@@ -12,5 +12,11 @@ export const PORT_FEATURES = Object.freeze({
   AMD: Object.freeze(['AMD']),
 } as const satisfies Record<string, readonly string[]>);
 
+/**
+ * A license feature (a server's pool): the four the vendor sells, which editors complete, or any other
+ * name a server has (`string & {}` keeps the completion while accepting any string).
+ */
+export type Feature = 'FULL' | 'LITE' | 'TTS' | 'AMD' | (string & {});
+
 /** A key of {@link PORT_FEATURES}. */
 export type PortFeatureKind = keyof typeof PORT_FEATURES;

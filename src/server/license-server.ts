@@ -181,8 +181,9 @@ export class LicenseServer implements AsyncDisposable {
     const server = new LicenseServer(options, accounts, faults, options.store);
     const store = server.#store;
     if (accounts === undefined) {
-      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES))
-        await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
+      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES)) {
+        if (total !== undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
+      }
     } else {
       await applyAccounts(store, [], enabledAccounts(accounts));
     }

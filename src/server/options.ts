@@ -1,6 +1,8 @@
 /**
  * The options of a {@link LicenseServer}, and what its calls report.
  */
+
+import type { Feature } from '../protocol/features.js';
 import type { AccountsSpec } from './accounts.js';
 import type { ServerEvent } from './events.js';
 import type { LicenseStore } from './store.js';
@@ -29,7 +31,7 @@ export interface LicenseServerOptions {
    */
   accounts?: AccountsSpec | string;
   /** The pool of unauthenticated mode. @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }` */
-  licenses?: Readonly<Record<string, number>>;
+  licenses?: Readonly<Partial<Record<Feature, number>>>;
   /**
    * How long a lease lives without renewal, in ms: the TTL of the {@link MemoryStore} the server makes.
    * A server given a {@link LicenseServerOptions.store} uses that store's TTL instead. @defaultValue 30000

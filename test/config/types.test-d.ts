@@ -7,7 +7,9 @@ import {
   type DEFAULT_LICENSE_PORT,
   type DEFAULT_LICENSE_SERVERS,
   defaultConfigPath,
+  type Feature,
   LICENSE_TYPES,
+  type LicenseClient,
   type LicenseType,
   type LoadClientPropertiesOptions,
   loadClientProperties,
@@ -108,5 +110,14 @@ describe('config public types', () => {
     // @ts-expect-error undefined is not a source
     const options: ParseClientPropertiesOptions = { source: undefined };
     expectTypeOf(options).toEqualTypeOf<ParseClientPropertiesOptions>();
+  });
+});
+
+describe('Feature', () => {
+  it('completes the vendor features and still takes any name', () => {
+    expectTypeOf<'FULL'>().toMatchTypeOf<Feature>();
+    expectTypeOf<'AMD'>().toMatchTypeOf<Feature>();
+    expectTypeOf<'CUSTOM_POOL'>().toMatchTypeOf<Feature>();
+    expectTypeOf<LicenseClient['acquire']>().parameter(0).toEqualTypeOf<Feature>();
   });
 });
