@@ -316,6 +316,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       const reconnected = this.health.everUp;
       this.#move({ kind: 'up', connection, since: s.now() });
       this.health.up(session);
+      this.health.measured(opened.rtt);
       connection.on('push', (push) => this.#onPush(push));
       connection.once('close', ({ error }) => this.#lost(connection, error));
       this.emit('up', { server: this.server, session, reconnected });

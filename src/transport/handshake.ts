@@ -53,6 +53,8 @@ export interface OpenedConnection {
   readonly connection: Connection;
   readonly greeting: Greeting;
   readonly session: HelloResult;
+  /** The round trip of `hello`, in ms. */
+  readonly rtt: number;
   /** The authenticated account, or `undefined` in unauthenticated mode. */
   readonly account: string | undefined;
 }
@@ -93,6 +95,7 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
     const greeting = await awaitGreeting(connection, options, server, requestTimeout);
     checkCompatible(server, greeting, options.credentials !== undefined);
     const request = { signal: options.signal };
+    const helloSent = performance.now();
     const session = await connection.request(
       'hello',
       {
@@ -101,11 +104,13 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
       },
       request,
     );
+    // The hello round trip is the first measure of the server's latency (status() shows it from the start).
+    const rtt = performance.now() - helloSent;
     const account =
       options.credentials === undefined
         ? undefined
         : await authenticate(connection, server, options.credentials, options.signal);
-    return { connection, greeting, session, account };
+    return { connection, greeting, session, account, rtt };
   } catch (err) {
     connection.destroy();
     throw err;

@@ -48,3 +48,14 @@ describe('client.metrics()', () => {
     expect(client.metrics().seatsHeld).toEqual({ FULL: 1 });
   });
 });
+
+describe('status()', () => {
+  it('has a round-trip time from the handshake on, before the first heartbeat', async () => {
+    const server = await startServer();
+    const client = makeClient([server]);
+    await client.connect();
+    const rtt = client.status().servers[0]?.rtt;
+    expect(typeof rtt).toBe('number');
+    expect(rtt).toBeGreaterThan(0);
+  });
+});
