@@ -70,10 +70,18 @@ export async function status(args: readonly string[], io: CliIo): Promise<number
   } catch (err) {
     if (!isLicenseError(err)) throw err;
     io.stderr(`lv-license status: ${err.message}\nRun "lv-license doctor" for a full diagnosis.\n`);
+    // A script reading --json gets a document either way.
+    if (values.json === true) {
+      io.stdout(
+        `${JSON.stringify({ error: { code: err.code, codeName: err.codeName, message: err.message } }, null, 2)}\n`,
+      );
+    }
     return 1;
   }
   io.stdout(
-    values.json === true ? `${JSON.stringify(report, null, 2)}\n` : renderStatus(report, useColor(io)),
+    values.json === true
+      ? `${JSON.stringify(report, (key, value) => (key === 'rttMs' && typeof value === 'number' ? Math.round(value * 100) / 100 : value), 2)}\n`
+      : renderStatus(report, useColor(io)),
   );
   return report.servers.some((s) => s.answered) ? 0 : 1;
 }

@@ -23,6 +23,8 @@ export interface ConfEntry {
   readonly section: string;
   /** The section as written, or `undefined` for keys before any header. */
   readonly sectionAsWritten: string | undefined;
+  /** The line of the section's header, or `undefined` for keys before any header. */
+  readonly sectionLine?: number | undefined;
   /** The key, upper-cased (names match case-insensitively). */
   readonly key: string;
   /** The key as written. */
@@ -49,6 +51,7 @@ export function scanLines(text: string, diagnostics: Diagnostics): ConfEntry[] {
   const entries: ConfEntry[] = [];
   let section = GLOBAL_SECTION;
   let sectionAsWritten: string | undefined;
+  let sectionLine: number | undefined;
   const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
   for (const [index, raw] of lines.entries()) {
     const line = index + 1;
@@ -60,6 +63,7 @@ export function scanLines(text: string, diagnostics: Diagnostics): ConfEntry[] {
         throw garbage(diagnostics, line, trimmed, section, 'is not a valid [SECTION] header');
       }
       sectionAsWritten = name;
+      sectionLine = line;
       section = name.toUpperCase();
       continue;
     }
@@ -98,6 +102,7 @@ export function scanLines(text: string, diagnostics: Diagnostics): ConfEntry[] {
       line,
       section,
       sectionAsWritten,
+      sectionLine,
       key: keyAsWritten.toUpperCase(),
       keyAsWritten,
       value,

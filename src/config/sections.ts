@@ -60,7 +60,7 @@ export function checkPlacement(entries: readonly ConfEntry[], diagnostics: Diagn
     diagnostics.warn(
       'misplaced-key',
       `${entry.key} is in ${sectionLabel(entry)}, where it is ignored; it belongs in [${home}]. ` +
-        `Move it under the [${home}] header.`,
+        (misspelled(entry, home) ?? `Move it under the [${home}] header.`),
       { line: entry.line, key: entry.key },
     );
   }
@@ -79,13 +79,40 @@ function credentialsError(
     ),
   ];
   const both = keys.length > 1;
+  const fix =
+    misspelled(first, 'AUTHENTICATION') ??
+    `Put an [AUTHENTICATION] header on the line above ${both ? 'them' : 'it'} (above line ${first.line}).`;
   return diagnostics.error(
     `${keys.join(' and ')} ${both ? 'are' : 'is'} in ${sectionLabel(first)}, not in [AUTHENTICATION], so the ` +
       `client would ignore ${both ? 'them' : 'it'} and not authenticate (INI scoping puts a key under the last ` +
-      `header above it). Put an [AUTHENTICATION] header on the line above ${both ? 'them' : 'it'} ` +
-      `(above line ${first.line}).`,
+      `header above it). ${fix}`,
     { line: first.line, key: first.key },
   );
+}
+
+/**
+ * "Did you mean [AUTHENTICATION]?" when the entry's header is a typo of `home` (two edits or fewer),
+ * naming the header's line when it is known.
+ */
+function misspelled(entry: ConfEntry, home: string): string | undefined {
+  const written = entry.sectionAsWritten;
+  if (written === undefined || editDistance(written.toUpperCase(), home) > 2) return undefined;
+  const where = entry.sectionLine === undefined ? '' : ` (line ${entry.sectionLine})`;
+  return `Did you mean [${home}]? Fix the header [${written}]${where}.`;
+}
+
+/** Levenshtein distance, for short names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i += 1) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j += 1) {
+      const substitution = (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1);
+      current[j] = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, substitution);
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
 }
 
 /** `[GRAMMAR]`, or a phrase for keys written before any header. */

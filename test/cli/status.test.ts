@@ -98,6 +98,12 @@ describe('lv-license status', () => {
     expect(await main(['status', '--config', join(tmp.dir, 'missing.conf')], io)).toBe(1);
     expect(stderr()).toContain('No client_property.conf found');
     expect(stderr()).toContain('lv-license doctor');
+    // With --json, a script still gets a JSON document.
+    const json = capture();
+    expect(await main(['status', '--config', join(tmp.dir, 'missing.conf'), '--json'], json.io)).toBe(1);
+    expect(JSON.parse(json.stdout())).toMatchObject({
+      error: { code: -11, message: expect.stringContaining('No client_property.conf') },
+    });
   });
 
   it('exits 2 on a usage error', async () => {

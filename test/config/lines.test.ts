@@ -16,11 +16,20 @@ describe('scanLines', () => {
         line: 4,
         section: 'GLOBAL',
         sectionAsWritten: 'GLOBAL',
+        sectionLine: 2,
         key: 'VERSION',
         keyAsWritten: 'VERSION',
         value: '10.5',
       },
-      { line: 7, section: 'SRE', sectionAsWritten: 'SRE', key: 'A', keyAsWritten: 'A', value: '1' },
+      {
+        line: 7,
+        section: 'SRE',
+        sectionAsWritten: 'SRE',
+        sectionLine: 6,
+        key: 'A',
+        keyAsWritten: 'A',
+        value: '1',
+      },
     ]);
   });
 

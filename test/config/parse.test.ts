@@ -395,6 +395,16 @@ describe('[AUTHENTICATION]', () => {
     expect(error.message).not.toContain(SECRET);
   });
 
+  it('asks "did you mean [AUTHENTICATION]?" of a misspelled header, naming its line', () => {
+    const error = fail(
+      conf('[GLOBAL]', 'LICENSE_SERVERS = 10.0.0.1', '[AUTHENTICATON]', 'AUTHENTICATION_USERNAME = ivr'),
+    );
+    expect(error.message).toContain(
+      'Did you mean [AUTHENTICATION]? Fix the header [AUTHENTICATON] (line 3).',
+    );
+    expect(error.line).toBe(4);
+  });
+
   it('rejects credentials before any header', () => {
     const error = fail(conf('AUTHENTICATION_USERNAME = ivr', '[GLOBAL]'));
     expect(error.message).toContain(
