@@ -137,6 +137,25 @@ export class TimeoutError extends LicenseError {
 }
 
 /**
+ * The caller aborted the call through its `AbortSignal` (LV_RESET, -3). Its `name` is `'AbortError'`, so
+ * the usual check (`err.name === 'AbortError'`) recognises it, and `toReturnCode` still gives -3; the
+ * signal's reason is its `cause`. A deadline (`AbortSignal.timeout()`) is a {@link TimeoutError} (-6)
+ * instead, as the platform's own timeout is a `TimeoutError`.
+ *
+ * @example
+ * ```ts
+ * const controller = new AbortController();
+ * const call = client.acquire('TTS', { wait: 60_000, signal: controller.signal });
+ * controller.abort();
+ * await call.catch((err) => err.name === 'AbortError'); // true, and err.code === -3
+ * ```
+ */
+export class AbortError extends LicenseError {
+  static override readonly kind: string = 'AbortError';
+  static override readonly defaultCode: number = ReturnCode.LV_RESET;
+}
+
+/**
  * A request to one server got no answer within `requestTimeout` (LV_TIME_OUT, -6): the server is hung,
  * overloaded, or the network drops its packets. The client takes that connection down and asks the next
  * server. Unlike a server's own LV_TIME_OUT answer (a `wait` that ran out), the server may have acted on
@@ -363,12 +382,7 @@ export function abortError(signal: AbortSignal, what: string, server?: string): 
       cause: reason,
     });
   }
-  return new LicenseError(`${what} was aborted by the caller.`, {
-    code: ReturnCode.LV_RESET,
-    server,
-    cause: reason,
-    retryable: false,
-  });
+  return new AbortError(`${what} was aborted by the caller.`, { server, cause: reason, retryable: false });
 }
 
 /**

@@ -74,6 +74,7 @@ export {
   type SupportBundle,
 } from './doctor/index.js';
 export {
+  AbortError,
   AuthenticationError,
   abortError,
   ConfigError,

@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import {
+  AbortError,
   AuthenticationError,
   abortError,
   ConfigError,
@@ -194,5 +195,9 @@ describe('abortError', () => {
     const err = abortError(controller.signal, 'openPort');
     expect(err).toMatchObject({ code: -3, codeName: 'LV_RESET', retryable: false });
     expect((err.cause as Error).name).toBe('AbortError');
+    // Recognised as an abort by the usual check, and still -3 for toReturnCode.
+    expect(err).toBeInstanceOf(AbortError);
+    expect(err.name).toBe('AbortError');
+    expect(toReturnCode(err)).toBe(-3);
   });
 });
