@@ -137,6 +137,18 @@ export class TimeoutError extends LicenseError {
 }
 
 /**
+ * The license has no seat of this type at all (LV_FUNCTION_DISABLED, -69): a feature the account was never
+ * sold (a typo such as `TSS`, or a pool of 0), as opposed to a pool whose seats are all taken (-26,
+ * {@link LicensesExceededError}). An IVR plays its busy prompt for -26 and raises an alarm for this one.
+ * -69 is the vendor's nearest code: the function (the license type) is not enabled for this license. Other
+ * servers are still asked; not retried.
+ */
+export class NotLicensedError extends LicenseError {
+  static override readonly kind: string = 'NotLicensedError';
+  static override readonly defaultCode: number = ReturnCode.LV_FUNCTION_DISABLED;
+}
+
+/**
  * The caller aborted the call through its `AbortSignal` (LV_RESET, -3). Its `name` is `'AbortError'`, so
  * the usual check (`err.name === 'AbortError'`) recognises it, and `toReturnCode` still gives -3; the
  * signal's reason is its `cause`. A deadline (`AbortSignal.timeout()`) is a {@link TimeoutError} (-6)
@@ -338,6 +350,7 @@ const CLASS_BY_CODE: ReadonlyMap<
   [ReturnCode.LV_OPEN_PORT_FAILED__PRIMARY_SERVER_NOT_COMPATIBLE, IncompatibleServerError],
   [ReturnCode.LV_INVALID_LICENSE, AuthenticationError],
   [ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED, LicensesExceededError],
+  [ReturnCode.LV_FUNCTION_DISABLED, NotLicensedError],
   [ReturnCode.LV_LICENSES_EXPIRED, LicensesExpiredError],
   [ReturnCode.LV_INVALID_HPORT, InvalidPortError],
   [ReturnCode.LV_INVALID_API_PARAMETER, InvalidParameterError],

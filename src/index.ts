@@ -90,6 +90,7 @@ export {
   LicensesExpiredError,
   NoServerRespondingError,
   type NoServerRespondingErrorOptions,
+  NotLicensedError,
   OpenPortError,
   type OpenPortErrorOptions,
   RequestTimeoutError,

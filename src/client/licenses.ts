@@ -13,6 +13,7 @@ import {
   isLicenseError,
   LicenseError,
   LicensesExceededError,
+  NotLicensedError,
 } from '../errors.js';
 import { LeaseKeeper } from '../leases/lease-keeper.js';
 import { LeaseTable, type TrackedLease } from '../leases/lease-table.js';
@@ -159,11 +160,16 @@ export class Licenses {
       return this.#handleFor(record);
     }
     const last = features.length - 1;
+    let busy: LicensesExceededError | undefined;
     for (const [i, feature] of features.entries()) {
       try {
         return await this.acquire(feature, 1, i === last ? wait : undefined, signal, operation);
       } catch (err) {
-        if (i === last || !(err instanceof LicensesExceededError)) throw err;
+        // Busy or not licensed, the next type of the cascade is tried; at the end, a type that was busy
+        // is the answer (the caller's busy prompt), not a later one that is not licensed.
+        if (err instanceof LicensesExceededError) busy = err;
+        else if (!(err instanceof NotLicensedError)) throw err;
+        if (i === last) throw busy ?? err;
       }
     }
     throw new InvalidParameterError(`License type ${type} names no feature.`);

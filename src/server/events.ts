@@ -8,7 +8,7 @@
 export type DenialReason =
   /** Every seat of the pool is taken (or others queue first), and the request did not wait. -26 */
   | 'exhausted'
-  /** The account has no seat of this license type. -26 */
+  /** The account has no seat of this license type (no pool of it, or a pool of 0). -69 */
   | 'not-licensed'
   /** The account's subscription has ended. -59 */
   | 'expired'

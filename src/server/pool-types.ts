@@ -78,7 +78,7 @@ export type AcquireDecision =
       /** Seats held. */
       inUse: number;
     }
-  /** The account has no license of this type. */
+  /** The account has no license of this type: no pool of it, or a pool of 0 seats. */
   | {
       /** `'unknown-feature'` */
       kind: 'unknown-feature';

@@ -195,7 +195,8 @@ export class LicensePools {
       }
     }
     const total = this.total(account, feature);
-    if (total === undefined) return { kind: 'unknown-feature' };
+    // No seats of this type at all, absent or a pool of 0: "not licensed", not "busy".
+    if (total === undefined || total === 0) return { kind: 'unknown-feature' };
     if (count > total) {
       return conflict(
         `${count} ${feature} seat(s) were asked for, but ${describeAccount(account)} has only ${total} in all, so this can never be granted.`,

@@ -570,11 +570,11 @@ export class Session {
         );
         return undefined;
       case 'unknown-feature':
-        this.#denied(req, 'not-licensed', ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED);
+        this.#denied(req, 'not-licensed', ReturnCode.LV_FUNCTION_DISABLED);
         this.fail(
           req.id,
-          ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED,
-          `This server has no ${req.feature} licenses${who}.`,
+          ReturnCode.LV_FUNCTION_DISABLED,
+          `This server has no ${req.feature} licenses${who}: the license does not include that type.`,
         );
         return undefined;
       case 'conflict':

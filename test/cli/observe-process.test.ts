@@ -122,7 +122,7 @@ describe('lv-license serve: metrics, events, report', () => {
     expect((await acquire(a, 'a1')).ok).toBe(true);
     expect((await acquire(a, 'a2')).ok).toBe(true);
     expect(code(await acquire(a, 'a3'))).toBe(-26); // exhausted
-    expect(code(await acquire(a, 'x1', 'XYZ'))).toBe(-26); // not licensed
+    expect(code(await acquire(a, 'x1', 'XYZ'))).toBe(-69); // not licensed (LV_FUNCTION_DISABLED)
     expect(code(await a.request('acquire', { lease: 'a1', feature: 'FULL', count: 2 }))).toBe(-54); // invalid
     expect(code(await acquire(a, 'q1', 'FULL', { wait: 150 }))).toBe(-6); // queue timeout
     a.close();

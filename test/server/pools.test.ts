@@ -280,8 +280,8 @@ describe('LicensePools', () => {
     expect(pools.inUse('alice', 'FULL')).toBe(2);
     expect(pools.setTotal('alice', 'FULL', 0).map((l) => l.id)).toEqual(['old']);
 
-    // With no seats at all, a request can never be granted: it is a conflict, not a wait.
-    expect(acquire({ id: 'w1', wait: 500 }).kind).toBe('conflict');
+    // With no seats at all, the account is not licensed for the type (the same as no pool), not busy.
+    expect(acquire({ id: 'w1', wait: 500 }).kind).toBe('unknown-feature');
     pools.setTotal('alice', 'FULL', 1);
     granted(acquire({ id: 'p1' }));
     expect(acquire({ id: 'w1', wait: 500 })).toEqual({ kind: 'queued', position: 1 });
@@ -518,7 +518,7 @@ class Harness {
         if (left) this.tracked.delete(key);
         expect(pools.leases()).toEqual(leasesBefore);
         expect(pools.waiters()).toEqual(left ? waitersBefore.filter((w) => w !== waiting) : waitersBefore);
-        if (outcome.kind === 'unknown-feature') expect(total).toBeUndefined();
+        if (outcome.kind === 'unknown-feature') expect(total ?? 0).toBe(0);
         if (outcome.kind === 'conflict' && held === undefined && waiting === undefined) {
           expect(op.count).toBeGreaterThan(total ?? 0);
         }

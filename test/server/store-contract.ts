@@ -60,6 +60,11 @@ export function describeStoreContract(name: string, make: StoreFactory): void {
         expect(again).toMatchObject({ kind: 'granted', reclaimed: true, lease: { id: 'a', owner: 2 } });
         expect((await store.counts())[0]?.inUse).toBe(1);
         expect(await store.acquire(ask({ id: 'x', feature: 'TTS' }))).toEqual({ kind: 'unknown-feature' });
+        // A pool of 0 is the same as none: not licensed, not busy.
+        await store.setTotal('alice', 'AMD', 0);
+        expect(await store.acquire(ask({ id: 'y', feature: 'AMD', wait: 500 }))).toEqual({
+          kind: 'unknown-feature',
+        });
         expect((await store.acquire(ask({ id: 'a', count: 2 }))).kind).toBe('conflict');
       }));
 

@@ -266,7 +266,8 @@ describe('licensing over a raw connection', () => {
   it('refuses what an account does not have', async () => {
     const server = await start({ licenses: { FULL: 1 } });
     const client = await ready(server);
-    expect(errorCode(await client.request('acquire', { lease: 'q', feature: 'ASR_X', count: 1 }))).toBe(-26);
+    // Not licensed (-69, LV_FUNCTION_DISABLED), not busy (-26): the account has no ASR_X seats at all.
+    expect(errorCode(await client.request('acquire', { lease: 'q', feature: 'ASR_X', count: 1 }))).toBe(-69);
     expect(errorCode(await client.request('acquire', { lease: 'q', feature: 'FULL', count: 0 }))).toBe(-54);
     expect(errorCode(await client.request('acquire', { lease: 'bad id!', feature: 'FULL', count: 1 }))).toBe(
       -54,
