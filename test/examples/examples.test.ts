@@ -99,7 +99,7 @@ describe.concurrent('examples', () => {
       inOrder(out, [
         'prompt without wait: LicensesExceededError -26',
         'queue-position:',
-        'caller hung up: LicenseError -3 LV_RESET',
+        'caller hung up: AbortError -3 LV_RESET',
         'job with a 400 ms deadline:',
         'waiting prompt granted: 1 seat',
         '2 seats with wait 300 ms: TimeoutError -6 LV_TIME_OUT',
