@@ -15,7 +15,9 @@ import { isPortLicenseType, type PortLicenseType } from './license-types.js';
  */
 export function checkWait(wait: number | undefined): void {
   if (wait !== undefined && (!Number.isFinite(wait) || wait < 0)) {
-    throw new InvalidParameterError(`wait must be a number of milliseconds, 0 or more, not ${String(wait)}.`);
+    throw new InvalidParameterError(
+      `wait must be a number of milliseconds, 0 or more, not ${describeValue(wait)}.`,
+    );
   }
 }
 
@@ -59,7 +61,9 @@ export function checkAcquire(feature: unknown, count: unknown): void {
     );
   }
   if (!Number.isInteger(count) || (count as number) < 1) {
-    throw new InvalidParameterError(`count must be a whole number of at least 1, not ${String(count)}.`);
+    throw new InvalidParameterError(
+      `count must be a whole number of at least 1, not ${describeValue(count)}.`,
+    );
   }
 }
 
@@ -81,4 +85,17 @@ export function checkVoiceChannel(channel: unknown, maxVoiceChannels: number, au
       code: ReturnCode.LV_INVALID_BUFFER,
     });
   }
+}
+
+/**
+ * A value as an error message names it, with its type when that is what is wrong: `5000`, but
+ * `the string "5000"` (a string, not a number), `true (a boolean)`, `an object`.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return `the string ${JSON.stringify(value)}`;
+  if (typeof value === 'number' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'boolean') return `${value} (a boolean)`;
+  if (value === null || value === undefined) return String(value);
+  if (Array.isArray(value)) return 'an array';
+  return `a value of type ${typeof value === 'object' ? 'object' : typeof value}`;
 }

@@ -25,6 +25,7 @@ import { formatServer } from '../protocol/address.js';
 import { MAX_TIMER_MS } from '../timing.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 import { LIBRARY_VERSION } from '../version.js';
+import { describeValue } from './arguments.js';
 import { optionsFromEnvironment } from './environment.js';
 import type { Logger } from './logger.js';
 
@@ -115,7 +116,7 @@ function duration(name: string, value: number | undefined, fallback: number, min
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
     throw new ConfigError(
-      `The ${name} option must be a number of milliseconds from ${min} to ${MAX_TIMER_MS} (about 24.8 days), not ${String(value)}.`,
+      `The ${name} option must be a number of milliseconds from ${min} to ${MAX_TIMER_MS} (about 24.8 days), not ${describeValue(value)}.`,
       {
         key: name,
       },
@@ -187,6 +188,20 @@ function reconnectDelay(value: { min: number; max: number }): { min: number; max
  */
 export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
   const { username, password } = options;
+  for (const [key, value] of [
+    ['username', username],
+    ['password', password],
+  ] as const) {
+    if (value !== undefined && typeof value !== 'string') {
+      // The value is not shown: it may be the password.
+      throw new ConfigError(
+        `The ${key} option must be a string, not a ${Array.isArray(value) ? 'array' : typeof value}.`,
+        {
+          key,
+        },
+      );
+    }
+  }
   if ((username === undefined || username === '') !== (password === undefined || password === '')) {
     throw new ConfigError(
       'Give both username and password to authenticate, or neither to connect without authentication.',
@@ -207,7 +222,7 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
   const cache = options.licenseCachePeriod ?? DEFAULT_LICENSE_CACHE_PERIOD;
   if (!Number.isInteger(cache) || cache < 0 || cache > MAX_LICENSE_CACHE_PERIOD) {
     throw new ConfigError(
-      `The licenseCachePeriod option is in seconds, 0 to ${MAX_LICENSE_CACHE_PERIOD}, not ${String(cache)}.`,
+      `The licenseCachePeriod option is in seconds, 0 to ${MAX_LICENSE_CACHE_PERIOD}, not ${describeValue(cache)}.`,
       {
         key: 'licenseCachePeriod',
       },
@@ -216,9 +231,12 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
   const reconnect = options.reconnectDelay ?? DEFAULTS.reconnectDelay;
   const maxVoiceChannels = options.maxVoiceChannels ?? DEFAULTS.maxVoiceChannels;
   if (!Number.isInteger(maxVoiceChannels) || maxVoiceChannels < 1) {
-    throw new ConfigError('The maxVoiceChannels option must be a whole number of at least 1.', {
-      key: 'maxVoiceChannels',
-    });
+    throw new ConfigError(
+      `The maxVoiceChannels option must be a whole number of at least 1, not ${describeValue(maxVoiceChannels)}.`,
+      {
+        key: 'maxVoiceChannels',
+      },
+    );
   }
   return {
     servers: servers(options.servers, typeof password === 'string' && password !== '' ? [password] : []),

@@ -459,3 +459,18 @@ describe('optionsFromProperties', () => {
     expect(Object.keys(servers[0] ?? {}).sort()).toEqual(['host', 'port', 'tls']);
   });
 });
+
+describe('options of the wrong type', () => {
+  it('say what type they got', async () => {
+    const { LicenseClient: Client } = await import('../../src/index.js');
+    expect(() => new Client({ servers: '127.0.0.1', requestTimeout: '5000' as never })).toThrow(
+      'The requestTimeout option must be a number of milliseconds from 1 to 2147483647 (about 24.8 days), not the string "5000".',
+    );
+    expect(() => new Client({ servers: '127.0.0.1', username: 7 as never, password: 'x' })).toThrow(
+      'The username option must be a string, not a number.',
+    );
+    expect(() => new Client({ servers: '127.0.0.1', username: 'u', password: 12345 as never })).toThrow(
+      'The password option must be a string, not a number.',
+    );
+  });
+});
