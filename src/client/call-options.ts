@@ -43,6 +43,11 @@ export interface ClientStatus {
     ServerHealthSnapshot & {
       /** Seats this client holds on the server. */
       readonly seats: number;
+      /**
+       * Set on a server a configuration reload removed: it is listed (after the configured ones) while this
+       * client still holds seats there, until they have moved to a configured server or been lost.
+       */
+      readonly removed?: true;
     }
   >;
   /** Every lease this client holds (ports' licenses included). */

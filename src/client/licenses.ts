@@ -254,6 +254,7 @@ export class Licenses {
     return clientStatus({
       closed,
       links: this.servers.links,
+      retired: this.servers.retiredLinks,
       table: this.#table,
       holdings: this.#holdings,
       cache: this.#cache,

@@ -11,6 +11,8 @@ import type { Holdings } from './holdings.js';
 export interface StatusParts {
   readonly closed: boolean;
   readonly links: readonly PoolLink[];
+  /** Servers a reload removed, still holding seats of this client. */
+  readonly retired: readonly PoolLink[];
   readonly table: LeaseTable;
   readonly holdings: Holdings;
   readonly cache: LicenseCache;
@@ -21,7 +23,13 @@ export function clientStatus(parts: StatusParts): ClientStatus {
   const seats = parts.table.seatsByServer();
   return {
     closed: parts.closed,
-    servers: parts.links.map((link) => ({ ...link.snapshot(), seats: seats.get(link.server) ?? 0 })),
+    servers: [
+      ...parts.links.map((link) => ({ ...link.snapshot(), seats: seats.get(link.server) ?? 0 })),
+      // A server a reload removed stays listed while seats are held there (they move away on their own).
+      ...parts.retired
+        .filter((link) => (seats.get(link.server) ?? 0) > 0)
+        .map((link) => ({ ...link.snapshot(), seats: seats.get(link.server) ?? 0, removed: true })),
+    ],
     leases: parts.table.all().map((r) => ({
       id: r.id,
       feature: r.feature,

@@ -67,6 +67,11 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     return this.#links;
   }
 
+  /** Servers a reload removed that are kept until the seats held there have moved away or been lost. */
+  get retiredLinks(): readonly PoolLink[] {
+    return [...this.#retired];
+  }
+
   /** `host:port` of every configured server, in priority order. */
   get addresses(): string[] {
     return this.#links.map((link) => link.server);

@@ -161,10 +161,23 @@ describe('link and pool races', () => {
     expect(lease.server).toBe(a.address);
     writeFileSync(file, conf(b.address), { mode: 0o600 });
     await expect
-      .poll(() => client.status().servers.map((s) => s.server), { timeout: 5_000 })
+      .poll(
+        () =>
+          client
+            .status()
+            .servers.filter((s) => s.removed !== true)
+            .map((s) => s.server),
+        { timeout: 5_000 },
+      )
       .toEqual([b.address]);
+    // The removed server stays listed while the lease is still there.
+    expect(client.status().servers.find((s) => s.server === a.address)).toMatchObject({
+      removed: true,
+      seats: 1,
+    });
     await a.stop();
     await expect.poll(() => lease.server, { timeout: 5_000 }).toBe(b.address);
+    expect(client.status().servers.map((s) => s.server)).toEqual([b.address]);
     await sleep(200);
     const before = named('retry').filter((r) => r.server === a.address).length;
     await sleep(1_000);

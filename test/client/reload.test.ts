@@ -70,8 +70,22 @@ describe('hot reload (watch: true)', () => {
     expect(first.lease?.server).toBe(a.address);
     writeFileSync(file, conf(b.address));
     await expect
-      .poll(() => client.status().servers.map((s) => s.server), { timeout: 5_000 })
+      .poll(
+        () =>
+          client
+            .status()
+            .servers.filter((s) => s.removed !== true)
+            .map((s) => s.server),
+        {
+          timeout: 5_000,
+        },
+      )
       .toEqual([b.address]);
+    // a, removed, is still listed: the first port's seat is there.
+    expect(client.status().servers.find((s) => s.server === a.address)).toMatchObject({
+      removed: true,
+      seats: 1,
+    });
     const second = await client.openPort();
     expect(second.lease?.server).toBe(b.address);
     expect([a.inUse(), b.inUse()]).toEqual([1, 1]);
