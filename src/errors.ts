@@ -6,6 +6,7 @@
  */
 import {
   describeReturnCode,
+  isReturnCode,
   ReturnCode,
   type ReturnCodeName,
   type ReturnCodeValue,
@@ -54,8 +55,14 @@ export class LicenseError extends Error {
     return kindsOf(value)?.includes(this.kind) === true;
   }
 
-  /** The LV_* return code, such as `-12`. */
-  readonly code: number;
+  /**
+   * The LV_* return code, such as `-12`: always one of the vendor's table, so a `switch` over it is checked
+   * for exhaustiveness. A code outside the table (from a newer or foreign server) becomes -50
+   * (`LV_UNKNOWN_SERVER_ERROR`), with the code as received in {@link LicenseError.receivedCode}.
+   */
+  readonly code: ReturnCodeValue;
+  /** The code as received when it was not one of the vendor's table (then {@link LicenseError.code} is -50). */
+  readonly receivedCode: number | undefined;
   /** The vendor name of {@link LicenseError.code}, such as `'LV_INVALID_HPORT'`. */
   readonly codeName: ReturnCodeName | 'UNKNOWN';
   /** Whether trying again (perhaps on another server) can succeed. */
@@ -67,7 +74,9 @@ export class LicenseError extends Error {
     super(message, 'cause' in options ? { cause: options.cause } : undefined);
     const ctor = new.target as unknown as typeof LicenseError;
     this.name = ctor.kind;
-    this.code = options.code ?? ctor.defaultCode;
+    const given = options.code ?? ctor.defaultCode;
+    this.code = isReturnCode(given) ? given : ReturnCode.LV_UNKNOWN_SERVER_ERROR;
+    this.receivedCode = isReturnCode(given) ? undefined : given;
     const description = describeReturnCode(this.code);
     this.codeName = description.name;
     this.retryable = options.retryable ?? description.retryable;
@@ -272,8 +281,8 @@ export interface OpenPortErrorOptions extends LicenseErrorOptions {
 export class OpenPortError extends LicenseError {
   static override readonly kind: string = 'OpenPortError';
   static override readonly defaultCode: number = ReturnCode.LV_FAILURE;
-  /** The detailed code, as the vendor's `GetOpenPortStatus` gives it. */
-  readonly status: number;
+  /** The detailed code, as the vendor's `GetOpenPortStatus` gives it (-50 for a code outside the table). */
+  readonly status: ReturnCodeValue;
 
   constructor(message: string, options: OpenPortErrorOptions) {
     super(message, {
@@ -281,7 +290,7 @@ export class OpenPortError extends LicenseError {
       code: ReturnCode.LV_FAILURE,
       retryable: options.retryable ?? isRetryable(options.cause),
     });
-    this.status = options.status;
+    this.status = isReturnCode(options.status) ? options.status : ReturnCode.LV_UNKNOWN_SERVER_ERROR;
   }
 
   /**

@@ -189,6 +189,12 @@ describe('abortError', () => {
     expect(err.message).toBe("acquire TTS did not finish before the caller's deadline.");
   });
 
+  it('keeps every code within the vendor table: one from outside it is -50, with the code received kept', () => {
+    const err = errorFromReturnCode(-999, 'from a newer server');
+    expect(err).toMatchObject({ code: -50, codeName: 'LV_UNKNOWN_SERVER_ERROR', receivedCode: -999 });
+    expect(errorFromReturnCode(-26, 'busy').receivedCode).toBeUndefined();
+  });
+
   it('reports a plain abort as LV_RESET, not retryable, with the reason as cause', () => {
     const controller = new AbortController();
     controller.abort();

@@ -10,14 +10,17 @@ import {
   type Feature,
   LICENSE_TYPES,
   type LicenseClient,
+  type LicenseError,
   type LicenseType,
   type LoadClientPropertiesOptions,
   loadClientProperties,
+  type OpenPortError,
   type ParseClientPropertiesOptions,
   type ParseServerListOptions,
   parseClientProperties,
   parseServerList,
   type RedactedCredentials,
+  type ReturnCodeValue,
   type ServerAddress,
   type TlsConfig,
 } from '../../src/index.js';
@@ -119,5 +122,12 @@ describe('Feature', () => {
     expectTypeOf<'AMD'>().toMatchTypeOf<Feature>();
     expectTypeOf<'CUSTOM_POOL'>().toMatchTypeOf<Feature>();
     expectTypeOf<LicenseClient['acquire']>().parameter(0).toEqualTypeOf<Feature>();
+  });
+});
+
+describe('return codes', () => {
+  it('type code and status as the vendor table, so a switch over them is checked', () => {
+    expectTypeOf<LicenseError['code']>().toEqualTypeOf<ReturnCodeValue>();
+    expectTypeOf<OpenPortError['status']>().toEqualTypeOf<ReturnCodeValue>();
   });
 });
