@@ -282,7 +282,8 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
     return 1;
   }
   const stopListening =
-    io.onReload?.(() => void reloadFiles(server, adminListener, events, args, log)) ?? (() => {});
+    io.onReload?.(() => void reloadFiles(server, adminListener, events, args, io.env ?? process.env, log)) ??
+    (() => {});
   const { signal } = io;
   // Until a signal, or a drain asked for through the admin API.
   await Promise.race([
@@ -309,6 +310,7 @@ async function reloadFiles(
   adminListener: AdminListener | undefined,
   events: EventLog | undefined,
   args: readonly string[],
+  env: NodeJS.ProcessEnv,
   log: ServeLog,
 ): Promise<void> {
   await events?.reopen().then(
@@ -317,7 +319,7 @@ async function reloadFiles(
   );
   let fresh: ServeOptions | 'help';
   try {
-    fresh = await serveOptions(args, process.env);
+    fresh = await serveOptions(args, env);
   } catch (err) {
     log(`reload failed, the files in force stay: ${messageOf(err)}`);
     return;

@@ -27,7 +27,9 @@ export function optionsFromEnvironment(env: NodeJS.ProcessEnv = process.env): Li
   const options: LicenseClientOptions = {};
   const servers = env[ENVIRONMENT.servers]?.trim();
   if (servers) {
-    options.servers = parseServerList(servers, { key: ENVIRONMENT.servers }).map((s) => ({
+    // A password pasted into the server list by mistake is never echoed in its error.
+    const secrets = [env[ENVIRONMENT.password]].filter((s): s is string => typeof s === 'string' && s !== '');
+    options.servers = parseServerList(servers, { key: ENVIRONMENT.servers, secrets }).map((s) => ({
       host: s.host,
       port: s.port,
       tls: s.tls,

@@ -331,7 +331,7 @@ async function handle(
     }
     if (url.pathname === '/readyz') {
       request.resume();
-      const checks = await readiness(server);
+      const checks = await readiness(server, log);
       send(checks.ready ? 200 : 503, checks);
       return;
     }
@@ -342,7 +342,9 @@ async function handle(
         response.writeHead(200, { 'content-type': metrics.contentType, 'cache-control': 'no-store' });
         response.end(text);
       } catch (err) {
-        send(500, { error: `The metrics could not be read: ${err instanceof Error ? err.message : err}` });
+        // The detail goes to the log: /metrics needs no token.
+        log(`metrics: ${err instanceof Error ? err.message : String(err)}`);
+        send(500, { error: 'The metrics could not be read; the server log says why.' });
       }
       return;
     }
@@ -397,13 +399,16 @@ function describeChange(method: string | undefined, url: URL, body: Record<strin
 const STORE_CHECK_MS = 2_000;
 
 /** What `/readyz` answers: ready when listening, not draining, and the store answers in time. */
-async function readiness(server: LicenseServer) {
+async function readiness(server: LicenseServer, log: (line: string) => void) {
   let timer: NodeJS.Timeout | undefined;
   const store = await Promise.race([
     server.store.counts().then(
       () => 'ok',
       // The reason goes to the server's log, not to a probe that needs no token.
-      () => 'unreachable (the server log says why)',
+      (err: unknown) => {
+        log(`readyz: the license store did not answer: ${err instanceof Error ? err.message : String(err)}`);
+        return 'unreachable (the server log says why)';
+      },
     ),
     new Promise<string>((resolve) => {
       timer = setTimeout(() => resolve(`no answer within ${STORE_CHECK_MS} ms`), STORE_CHECK_MS);

@@ -102,6 +102,11 @@ export class EventLog {
   async reopen(): Promise<void> {
     if (this.#closed) return;
     const fresh = await openStream(this.path);
+    if (this.#closed) {
+      // Closed while the new file opened (a SIGHUP during shutdown): the new one is not kept open.
+      await endStream(fresh);
+      return;
+    }
     const old = this.#stream;
     this.#stream = fresh;
     this.#broken = false;
@@ -161,7 +166,12 @@ export class EventLog {
 async function openStream(path: string): Promise<WriteStream> {
   const stream = createWriteStream(path, { flags: 'a', mode: 0o640 });
   await once(stream, 'open');
-  if (!(await endsWithNewline(path))) stream.write('\n');
+  try {
+    if (!(await endsWithNewline(path))) stream.write('\n');
+  } catch (err) {
+    stream.destroy();
+    throw err;
+  }
   return stream;
 }
 

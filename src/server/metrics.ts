@@ -23,8 +23,14 @@ export interface ServerMetricsOptions {
 /** The account label of every series when accounts are folded. */
 export const ALL_ACCOUNTS = '*';
 
-/** The feature label of denials whose license type the client chose freely (`not-licensed`, `store-unavailable`). */
+/**
+ * The feature label of denials whose license type need not be a pool's (all but `exhausted`,
+ * `queue-timeout` and `pool-shrunk`): the client chose the name freely.
+ */
 export const OTHER_FEATURE = 'other';
+
+/** The refusals that only an existing pool of the type gives: their feature label is the pool's. */
+const POOL_REASONS: ReadonlySet<string> = new Set(['exhausted', 'queue-timeout', 'pool-shrunk']);
 
 /** How long one read of the store serves the gauges of a scrape, in ms. */
 const SNAPSHOT_MS = 250;
@@ -192,13 +198,12 @@ export class ServerMetrics {
         this.#grants.inc({ ...labels, kind: event.kind });
         return;
       case 'denial':
-        // A type the account has no pool of is the client's choice: one series each would let any client
-        // grow /metrics without bound, so they share one.
+        // The feature of a refusal is the client's choice, but for the reasons that only a pool of that
+        // type gives (busy, a wait that ran out, a pool that shrank): one series per name would let any
+        // client grow /metrics without bound, so the others share one.
         this.#denials.inc({
           ...labels,
-          ...(event.reason === 'not-licensed' || event.reason === 'store-unavailable'
-            ? { feature: OTHER_FEATURE }
-            : {}),
+          ...(POOL_REASONS.has(event.reason) ? {} : { feature: OTHER_FEATURE }),
           reason: event.reason,
         });
         return;

@@ -19,7 +19,7 @@ import { ProtocolError } from '../protocol/protocol-error.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
-import { checkVersion } from '../protocol/versioning.js';
+import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
 import type { LeaseRecord } from './pool-types.js';
@@ -100,6 +100,8 @@ export class Session {
    * request that does not parse, a malformed frame), kept in line so that answers leave in request order.
    */
   readonly #inbox: Array<Request | (() => void)> = [];
+  /** The code for a type the account has no seats of: -69 for a 1.1 client, -26 (as in 1.0) otherwise. */
+  #notLicensedCode: number = ReturnCode.LV_FUNCTION_DISABLED;
   /** Whether a request is being handled (the store has not answered yet). */
   #busy = false;
   /** Whether reading is paused because the inbox is full (a client sending faster than the store answers). */
@@ -408,6 +410,12 @@ export class Session {
         return undefined;
       }
       this.#helloDone = true;
+      // A 1.0 client knows -26 for "no licenses of that type" (and tries its next type on it): it keeps
+      // getting -26; a 1.1 client gets -69, "not licensed", told apart from "busy".
+      this.#notLicensedCode =
+        (parseProtocolVersion(req.version)?.minor ?? 0) >= 1
+          ? ReturnCode.LV_FUNCTION_DISABLED
+          : ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED;
       if (this.#host.auth === 'none') this.#authenticated(ANONYMOUS_ACCOUNT);
       return {
         version: this.#host.greeting.version,
@@ -570,10 +578,10 @@ export class Session {
         );
         return undefined;
       case 'unknown-feature':
-        this.#denied(req, 'not-licensed', ReturnCode.LV_FUNCTION_DISABLED);
+        this.#denied(req, 'not-licensed', this.#notLicensedCode);
         this.fail(
           req.id,
-          ReturnCode.LV_FUNCTION_DISABLED,
+          this.#notLicensedCode,
           `This server has no ${req.feature} licenses${who}: the license does not include that type.`,
         );
         return undefined;

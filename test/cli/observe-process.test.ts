@@ -27,7 +27,7 @@ async function login(port: number, username: string, password: string): Promise<
   const raw = await rawConnect(port);
   cleanups.push(() => raw.close());
   await raw.next((f) => f.type === 'greeting');
-  expect((await raw.request('hello', { version: '1.0' })).ok).toBe(true);
+  expect((await raw.request('hello', { version: '1.1' })).ok).toBe(true);
   const scram = new ScramClient(username, password);
   const first = await raw.request('auth-start', {
     mechanism: 'SCRAM-SHA-256',
@@ -152,13 +152,18 @@ describe('lv-license serve: metrics, events, report', () => {
     expect(value('lv_license_grants_total', { ...alice, kind: 'new' })).toBe(2);
     expect(value('lv_license_grants_total', { ...alice, kind: 'reclaimed' })).toBe(1);
     expect(value('lv_license_grants_total', { account: 'alice', feature: 'TTS', kind: 'new' })).toBe(1);
-    for (const reason of ['exhausted', 'invalid', 'queue-timeout']) {
+    expect(value('lv_license_denials_total', { account: 'alice', feature: 'other', reason: 'invalid' })).toBe(
+      1,
+    );
+    for (const reason of ['exhausted', 'queue-timeout']) {
       expect(value('lv_license_denials_total', { ...alice, reason })).toBe(1);
     }
     expect(
       value('lv_license_denials_total', { account: 'alice', feature: 'other', reason: 'not-licensed' }),
     ).toBe(1);
-    expect(value('lv_license_denials_total', { account: 'bob', feature: 'FULL', reason: 'expired' })).toBe(1);
+    expect(value('lv_license_denials_total', { account: 'bob', feature: 'other', reason: 'expired' })).toBe(
+      1,
+    );
     expect(value('lv_license_revocations_total', { ...alice, reason: 'operator' })).toBe(1);
     expect(value('lv_license_expirations_total', { account: 'alice', feature: 'TTS' })).toBe(1);
     expect(value('lv_license_releases_total', alice)).toBe(1);

@@ -266,8 +266,12 @@ describe('licensing over a raw connection', () => {
   it('refuses what an account does not have', async () => {
     const server = await start({ licenses: { FULL: 1 } });
     const client = await ready(server);
-    // Not licensed (-69, LV_FUNCTION_DISABLED), not busy (-26): the account has no ASR_X seats at all.
-    expect(errorCode(await client.request('acquire', { lease: 'q', feature: 'ASR_X', count: 1 }))).toBe(-69);
+    // A 1.0 client hears -26 for a type it has no seats of, as it always did (its cascade goes on to the
+    // next type on -26); a 1.1 client hears -69, "not licensed", told apart from "busy".
+    expect(errorCode(await client.request('acquire', { lease: 'q', feature: 'ASR_X', count: 1 }))).toBe(-26);
+    const modern = await connect(server);
+    await modern.request('hello', { version: '1.1' });
+    expect(errorCode(await modern.request('acquire', { lease: 'q', feature: 'ASR_X', count: 1 }))).toBe(-69);
     expect(errorCode(await client.request('acquire', { lease: 'q', feature: 'FULL', count: 0 }))).toBe(-54);
     expect(errorCode(await client.request('acquire', { lease: 'bad id!', feature: 'FULL', count: 1 }))).toBe(
       -54,
