@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError } from '../errors.js';
+import { errorText } from './error-text.js';
 import type { LicenseServer } from './license-server.js';
 import { ServerMetrics } from './metrics.js';
 
@@ -260,7 +261,7 @@ export function startAdmin(server: LicenseServer, options: AdminOptions): Promis
   const listener = http.createServer((request, response) => {
     handle(server, tokens, log, metrics, request, response).catch((err: unknown) => {
       // Not reached by design (handle answers every failure itself); a bug must not end the process.
-      log(`admin: a request failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+      log(`admin: a request failed unexpectedly: ${errorText(err)}`);
       if (!response.headersSent) response.writeHead(500);
       response.end();
     });
@@ -343,7 +344,7 @@ async function handle(
         response.end(text);
       } catch (err) {
         // The detail goes to the log: /metrics needs no token.
-        log(`metrics: ${err instanceof Error ? err.message : String(err)}`);
+        log(`metrics: ${errorText(err)}`);
         send(500, { error: 'The metrics could not be read; the server log says why.' });
       }
       return;
@@ -377,7 +378,7 @@ async function handle(
   } catch (err) {
     const status = err instanceof HttpError ? err.status : err instanceof ConfigError ? 400 : 500;
     if (route.change) server.audit(caller.who, describeChange(request.method, url, body), status);
-    send(status, { error: err instanceof Error ? err.message : String(err) });
+    send(status, { error: errorText(err) });
   }
 }
 
@@ -406,7 +407,7 @@ async function readiness(server: LicenseServer, log: (line: string) => void) {
       () => 'ok',
       // The reason goes to the server's log, not to a probe that needs no token.
       (err: unknown) => {
-        log(`readyz: the license store did not answer: ${err instanceof Error ? err.message : String(err)}`);
+        log(`readyz: the license store did not answer: ${errorText(err)}`);
         return 'unreachable (the server log says why)';
       },
     ),

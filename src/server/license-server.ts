@@ -29,6 +29,7 @@ export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions 
 
 import { editAccountsFile } from './accounts-writer.js';
 import { applyAccounts } from './apply-accounts.js';
+import { errorText } from './error-text.js';
 import { describeEvent, type RevocationReason, type ServerEvent } from './events.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
@@ -980,8 +981,4 @@ function subscriptionEnds(accounts: AccountsSpec): Map<string, number> {
     if (end !== undefined) ends.set(name, end);
   }
   return ends;
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

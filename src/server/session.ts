@@ -20,6 +20,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
+import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
 import type { LeaseRecord } from './pool-types.js';
@@ -358,7 +359,7 @@ export class Session {
         return;
       }
       const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
-      this.fail(request.id, code, err instanceof Error ? err.message : String(err));
+      this.fail(request.id, code, errorText(err));
     };
     try {
       const result = handler(request as never);

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Client, Pool, PoolClient } from 'pg';
 import { ConfigError } from '../../errors.js';
+import { errorText } from '../error-text.js';
 import type { PoolStatus } from '../options.js';
 import type {
   AcquireOutcome,
@@ -786,7 +787,7 @@ function isConnectionFailure(err: unknown): boolean {
 }
 
 function unavailable(err: unknown, url: string): StoreUnavailableError {
-  const reason = err instanceof Error ? err.message : String(err);
+  const reason = errorText(err);
   // pg's messages name no URL; a reason that did would have its password cut out with the URL.
   const safe = reason.includes(url) ? reason.replaceAll(url, describeDatabase(url)) : reason;
   return new StoreUnavailableError(`PostgreSQL at ${describeDatabase(url)} is unavailable: ${safe}`, {
