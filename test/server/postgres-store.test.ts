@@ -192,11 +192,8 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     cleanups.push(() => monitor.end());
     const live = async () =>
       Number(
-        (
-          await monitor.query(
-            'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
-          )
-        ).rows[0].n,
+        (await monitor.query('SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_live_leases')).rows[0]
+          .n,
       );
     expect(await live()).toBeLessThanOrEqual(5);
     // The negative control: the same check-then-insert without the pool's lock, from six connections at once,
@@ -215,17 +212,16 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
         for (let i = 0; i < 10; i += 1) {
           await racer.query('BEGIN');
           const used = Number(
-            (
-              await racer.query(
-                'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
-              )
-            ).rows[0].n,
+            (await racer.query('SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_live_leases'))
+              .rows[0].n,
           );
           await new Promise((resolve) => setTimeout(resolve, 2));
           if (used < 5) {
             await racer.query(
-              `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
-               VALUES ('', $1, 'FULL', 1, now(), now() + interval '1 minute', 'unlocked', 0)`,
+              `WITH s AS (INSERT INTO lv_license_sessions (id, node, expires_at)
+                 VALUES ($1, 'unlocked', now() + interval '1 minute') RETURNING id)
+               INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
+               SELECT '', $1, 'FULL', 1, now(), now() + interval '1 minute', 'unlocked', 0, s.id FROM s`,
               [`r${r}-${i}`],
             );
           }

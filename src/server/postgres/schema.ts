@@ -3,9 +3,10 @@
  * transaction, under a transaction-scoped advisory lock so that nodes starting together do not race.
  */
 import type { PoolClient } from 'pg';
+import { MIGRATION_3 } from './functions.js';
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The advisory-lock key migrations serialise on ("lvlicens" in ASCII). */
 const MIGRATION_LOCK = 0x6c766c6963656e73n;
@@ -57,6 +58,10 @@ const MIGRATIONS: readonly string[] = [
   CREATE TABLE lv_license_cluster (id text PRIMARY KEY);
   INSERT INTO lv_license_cluster (id) VALUES (gen_random_uuid()::text);
   `,
+  // 3: a lease's life hangs on its connection's session, so that a heartbeat is one row update however many
+  // seats it renews; acquire, renew and release are one statement (one round trip) each, and acquires
+  // arriving together are granted in one transaction. Nodes of schema 2 must all be stopped first.
+  MIGRATION_3,
 ];
 
 /** Brings the schema to {@link SCHEMA_VERSION}; returns the versions it applied. */
