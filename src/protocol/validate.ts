@@ -13,6 +13,7 @@ import {
   readChoice,
   readInteger,
   readObject,
+  readOptionalEpochs,
   readOptionalInteger,
   readOptionalString,
   readString,
@@ -93,7 +94,10 @@ const PARAMS: ParamsReaders = {
     ),
   cancel: (obj, ctx) => ({ lease: readString(obj, 'lease', ctx, LEASE_ID_PATTERN) }),
   renew: (obj, ctx) => ({ leases: readStringArray(obj, 'leases', ctx, LEASE_ID_PATTERN) }),
-  release: (obj, ctx) => ({ leases: readStringArray(obj, 'leases', ctx, LEASE_ID_PATTERN) }),
+  release: (obj, ctx) => {
+    const leases = readStringArray(obj, 'leases', ctx, LEASE_ID_PATTERN);
+    return withOptional({ leases }, 'epochs', readOptionalEpochs(obj, 'epochs', ctx, leases));
+  },
   status: (obj, ctx) => withOptional({}, 'feature', readOptionalString(obj, 'feature', ctx, FEATURE_PATTERN)),
   ping: () => ({}),
 };

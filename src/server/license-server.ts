@@ -38,7 +38,7 @@ import { MemoryStore } from './memory-store.js';
 import type { LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
-import { grantResult, Session, type SessionHost } from './session.js';
+import { Session, type SessionHost } from './session.js';
 import type { LeaseFilter, LicenseStore } from './store.js';
 
 const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
@@ -897,7 +897,7 @@ export class LicenseServer implements AsyncDisposable {
         continue;
       }
       this.#emit({ type: 'grant', ...this.#about(lease, waiter.owner), kind: 'new', waited: true });
-      session.answer(waiter.requestId, grantResult(lease, this.#store.leaseTtl, false));
+      session.answer(waiter.requestId, session.grantResult(lease, false));
     }
     for (const { waiter, position } of positions) {
       this.#sessions.get(waiter.owner)?.push({ push: 'queue-position', lease: waiter.id, position });

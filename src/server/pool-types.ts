@@ -18,6 +18,12 @@ export interface LeaseRecord {
   expiresAt: number;
   /** The connection that last acquired or renewed the lease: where pushes about it go. */
   owner: number;
+  /**
+   * The lease's fencing token, from a store several servers share (protocol 1.1): it grows whenever the lease
+   * moves to another connection or node, and a release naming an older one is ignored. `undefined` from a
+   * store only one server uses.
+   */
+  readonly epoch?: number;
 }
 
 /** One acquire waiting in a pool's queue. */

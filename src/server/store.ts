@@ -19,6 +19,8 @@ export interface RenewResult {
   readonly renewed: string[];
   /** Ids that are not held (expired, revoked, released or never granted). */
   readonly unknown: string[];
+  /** Renewed leases that moved to this connection, and their new {@link LeaseRecord.epoch}. */
+  readonly moved?: ReadonlyMap<string, number>;
 }
 
 /** What {@link LicenseStore.release} did. */
@@ -83,8 +85,16 @@ export interface LicenseStore {
   cancel(account: string, id: string): Promise<Waiter | undefined>;
   /** Extends each held lease and makes `owner` its owner. */
   renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult>;
-  /** Frees the seats of each held lease. */
-  release(account: string, ids: readonly string[]): Promise<ReleaseResult>;
+  /**
+   * Frees the seats of each held lease. `epochs` (in the order of `ids`; `null`: not known) fences a store
+   * several servers share: a lease whose {@link LeaseRecord.epoch} is newer has moved since, and stays.
+   * Without an epoch, such a store releases only leases held through this server.
+   */
+  release(
+    account: string,
+    ids: readonly string[],
+    epochs?: ReadonlyArray<number | null>,
+  ): Promise<ReleaseResult>;
   /**
    * Takes leases back (an operator's decision, an ended subscription): the given ids of `account`, or every
    * lease of it when `ids` is absent. Returns the leases taken, for the engine to tell their holders.

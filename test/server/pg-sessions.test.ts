@@ -112,7 +112,15 @@ describe.skipIf(!postgresAvailable)('PostgresStore sessions', () => {
       await a.acquire({ account: 'acme', id, feature: 'FULL', count: 1, owner: 1, requestId: 1 });
     }
     // Node A is lost; the client renews through node B.
-    expect(await b.renew('acme', ['x', 'y', 'z'], 9)).toEqual({ renewed: ['x', 'y', 'z'], unknown: [] });
+    expect(await b.renew('acme', ['x', 'y', 'z'], 9)).toEqual({
+      renewed: ['x', 'y', 'z'],
+      unknown: [],
+      moved: new Map([
+        ['x', 2],
+        ['y', 2],
+        ['z', 2],
+      ]),
+    });
     const moved = await db.query('SELECT id, node, epoch FROM lv_license_leases ORDER BY id');
     expect(moved.rows).toEqual(['x', 'y', 'z'].map((id) => ({ id, node: b.node, epoch: '2' })));
     // The next heartbeat through B writes no lease row.

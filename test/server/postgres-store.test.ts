@@ -104,6 +104,73 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     expect(await a.server.inUse('FULL')).toBe(1);
   });
 
+  it('fences releases by epoch (protocol 1.1): a release older than the lease is ignored, a current one frees it', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 2 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const hello11 = async (server: LicenseServer) => {
+      const raw = await rawConnect(server.port);
+      cleanups.push(() => raw.close());
+      await raw.next((f) => f.type === 'greeting');
+      expect((await raw.request('hello', { version: '1.1' })).ok).toBe(true);
+      return raw;
+    };
+    const onA = await hello11(a.server);
+    const onB = await hello11(b.server);
+    expect((await acquire(onA, 'L')).result).toMatchObject({ reclaimed: false, epoch: 1 });
+    // The client moves L to B (a reclaim): a new epoch.
+    expect((await acquire(onB, 'L')).result).toMatchObject({ reclaimed: true, epoch: 2 });
+    // A release with the old epoch, through either node, is stale: ignored, the lease lives on.
+    expect((await onA.request('release', { leases: ['L'], epochs: [1] })).result).toEqual({
+      released: [],
+      unknown: ['L'],
+    });
+    expect((await onB.request('release', { leases: ['L'], epochs: [1] })).result).toMatchObject({
+      unknown: ['L'],
+    });
+    expect(await b.server.inUse('FULL')).toBe(1);
+    // A renewal through A moves it back (epoch 3), and says so.
+    expect((await onA.request('renew', { leases: ['L'] })).result).toMatchObject({
+      renewed: ['L'],
+      epochs: { L: 3 },
+    });
+    // The current epoch frees it, through whichever node.
+    expect((await onB.request('release', { leases: ['L'], epochs: [3] })).result).toEqual({
+      released: ['L'],
+      unknown: [],
+    });
+    expect(await a.server.inUse('FULL')).toBe(0);
+    // Epochs that do not match the leases are refused as a bad request.
+    expect(code(await onA.request('release', { leases: ['x', 'y'], epochs: [1] }))).toBe(-54);
+    // A 1.0 client sees no epochs (the golden 1.0 sessions are unchanged).
+    const old = await hello(a.server);
+    expect((await acquire(old, 'M')).result).not.toHaveProperty('epoch');
+  });
+
+  it('releases a lease that moved to another node: the client sends the epoch it learnt there', async () => {
+    const { nodes: two } = await nodes(2, { FULL: 1 });
+    const [a, b] = two;
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const client = new LicenseClient({
+      servers: `${a.server.address};${b.server.address}`,
+      gracePeriod: 60_000,
+      requestTimeout: 500,
+      licenseCachePeriod: 0,
+    });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const lease = await client.acquire('FULL');
+    expect(lease.server).toBe(a.server.address);
+    await a.server.close();
+    await expect.poll(() => lease.server, { timeout: 5_000 }).toBe(b.server.address);
+    await lease.release();
+    expect(await b.server.inUse('FULL')).toBe(0);
+    // The seat is free for the next caller at once, not after a TTL.
+    const next = await client.acquire('FULL');
+    expect(next.server).toBe(b.server.address);
+  });
+
   it("announces one cluster from every node, so a client moves a lost node's leases at once, same ids", async () => {
     const { nodes: two } = await nodes(2, { FULL: 2 });
     const [a, b] = two;

@@ -120,7 +120,10 @@ export function describeStoreContract(name: string, make: StoreFactory): void {
         await store.acquire(ask({ id: 'a' }));
         await store.acquire(ask({ id: 'b' }));
         await advance(TTL / 2);
-        expect(await store.renew('alice', ['a', 'nope'], 7)).toEqual({ renewed: ['a'], unknown: ['nope'] });
+        expect(await store.renew('alice', ['a', 'nope'], 7)).toMatchObject({
+          renewed: ['a'],
+          unknown: ['nope'],
+        });
         await advance(TTL / 2);
         const { expired } = await store.expire();
         expect(expired.map((l) => l.id)).toEqual(['b']);

@@ -243,20 +243,37 @@ export class PostgresStore implements LicenseStore {
       owner,
       this.leaseTtl,
     ]);
-    const result = done.rows[0]?.r as { session: string; renewed: string[] };
+    const result = done.rows[0]?.r as {
+      session: string;
+      renewed: string[];
+      moved: Record<string, number>;
+    };
     this.#adopt(owner, session, result.session);
     const renewed = new Set(result.renewed);
+    const moved = Object.entries(result.moved);
     return {
       renewed: unique.filter((i) => renewed.has(i)),
       unknown: unique.filter((i) => !renewed.has(i)),
+      ...(moved.length > 0 ? { moved: new Map(moved.map(([id, epoch]) => [id, Number(epoch)])) } : {}),
     };
   }
 
-  async release(account: string, ids: readonly string[]): Promise<ReleaseResult> {
-    const unique = [...new Set(ids)];
-    // Only a lease held through this node: one that moved to another node (its client reclaimed it
-    // there) is live, and a late release through the old node (a client tidying up) must not end it.
-    const asked = unique.map((id) => ({ id, epoch: null }));
+  async release(
+    account: string,
+    ids: readonly string[],
+    epochs?: ReadonlyArray<number | null>,
+  ): Promise<ReleaseResult> {
+    // A lease that moved to another connection or node since (its client reclaimed it there) is live: a late
+    // release through the old one (a client tidying up) must not end it. A release with an epoch goes when
+    // it is not older than the lease; one without (a 1.0 client) only through the node the lease is held at.
+    const byId = new Map<string, number | null>();
+    ids.forEach((id, index) => {
+      const epoch = epochs?.[index] ?? null;
+      const known = byId.get(id);
+      byId.set(id, known === undefined || known === null ? epoch : Math.max(known, epoch ?? 0));
+    });
+    const unique = [...byId.keys()];
+    const asked = unique.map((id) => ({ id, epoch: byId.get(id) ?? null }));
     const row = (await this.#batched({ op: 'release', account, asked })) as { released: Row[] };
     const leases = row.released.filter((lease) => lease.live === true).map((lease) => this.#leaseJson(lease));
     const released = new Set(leases.map((lease) => lease.id));
@@ -624,6 +641,7 @@ export class PostgresStore implements LicenseStore {
       grantedAt: Number(row.grantedAt),
       expiresAt: Number(row.expiresAt),
       owner: row.node === this.node ? Number(row.owner) : -1,
+      epoch: Number(row.epoch),
     };
   }
 
@@ -649,6 +667,7 @@ export class PostgresStore implements LicenseStore {
       grantedAt: (row.granted_at as Date).getTime(),
       expiresAt: (row.expires_at as Date).getTime(),
       owner: row.node === this.node ? Number(row.owner) : -1,
+      epoch: Number(row.epoch),
     };
   }
 
