@@ -250,8 +250,8 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
           });
     if (store instanceof PostgresStore) log(`pools kept in PostgreSQL as node ${store.node}`);
     if (storeUrl !== undefined) {
-      accountsDb = await sharedAccounts(storeUrl, serverOptions, log);
-      if (accountsDb !== undefined) serverOptions.accounts = accountsDb;
+      accountsDb = await PostgresAccounts.connect({ connectionString: storeUrl });
+      if (await sharedAccounts(accountsDb, serverOptions, log)) serverOptions.accounts = accountsDb;
     }
     events =
       eventsPath === undefined
@@ -345,7 +345,9 @@ async function reloadFiles(
   // The accounts file, or the database's accounts (a node on a store).
   if (server.authMode !== 'none') {
     await server.reload().catch((err: unknown) => {
-      log(`the accounts were not applied, the accounts in force stay: ${messageOf(err)}`);
+      const what =
+        fresh.accounts === undefined ? 'the accounts in the database were' : 'the accounts file was';
+      log(`${what} not applied, the accounts in force stay: ${messageOf(err)}`);
     });
   }
   if (adminListener !== undefined && fresh.admin !== undefined) {
@@ -368,33 +370,40 @@ async function reloadFiles(
 }
 
 /**
- * The accounts in the database at `url` when it holds any (authentication mode, every node the same
- * accounts); `undefined` when it holds none (unauthenticated mode, the shared anonymous pool).
+ * Whether the node serves the database's accounts: yes when it holds any (authentication mode, every node
+ * the same accounts); no when it holds none (unauthenticated mode, the shared anonymous pool), and then
+ * it says so once if accounts are imported while it runs, since its mode holds until a restart.
  */
 async function sharedAccounts(
-  url: string,
+  accounts: PostgresAccounts,
   options: LicenseServerOptions,
   log: ServeLog,
-): Promise<PostgresAccounts | undefined> {
-  const accounts = await PostgresAccounts.connect({ connectionString: url });
-  try {
-    const count = Object.keys(await accounts.load()).length;
-    if (count === 0) {
-      log('no accounts in PostgreSQL: unauthenticated mode, one pool shared by every node');
-      await accounts.close();
-      return undefined;
-    }
+): Promise<boolean> {
+  const count = Object.keys(await accounts.load()).length;
+  if (count > 0) {
     if (options.licenses !== undefined) {
       throw new Error(
         `${accounts.description} holds ${count} account(s), so its nodes run in authentication mode and each account has its own licenses: leave out --licenses (change an account's with "lv-license accounts set NAME --licenses LIST --store URL").`,
       );
     }
     log(`accounts kept in PostgreSQL: ${count} account(s), authentication mode`);
-    return accounts;
-  } catch (err) {
-    await accounts.close();
-    throw err;
+    return true;
   }
+  log('no accounts in PostgreSQL: unauthenticated mode, one pool shared by every node');
+  const stop = accounts.watch(() => {
+    accounts.load().then(
+      (now) => {
+        const imported = Object.keys(now).length;
+        if (imported === 0) return;
+        stop();
+        log(
+          `the database now holds ${imported} account(s): this node stays in unauthenticated mode until it is restarted`,
+        );
+      },
+      () => {},
+    );
+  });
+  return false;
 }
 
 function messageOf(err: unknown): string {

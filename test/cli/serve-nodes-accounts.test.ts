@@ -261,6 +261,16 @@ describe.skipIf(!postgresAvailable)('accounts in PostgreSQL across lv-license se
     const second = await pollFor(() => attempt(onB));
     expect(held.state).toBe('held');
     await second.release();
+    // Accounts imported while the nodes run: their mode holds until a restart, and they say so.
+    const dir = await mkdtemp(join(tmpdir(), 'lv-pg-anonymous-'));
+    cleanups.push(() => rm(dir, { recursive: true, force: true }));
+    const file = join(dir, 'license_authentication.conf');
+    await writeFile(file, '[dave]\nPASSWORD = Dave-Pw-1\nFULL = 1\n', { mode: 0o600 });
+    expect((await cli(['accounts', 'import', file, '--store', url])).stdout).toContain('1 added (dave)');
+    await expect
+      .poll(() => a.log(), { timeout: 10_000 })
+      .toContain('the database now holds 1 account(s): this node stays in unauthenticated mode');
+    expect(held.state).toBe('held');
   });
 });
 
