@@ -7,7 +7,6 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { watchFile } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { buildGreeting, errorResponse } from '../protocol/builders.js';
 import { encodeFrame } from '../protocol/codec.js';
@@ -27,7 +26,7 @@ import type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions 
 
 export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
-import { editAccountsFile } from './accounts-writer.js';
+import { type AccountSource, accountsFileSource, isAccountSource } from './account-source.js';
 import { applyAccounts } from './apply-accounts.js';
 import { errorText } from './error-text.js';
 import { describeEvent, type RevocationReason, type ServerEvent } from './events.js';
@@ -89,8 +88,8 @@ export class LicenseServer implements AsyncDisposable {
   readonly #ended = new Set<string>();
   /** Looks for subscriptions that ended while nothing asked (an idle server). */
   #billingTimer: NodeJS.Timeout | undefined;
-  /** The accounts file the server was started with, if any. */
-  readonly #accountsPath: string | undefined;
+  /** Where the accounts come from and changes to them go (a file, a database); none for accounts in code. */
+  readonly #accountSource: AccountSource | undefined;
   #stopWatching: (() => void) | undefined;
   /** Stops hearing of other servers' changes in a shared store. */
   #unwatch: (() => void) | undefined;
@@ -115,6 +114,7 @@ export class LicenseServer implements AsyncDisposable {
     all: AccountsSpec | undefined,
     faults: FaultPlan,
     store: LicenseStore | undefined,
+    source: AccountSource | undefined,
   ) {
     // Passwords are not kept: only the SCRAM verifiers derived from them below.
     const { accounts: _accounts, ...rest } = options;
@@ -122,7 +122,7 @@ export class LicenseServer implements AsyncDisposable {
     const accounts = all === undefined ? undefined : enabledAccounts(all);
     this.#options = rest;
     this.#faults = faults;
-    this.#accountsPath = typeof options.accounts === 'string' ? options.accounts : undefined;
+    this.#accountSource = source;
     this.#accountNames = Object.keys(accounts ?? {});
     this.#bindHost = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
@@ -173,18 +173,19 @@ export class LicenseServer implements AsyncDisposable {
 
   /** @internal {@link LicenseServer.start} with a fault plan (lv-license-client/testing). */
   static async [kStartWithFaults](options: LicenseServerOptions, faults: FaultPlan): Promise<LicenseServer> {
+    const given = options.accounts;
+    const source =
+      typeof given === 'string' ? accountsFileSource(given) : isAccountSource(given) ? given : undefined;
     const accounts =
-      options.accounts === undefined
+      given === undefined
         ? undefined
-        : typeof options.accounts === 'string'
-          ? await loadAccountsFile(options.accounts)
-          : validateAccounts(options.accounts);
-    const server = new LicenseServer(options, accounts, faults, options.store);
+        : source !== undefined
+          ? validateAccounts(await source.load())
+          : validateAccounts(given as AccountsSpec);
+    const server = new LicenseServer(options, accounts, faults, options.store, source);
     const store = server.#store;
     if (accounts === undefined) {
-      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES)) {
-        if (total !== undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
-      }
+      await setAnonymousPool(store, options.licenses);
     } else {
       await applyAccounts(store, [], enabledAccounts(accounts));
     }
@@ -198,12 +199,13 @@ export class LicenseServer implements AsyncDisposable {
     server.#unwatch = store.watch?.(() => server.#afterChange());
     server.#billingTimer = setInterval(() => server.#enforceSubscriptions(), 1_000);
     server.#billingTimer.unref();
-    const path = server.#accountsPath;
-    if (options.watch === true && path !== undefined) {
-      server.#stopWatching = watchFile(path, () => {
+    // A file is watched when asked; a source given as such (a database) always.
+    const watching = options.watch ?? (source !== undefined && typeof given !== 'string');
+    if (watching && source?.watch !== undefined) {
+      server.#stopWatching = source.watch(() => {
         server.reload().catch((err: unknown) => {
           server.#log(
-            `the accounts file was not applied, the accounts in force stay: ${(err as Error).message}`,
+            `the accounts of ${source.description} were not applied, the accounts in force stay: ${errorText(err)}`,
           );
         });
       });
@@ -279,8 +281,8 @@ export class LicenseServer implements AsyncDisposable {
   // ---- change without a restart -----------------------------------------------------------------
 
   /**
-   * Applies new accounts (code, or the path of a `license_authentication.conf`; by default the file the
-   * server was started with) without a restart. The
+   * Applies new accounts (code, or the path of a `license_authentication.conf`; by default the accounts of
+   * the source the server was started with: its file, or its database) without a restart. The
    * new accounts are validated whole first: when they do not validate, it throws and nothing changes.
    * Then: a pool that shrinks revokes its newest leases (their holders get `lease-revoked`); one that grows
    * serves its queue; a new password applies to the next login (sessions already authenticated go on); the
@@ -289,17 +291,26 @@ export class LicenseServer implements AsyncDisposable {
    *
    * @throws {ConfigError} for accounts that do not validate, or on a server without accounts.
    */
-  reload(accounts: AccountsSpec | string | undefined = this.#accountsPath): Promise<ReloadSummary> {
+  reload(accounts?: AccountsSpec | string): Promise<ReloadSummary> {
     return this.#oneAtATime(() => this.#reload(accounts));
   }
 
   async #reload(accounts: AccountsSpec | string | undefined): Promise<ReloadSummary> {
-    if (this.#auth === 'none' || accounts === undefined) {
+    if (this.#auth === 'none') {
       throw new ConfigError(
         'This license server runs without accounts (unauthenticated mode): there are no accounts to reload. Start it with accounts to use them.',
       );
     }
-    const all = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
+    const source = this.#accountSource;
+    if (accounts === undefined && source === undefined) {
+      throw new ConfigError(
+        "This license server's accounts were given in code: pass the new ones, reload(accounts).",
+      );
+    }
+    const all =
+      typeof accounts === 'string'
+        ? await loadAccountsFile(accounts)
+        : validateAccounts(accounts ?? (await (source as AccountSource).load()));
     const next = enabledAccounts(all);
     // Validated whole: from here on only the store can fail, and what it did by then is told.
     const revoked: LeaseRecord[] = [];
@@ -561,22 +572,24 @@ export class LicenseServer implements AsyncDisposable {
   }
 
   /**
-   * Sets the size of a pool and keeps it: on a server started from an accounts file, the file is edited
-   * (atomically, as `lv-license accounts set` does) and reloaded, so the next reload does not undo it; on
-   * one with accounts in code (or none), it lasts until a restart or a reload. Shrinking revokes the newest
-   * leases.
+   * Sets the size of a pool and keeps it: on a server started from an accounts file or another
+   * {@link AccountSource} (a database), the source is changed (atomically, as `lv-license accounts set`
+   * does) and reloaded, so the next reload does not undo it, and every node of a shared database hears of
+   * it; on one with accounts in code (or none), it lasts until a restart or a reload. Shrinking revokes the
+   * newest leases.
    *
-   * @throws {ConfigError} when the file cannot be edited, or the account does not exist.
+   * @throws {ConfigError} when the source cannot be changed, or the account does not exist.
    */
   async setPoolSize(account: string, feature: string, total: number): Promise<void> {
-    const path = this.#accountsPath;
-    if (path === undefined || this.#auth === 'none') {
+    const source = this.#accountSource;
+    if (source === undefined || this.#auth === 'none') {
       await this.setLicenses(feature, total, account);
       return;
     }
-    await editAccountsFile(path, (all) => {
+    await source.edit((all) => {
       const existing = all[account];
-      if (existing === undefined) throw new ConfigError(`There is no account ${account} in ${path}.`);
+      if (existing === undefined)
+        throw new ConfigError(`There is no account ${account} in ${source.description}.`);
       all[account] = { ...existing, licenses: { ...existing.licenses, [feature]: total } };
     });
     await this.reload();
@@ -981,4 +994,23 @@ function subscriptionEnds(accounts: AccountsSpec): Map<string, number> {
     if (end !== undefined) ends.set(name, end);
   }
   return ends;
+}
+
+/**
+ * Sets the pool of unauthenticated mode: `licenses` when given (a type it does not list goes to 0), else
+ * the default, unless the store has one already (another node of a shared store set it: that one stays).
+ */
+async function setAnonymousPool(
+  store: LicenseStore,
+  licenses: LicenseServerOptions['licenses'],
+): Promise<void> {
+  const existing = await store.counts(ANONYMOUS_ACCOUNT);
+  if (licenses === undefined && existing.length > 0) return;
+  const wanted: Readonly<Record<string, number | undefined>> = licenses ?? DEFAULT_LICENSES;
+  for (const { feature } of existing) {
+    if (wanted[feature] === undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, 0);
+  }
+  for (const [feature, total] of Object.entries(wanted)) {
+    if (total !== undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
+  }
 }

@@ -880,8 +880,8 @@ export function describeDatabase(url: string): string {
   }
 }
 
-/** Loads `pg`, or says how to get it. */
-async function loadPg(): Promise<typeof import('pg')> {
+/** Loads `pg`, or says how to get it (the accounts source shares it). */
+export async function loadPg(): Promise<typeof import('pg')> {
   try {
     const module = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
     return module.default ?? module;
@@ -911,7 +911,8 @@ function isConnectionFailure(err: unknown): boolean {
   );
 }
 
-function unavailable(err: unknown, url: string): StoreUnavailableError {
+/** A {@link StoreUnavailableError} for `err`, naming the database without its user or password. */
+export function unavailable(err: unknown, url: string): StoreUnavailableError {
   const reason = errorText(err);
   // pg's messages name no URL; a reason that did would have its password cut out with the URL.
   const safe = reason.includes(url) ? reason.replaceAll(url, describeDatabase(url)) : reason;
@@ -920,6 +921,7 @@ function unavailable(err: unknown, url: string): StoreUnavailableError {
   });
 }
 
-function classify(err: unknown, url: string): unknown {
+/** `err` as a {@link StoreUnavailableError} when it means the database is not there just now, else as it is. */
+export function classify(err: unknown, url: string): unknown {
   return isConnectionFailure(err) ? unavailable(err, url) : err;
 }
