@@ -82,5 +82,6 @@ export {
   type LicenseStore,
   type ReleaseResult,
   type RenewResult,
+  type RevocationNotice,
   StoreUnavailableError,
 } from './store.js';

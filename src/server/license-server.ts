@@ -93,6 +93,8 @@ export class LicenseServer implements AsyncDisposable {
   #stopWatching: (() => void) | undefined;
   /** Stops hearing of other servers' changes in a shared store. */
   #unwatch: (() => void) | undefined;
+  /** Whether the notices of revocations taken elsewhere are being fetched (one fetch at a time). */
+  #takingNotices = false;
   /** Called once when the last connection closes (a drain waits for it). */
   #whenEmpty: (() => void) | undefined;
   readonly #sessionHost: SessionHost;
@@ -196,7 +198,11 @@ export class LicenseServer implements AsyncDisposable {
       throw err;
     }
     // A store shared with other servers says when they freed seats this server's waiters may take.
-    server.#unwatch = store.watch?.(() => server.#afterChange());
+    // It also carries the revocations other servers took of leases held through this one, to push here.
+    server.#unwatch = store.watch?.(() => {
+      server.#afterChange();
+      server.#pushNotices();
+    });
     server.#billingTimer = setInterval(() => server.#enforceSubscriptions(), 1_000);
     server.#billingTimer.unref();
     // A file is watched when asked; a source given as such (a database) always.
@@ -969,6 +975,41 @@ export class LicenseServer implements AsyncDisposable {
     for (const [owner, ids] of byOwner) {
       this.#sessions.get(owner)?.push({ push: 'lease-revoked', leases: ids, code, message });
     }
+    // Held through another server of a shared store (owner -1): that server tells its client.
+    if (reason !== 'expiry' && this.#store.tellHolders !== undefined && byOwner.has(-1)) {
+      this.#store.tellHolders(leases, { code, message }).catch((err: unknown) => {
+        this.#log(
+          `the holders of leases taken back elsewhere could not be told (they learn it at their next renewal): ${errorText(err)}`,
+        );
+      });
+    }
+  }
+
+  /** Pushes `lease-revoked` for the leases other servers of a shared store took back from this one's clients. */
+  #pushNotices(): void {
+    const store = this.#store;
+    if (store.takeNotices === undefined || this.#takingNotices) return;
+    this.#takingNotices = true;
+    store
+      .takeNotices()
+      .then((notices) => {
+        const byPush = new Map<string, { owner: number; code: number; message: string; ids: string[] }>();
+        for (const { lease, notice } of notices) {
+          const key = `${lease.owner}\u0000${notice.code}\u0000${notice.message}`;
+          const push = byPush.get(key) ?? { owner: lease.owner, ...notice, ids: [] };
+          push.ids.push(lease.id);
+          byPush.set(key, push);
+        }
+        for (const { owner, code, message, ids } of byPush.values()) {
+          this.#sessions.get(owner)?.push({ push: 'lease-revoked', leases: ids, code, message });
+        }
+      })
+      .catch(() => {
+        // The store is away: the notices wait in it for the next beat.
+      })
+      .finally(() => {
+        this.#takingNotices = false;
+      });
   }
 
   #dropAll(reset: boolean): void {

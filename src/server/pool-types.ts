@@ -24,6 +24,11 @@ export interface LeaseRecord {
    * store only one server uses.
    */
   readonly epoch?: number;
+  /**
+   * The server (node) the lease is held through, in a store several servers share: a lease with owner -1
+   * is held through another one. `undefined` from a store only one server uses.
+   */
+  readonly node?: string;
 }
 
 /** One acquire waiting in a pool's queue. */

@@ -123,10 +123,26 @@ export interface LicenseStore {
    */
   watch?(listener: () => void): () => void;
   /**
+   * A store shared by several servers: this server took back `leases` held through other servers (owner
+   * -1); their holders are to hear of it. The store hands each its server's share through
+   * {@link LicenseStore.takeNotices} there.
+   */
+  tellHolders?(leases: readonly LeaseRecord[], notice: RevocationNotice): Promise<void>;
+  /** The revocations other servers took of leases held through this one, for it to push; each once. */
+  takeNotices?(): Promise<Array<{ readonly lease: LeaseRecord; readonly notice: RevocationNotice }>>;
+  /**
    * Lets go of what the store holds (connections, timers). A server closes the store it made itself, never
    * one it was given: that one's owner closes it.
    */
   close(): Promise<void>;
+}
+
+/** Why a lease was taken back, as its holder is told (`lease-revoked`). */
+export interface RevocationNotice {
+  /** The LV_* code of the push. */
+  readonly code: number;
+  /** The push's message. */
+  readonly message: string;
 }
 
 /**

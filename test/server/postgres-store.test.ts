@@ -148,6 +148,26 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     expect((await acquire(old, 'M')).result).not.toHaveProperty('epoch');
   });
 
+  it('tells the holder of a lease another node took back: that node pushes lease-revoked at once', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 3 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const onB = await hello(b.server);
+    for (const id of ['x', 'y', 'z']) expect((await acquire(onB, id)).ok).toBe(true);
+    // An operator revokes x through node A; then node A's pool shrinks to 1 (the newest, z and y, go).
+    expect(await a.server.revoke('x')).toBe(true);
+    const first = await onB.next((f) => f.push === 'lease-revoked');
+    expect(first).toMatchObject({ leases: ['x'], code: -41, message: expect.stringMatching(/operator/) });
+    await a.server.setLicenses('FULL', 1);
+    const second = await onB.next((f) => f.push === 'lease-revoked' && f !== first);
+    expect(second).toMatchObject({ leases: ['z'], code: -41, message: expect.stringMatching(/reduced/) });
+    expect(await b.server.leases()).toEqual([expect.objectContaining({ id: 'y' })]);
+    // Each notice is pushed once.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(onB.frames.filter((f) => f.push === 'lease-revoked')).toHaveLength(2);
+  });
+
   it('releases a lease that moved to another node: the client sends the epoch it learnt there', async () => {
     const { nodes: two } = await nodes(2, { FULL: 1 });
     const [a, b] = two;

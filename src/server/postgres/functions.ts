@@ -29,6 +29,16 @@ UPDATE lv_license_leases SET session = 'v2/' || account || '/' || id;
 ALTER TABLE lv_license_leases ALTER COLUMN session SET NOT NULL;
 CREATE INDEX lv_license_leases_session ON lv_license_leases (session);
 DROP INDEX lv_license_leases_node;
+-- Leases one node took back that another holds the client's connection for: that node pushes
+-- lease-revoked, then deletes the row.
+CREATE TABLE lv_license_notices (
+  seq bigserial PRIMARY KEY,
+  node text NOT NULL,
+  lease jsonb NOT NULL,
+  code integer NOT NULL,
+  message text NOT NULL
+);
+CREATE INDEX lv_license_notices_node ON lv_license_notices (node, seq);
 
 -- The leases alive now, by the database's clock: what every count of seats in use is made of.
 CREATE VIEW lv_license_live_leases AS

@@ -23,6 +23,7 @@ import {
   type LicenseStore,
   type ReleaseResult,
   type RenewResult,
+  type RevocationNotice,
   StoreUnavailableError,
 } from '../store.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
@@ -77,6 +78,8 @@ export class PostgresStore implements LicenseStore {
   #notifyScheduled = false;
   /** Each connection's session id (see functions.ts): its leases live as long as it is renewed. */
   readonly #sessions = new Map<number, string>();
+  /** The connection (on its node) of each lease this store handed out that is held through another node. */
+  readonly #holders = new WeakMap<LeaseRecord, number>();
   readonly #pending: Pending[] = [];
   #inFlight = 0;
   readonly #maxBatches: number;
@@ -439,6 +442,38 @@ export class PostgresStore implements LicenseStore {
     return () => this.#watchers.delete(listener);
   }
 
+  /** Leaves each lease held through another node a notice there, and wakes that node. */
+  async tellHolders(leases: readonly LeaseRecord[], notice: RevocationNotice): Promise<void> {
+    const elsewhere = leases.flatMap((lease) => {
+      const holder = this.#holders.get(lease);
+      return lease.node === undefined || lease.node === this.node || holder === undefined
+        ? []
+        : [{ ...lease, owner: holder }];
+    });
+    if (elsewhere.length === 0) return;
+    await this.#statement(
+      `WITH n AS (
+         INSERT INTO lv_license_notices (node, lease, code, message)
+         SELECT x ->> 'node', x, $2, $3 FROM jsonb_array_elements($1::jsonb) x RETURNING 1)
+       SELECT pg_notify('${CHANNEL}', '') FROM (SELECT 1 FROM n LIMIT 1) once`,
+      [JSON.stringify(elsewhere), notice.code, notice.message],
+    );
+  }
+
+  /** The notices other nodes left for leases held through this one, each once, oldest first. */
+  async takeNotices(): Promise<Array<{ lease: LeaseRecord; notice: RevocationNotice }>> {
+    const rows = await this.#statement(
+      'DELETE FROM lv_license_notices WHERE node = $1 RETURNING seq, lease, code, message',
+      [this.node],
+    );
+    return rows.rows
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .map((row) => ({
+        lease: this.#leaseJson(row.lease as Row),
+        notice: { code: Number(row.code), message: String(row.message) },
+      }));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -642,6 +677,7 @@ export class PostgresStore implements LicenseStore {
       expiresAt: Number(row.expiresAt),
       owner: row.node === this.node ? Number(row.owner) : -1,
       epoch: Number(row.epoch),
+      node: String(row.node),
     };
   }
 
@@ -659,7 +695,7 @@ export class PostgresStore implements LicenseStore {
   }
 
   #lease(row: Row): LeaseRecord {
-    return {
+    const lease = {
       id: String(row.id),
       account: String(row.account),
       feature: String(row.feature),
@@ -668,7 +704,11 @@ export class PostgresStore implements LicenseStore {
       expiresAt: (row.expires_at as Date).getTime(),
       owner: row.node === this.node ? Number(row.owner) : -1,
       epoch: Number(row.epoch),
+      node: String(row.node),
     };
+    // Held through another node: its connection there, for a revocation notice (tellHolders).
+    if (row.node !== this.node) this.#holders.set(lease, Number(row.owner));
+    return lease;
   }
 
   #leasesInOrder(rows: Row[]): LeaseRecord[] {
