@@ -26,7 +26,12 @@ import { fileFinding, parseFindings, warningFindings } from './config-findings.j
 import { finding, messageOf } from './finding.js';
 import { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
 import { serverListFindings } from './server-list-findings.js';
-import { configSettings, describeSettingSource, effectiveConnection } from './settings.js';
+import {
+  configSettings,
+  describeSettingSource,
+  effectiveConnection,
+  pointFixesAtSources,
+} from './settings.js';
 import type { ConfigSetting, DoctorFinding, DoctorOptions, DoctorReport } from './types.js';
 import { decideVerdict, restartReminder, verdictFinding } from './verdict.js';
 
@@ -79,7 +84,7 @@ export async function runDoctor(options: DoctorOptions = {}): Promise<DoctorRepo
       }),
     ),
   );
-  for (const probe of probes) findings.push(...probe.findings);
+  for (const probe of probes) findings.push(...pointFixesAtSources(probe.findings, config.settings));
   const verdict = decideVerdict({ configLoads: config.loads, licenseType, probes });
   findings.push(verdictFinding(verdict), restartReminder());
   // One last pass over everything said: a password pasted into a path or a name is never shown back.

@@ -12,7 +12,7 @@ import {
   type ServerAddress,
 } from '../config/index.js';
 import { ConfigError } from '../errors.js';
-import type { ConfigSetting, SettingSource } from './types.js';
+import type { ConfigSetting, DoctorFinding, SettingSource } from './types.js';
 
 const REDACTED = '[redacted]';
 const DEFAULT: SettingSource = Object.freeze({ kind: 'default' });
@@ -156,4 +156,31 @@ export function describeSettingSource(source: SettingSource): string {
     default:
       return 'default';
   }
+}
+
+/**
+ * The per-server fixes name the file's keys (`LICENSE_SERVERS (line 2)`, `AUTHENTICATION_USERNAME`...).
+ * Where the environment set a value instead, the fix says so: it names `LV_LICENSE_SERVERS`, and a
+ * credentials fix says which variable each credential came from.
+ */
+export function pointFixesAtSources(
+  findings: readonly DoctorFinding[],
+  settings: readonly ConfigSetting[],
+): DoctorFinding[] {
+  const sourceOf = (key: string) => settings.find((s) => s.key === key)?.source;
+  const serversFromEnv = sourceOf('LICENSE_SERVERS')?.kind === 'env';
+  const username = sourceOf('AUTHENTICATION_USERNAME');
+  const password = sourceOf('AUTHENTICATION_PASSWORD');
+  const credentialsFromEnv = username?.kind === 'env' || password?.kind === 'env';
+  const credentialsNote =
+    username === undefined || password === undefined
+      ? ''
+      : ` (Here the username comes from ${describeSettingSource(username)} and the password from ${describeSettingSource(password)}.)`;
+  return findings.map((f) => {
+    if (f.server === undefined || f.fix === undefined || f.id === 'verdict') return f;
+    let fix = f.fix;
+    if (serversFromEnv) fix = fix.replace(/(?<!LV_)LICENSE_SERVERS(?: \(line \d+\))?/g, ENVIRONMENT.servers);
+    if (credentialsFromEnv && /AUTHENTICATION_(USERNAME|PASSWORD)/.test(fix)) fix += credentialsNote;
+    return fix === f.fix ? f : Object.freeze({ ...f, fix });
+  });
 }

@@ -110,6 +110,29 @@ describe('runDoctor: where each value comes from', () => {
     expectNoPassword(await createSupportBundle(report));
   });
 
+  it('points the fixes of a failed server at the variables that set its address and credentials', async () => {
+    await using server = await FakeLicenseServer.start({
+      accounts: { ivr: { password: 'the-right-one', licenses: { FULL: 1 } } },
+    });
+    const config = tmp.write('client_property.conf', `LICENSE_SERVERS = 127.0.0.1:${down}\n`);
+    const report = await runDoctor({
+      config,
+      env: {
+        LV_LICENSE_SERVERS: `${server.address};127.0.0.1:${down}`,
+        LV_AUTHENTICATION_USERNAME: 'ivr',
+        LV_AUTHENTICATION_PASSWORD: ENV_PASSWORD,
+      },
+      timeout: TIMEOUT,
+    });
+    expect(findingOf(report, 'server.auth', server.address)).toMatchObject({ status: 'fail' });
+    expect(findingOf(report, 'server.auth', server.address).fix).toContain(
+      'Here the username comes from LV_AUTHENTICATION_USERNAME and the password from LV_AUTHENTICATION_PASSWORD.',
+    );
+    const tcp = findingsOf(report, 'server.tcp').find((f) => f.status === 'fail');
+    expect(tcp?.fix).toContain('Check the host and port in LV_LICENSE_SERVERS,');
+    expectNoPassword(report);
+  });
+
   it('stands in for a missing file, as LicenseClient.fromConfigFile() does', async () => {
     await using server = await FakeLicenseServer.start({
       accounts: { ivr: { password: ENV_PASSWORD, licenses: { LITE: 1 } } },
