@@ -9,7 +9,8 @@ import { paint } from './render-doctor.js';
 export const STATUS_USAGE = `Usage: lv-license status [options]
 
 Asks every license server in client_property.conf (or LV_LICENSE_SERVERS) for this account's licenses:
-total, in use, queued and free per license type. Exit status: 0 when at least one server answered, 1 otherwise, 2 usage error.
+total, in use, queued and free per license type. Exit status: 0 when at least one server answered,
+1 otherwise, 2 usage error.
 
 Options:
   --config PATH     the client_property.conf to use (default: $LV_CLIENT_PROPERTY_CONF, then
