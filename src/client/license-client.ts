@@ -267,7 +267,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         seats[lease.feature] = (seats[lease.feature] ?? 0) + lease.count;
       }
     }
-    return this.#metrics.snapshot(seats);
+    return this.#metrics.snapshot(seats, this.#licenses.queueStats());
   }
 
   /** Records how a grant went: its server and time, or its code. */
