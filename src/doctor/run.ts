@@ -148,7 +148,10 @@ async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): 
     credentials: connection.credentials,
     loads: file.loads && environment.findings.length === 0 && connection.credentialsError === undefined,
     settings,
-    secrets: [...file.secrets, ...(fromEnvironment.password === undefined ? [] : [fromEnvironment.password])],
+    // The variable's own value too: it is a secret even when the environment could not be read.
+    secrets: [fromEnvironment.password, env[ENVIRONMENT.password], ...file.secrets].filter(
+      (s): s is string => s !== undefined && s !== '',
+    ),
   };
 }
 
