@@ -49,11 +49,11 @@ CREATE VIEW lv_license_live_leases AS
 CREATE FUNCTION lv_license_ms(t timestamptz) RETURNS float8 LANGUAGE sql IMMUTABLE
   AS $$ SELECT (extract(epoch FROM t) * 1000)::float8 $$;
 
-CREATE FUNCTION lv_license_lease_json(l lv_license_leases) RETURNS jsonb LANGUAGE sql STABLE AS $$
+-- A lease as the store reads it; p_expires is its session's expiry (the lease's own).
+CREATE FUNCTION lv_license_lease_json(l lv_license_leases, p_expires timestamptz) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_build_object('account', l.account, 'id', l.id, 'feature', l.feature, 'count', l.count,
-    'grantedAt', lv_license_ms(l.granted_at),
-    'expiresAt', lv_license_ms(greatest(l.expires_at,
-      (SELECT s.expires_at FROM lv_license_sessions s WHERE s.id = l.session))),
+    'grantedAt', extract(epoch FROM l.granted_at) * 1000, 'expiresAt', extract(epoch FROM p_expires) * 1000,
     'node', l.node, 'owner', l.owner, 'epoch', l.epoch)
 $$;
 
@@ -151,6 +151,8 @@ DECLARE
   v_results jsonb[] := array_fill(NULL::jsonb, ARRAY[jsonb_array_length(p_items)]);
   v_sessions jsonb := '{}';
   v_used jsonb := '{}';
+  v_exacts jsonb := '{}';
+  v_exact boolean;
   v_key text;
   v_session text;
   v_account text;
@@ -183,9 +185,9 @@ BEGIN
         AND (CASE WHEN a.epoch IS NULL THEN l.node = p_node ELSE l.epoch <= a.epoch END)
       RETURNING l.*
     )
-    SELECT coalesce(jsonb_agg(lv_license_lease_json(g::lv_license_leases) || jsonb_build_object('live',
-      EXISTS (SELECT 1 FROM lv_license_sessions s WHERE s.id = g.session AND s.expires_at > clock_timestamp()))),
-      '[]') INTO v_gone FROM gone g;
+    SELECT coalesce(jsonb_agg(lv_license_lease_json(g::lv_license_leases, s.expires_at)
+      || jsonb_build_object('live', coalesce(s.expires_at > clock_timestamp(), false))), '[]')
+      INTO v_gone FROM gone g LEFT JOIN lv_license_sessions s ON s.id = g.session;
     v_results[i + 1] := jsonb_build_object('released', v_gone);
     IF jsonb_array_length(v_gone) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account') THEN
       v_notify := true;
@@ -214,8 +216,13 @@ BEGIN
     v_key := v_account || chr(1) || v_feature;
     IF v_used ? v_key THEN
       v_in_use := (v_used ->> v_key)::integer;
+      v_exact := (v_exacts ->> v_key)::boolean;
     ELSE
-      v_in_use := lv_license_used(v_account, v_feature);
+      -- Every lease row of the pool, live or not swept yet: never fewer than the seats in use, so a grant
+      -- that fits under it fits. Only a pool that looks full is counted exactly (lv_license_used).
+      SELECT coalesce(sum(count), 0)::integer INTO v_in_use FROM lv_license_leases
+        WHERE account = v_account AND feature = v_feature;
+      v_exact := false;
     END IF;
     SELECT * INTO v_lease FROM lv_license_leases WHERE account = v_account AND id = v_id FOR UPDATE;
     IF FOUND THEN
@@ -223,6 +230,9 @@ BEGIN
           AND s.expires_at > clock_timestamp()) THEN
         -- Expired: gone for good, never brought back; the id may be granted afresh.
         DELETE FROM lv_license_leases WHERE account = v_account AND id = v_id;
+        IF NOT v_exact AND v_lease.feature = v_feature THEN
+          v_in_use := v_in_use - v_lease.count;
+        END IF;
       ELSIF v_lease.feature <> v_feature OR v_lease.count <> v_count THEN
         v_result := jsonb_build_object('kind', 'conflict', 'held', true, 'feature', v_lease.feature, 'count', v_lease.count);
       ELSE
@@ -230,7 +240,8 @@ BEGIN
             epoch = CASE WHEN session = v_session THEN epoch ELSE epoch + 1 END,
             expires_at = clock_timestamp() + p_ttl * interval '1 millisecond'
           WHERE account = v_account AND id = v_id RETURNING * INTO v_lease;
-        v_result := jsonb_build_object('kind', 'granted', 'reclaimed', true, 'lease', lv_license_lease_json(v_lease));
+        v_result := jsonb_build_object('kind', 'granted', 'reclaimed', true, 'lease',
+          lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session)));
       END IF;
     END IF;
     IF v_result IS NULL THEN
@@ -260,14 +271,22 @@ BEGIN
       ELSIF v_count > v_total THEN
         v_result := jsonb_build_object('kind', 'never', 'total', v_total);
       ELSE
-        v_queued := lv_license_queued(v_account, v_feature, p_node, p_dead);
+        v_queued := 0;
+        IF EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature) THEN
+          v_queued := lv_license_queued(v_account, v_feature, p_node, p_dead);
+        END IF;
+        IF NOT v_exact AND (v_queued > 0 OR v_in_use + v_count > v_total) THEN
+          v_in_use := lv_license_used(v_account, v_feature);
+          v_exact := true;
+        END IF;
         IF v_queued = 0 AND v_in_use + v_count <= v_total THEN
           INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
             VALUES (v_account, v_id, v_feature, v_count, clock_timestamp(),
               clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_owner, v_session)
             RETURNING * INTO v_lease;
           v_in_use := v_in_use + v_count;
-          v_result := jsonb_build_object('kind', 'granted', 'reclaimed', false, 'lease', lv_license_lease_json(v_lease));
+          v_result := jsonb_build_object('kind', 'granted', 'reclaimed', false, 'lease',
+            lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session)));
         ELSIF v_wait <= 0 THEN
           v_result := jsonb_build_object('kind', 'exhausted', 'total', v_total, 'inUse', v_in_use);
         ELSE
@@ -279,6 +298,7 @@ BEGIN
       END IF;
     END IF;
     v_used := v_used || jsonb_build_object(v_key, v_in_use);
+    v_exacts := v_exacts || jsonb_build_object(v_key, v_exact);
     IF v_replaced IS NOT NULL THEN
       v_result := v_result || jsonb_build_object('replaced', v_replaced);
     END IF;

@@ -90,8 +90,9 @@ export class PostgresStore implements LicenseStore {
     this.leaseTtl = options.leaseTtl ?? 30_000;
     this.node = options.node ?? randomUUID();
     this.#heartbeat = options.heartbeat ?? 1_000;
-    // Batches in the database at once: the rest of the connections serve everything else.
-    this.#maxBatches = Math.max(1, Math.floor((options.maxConnections ?? 10) / 2));
+    // Batches in the database at once. Two: while one commits, the next gathers the calls that arrive;
+    // more would only split those calls into smaller batches that queue on the same pools' locks.
+    this.#maxBatches = Math.min(2, Math.max(1, (options.maxConnections ?? 10) - 1));
   }
 
   /**
@@ -609,7 +610,7 @@ export class PostgresStore implements LicenseStore {
       .map(({ entry }) => entry);
     try {
       // One statement, so one transaction and one round trip (no BEGIN, no COMMIT of its own).
-      const rows = await this.#statement('SELECT lv_license_batch($1::jsonb, $2, $3, $4, $5) AS r', [
+      const rows = await this.#statement(BATCH, [
         JSON.stringify(order.map((entry) => entry.item)),
         this.node,
         this.leaseTtl,
@@ -782,10 +783,14 @@ export class PostgresStore implements LicenseStore {
    * Runs one statement as its own transaction; a deadlock or serialization failure (two batches locking
    * the same pools) is retried, twice at most.
    */
-  async #statement(text: string, values: unknown[]): Promise<{ rows: Row[] }> {
+  async #statement(
+    text: string | { readonly name: string; readonly text: string },
+    values: unknown[],
+  ): Promise<{ rows: Row[] }> {
+    const query = typeof text === 'string' ? { text, values } : { ...text, values };
     for (let attempt = 0; ; attempt += 1) {
       try {
-        return await this.#pool.query(text, values);
+        return await this.#pool.query(query);
       } catch (err) {
         const code = (err as { code?: unknown }).code;
         if (attempt < 2 && (code === '23505' || code === '40001' || code === '40P01')) continue;
@@ -872,6 +877,9 @@ interface Pending {
   readonly resolve: (row: Row) => void;
   readonly reject: (err: unknown) => void;
 }
+
+/** The batch statement, prepared once per connection. */
+const BATCH = { name: 'lv_license_batch', text: 'SELECT lv_license_batch($1::jsonb, $2, $3, $4, $5) AS r' };
 
 /** How long (ms) a statement may run before the database ends it. */
 const STATEMENT_TIMEOUT = 10_000;
