@@ -178,17 +178,18 @@ export class PostgresStore implements LicenseStore {
         [account, feature, total],
       );
       await this.#lockPool(c, account, feature);
-      let used = await used_(c, account, feature);
-      const revoked: LeaseRecord[] = [];
       // A bigger pool may let waiters in, a smaller one refuses some: every node re-checks its queue.
       await notify(c);
-      if (used <= total) return revoked;
+      // The live leases first, locked (a release racing this one has either freed its lease by now, or
+      // waits for this transaction), then the count: a lease released meanwhile is neither counted nor taken.
       const newest = await c.query(
         `SELECT ${LEASE_COLUMNS} FROM ${LIVE_JOIN}
          WHERE l.account = $1 AND l.feature = $2 AND s.expires_at > clock_timestamp()
          ORDER BY l.granted_at DESC, l.id DESC FOR UPDATE OF l`,
         [account, feature],
       );
+      let used = await used_(c, account, feature);
+      const revoked: LeaseRecord[] = [];
       for (const row of newest.rows) {
         if (used <= total) break;
         const lease = this.#lease(row);
