@@ -50,7 +50,9 @@ export interface LeaseFilter {
  * - each pool's queue is strict FIFO, and a re-sent acquire for a waiting id keeps its place
  *   (the earlier request is returned as `replaced`, for the engine to answer);
  * - a lease lives {@link LicenseStore.leaseTtl} ms from its grant or last renewal, and is never renewed
- *   or reclaimed once {@link LicenseStore.expire} has removed it.
+ *   or reclaimed once it has expired. A store may tie a lease's life to its connection's instead
+ *   (PostgresStore does, so that a heartbeat is one row however many seats it renews): a renewal then
+ *   keeps every lease its connection holds, named or not, but never one that had expired.
  *
  * Owners are connection numbers of the one server that uses the store; a store shared by several servers
  * tells them apart itself. The engine calls {@link LicenseStore.drain} after anything that frees seats or
