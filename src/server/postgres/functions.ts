@@ -310,6 +310,77 @@ BEGIN
   RETURN jsonb_build_object('sessions', v_sessions, 'results', to_jsonb(v_results));
 END $$;
 
+-- One pool's share of a node's grant pass, in one statement (no lock is held between round trips, so a
+-- node frozen mid-pass cannot hold the pool): refuses this node's waiters the pool can never grant,
+-- grants this node's waiters while one of them heads the queue and fits, and reports the positions that
+-- moved. p_sessions maps this node's connections (owner) to their session; a connection without one gets
+-- one. Returns {total, refused: [waiter], granted: [{waiter, lease}], positions: [{waiter, position}],
+-- sessions: {owner: session}}.
+CREATE FUNCTION lv_license_drain(p_account text, p_feature text, p_node text, p_ttl float8, p_dead float8,
+  p_sessions jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_total integer;
+  v_used integer;
+  v_refused jsonb := '[]';
+  v_granted jsonb := '[]';
+  v_positions jsonb;
+  v_sessions jsonb := '{}';
+  v_session text;
+  v_head lv_license_waiters;
+  v_lease lv_license_leases;
+BEGIN
+  SELECT total INTO v_total FROM lv_license_pools WHERE account = p_account AND feature = p_feature FOR UPDATE;
+  WITH gone AS (
+    DELETE FROM lv_license_waiters WHERE node = p_node AND account = p_account AND feature = p_feature
+      AND count > coalesce(v_total, 0) RETURNING *
+  )
+  SELECT coalesce(jsonb_agg(lv_license_waiter_json(g::lv_license_waiters) ORDER BY g.seq), '[]') INTO v_refused
+    FROM gone g;
+  v_used := lv_license_used(p_account, p_feature);
+  LOOP
+    SELECT * INTO v_head FROM lv_license_waiters w
+      WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()
+        AND (w.node = p_node OR EXISTS (SELECT 1 FROM lv_license_nodes n
+          WHERE n.node = w.node AND n.seen_at > now() - p_dead * interval '1 millisecond'))
+      ORDER BY w.seq LIMIT 1 FOR UPDATE;
+    -- Another node's waiter is first: that node grants it (it hears of the change); FIFO holds.
+    EXIT WHEN NOT FOUND OR v_head.node <> p_node OR v_used + v_head.count > coalesce(v_total, 0);
+    DELETE FROM lv_license_waiters WHERE seq = v_head.seq;
+    v_session := coalesce(v_sessions ->> v_head.owner::text, p_sessions ->> v_head.owner::text,
+      p_node || '/' || gen_random_uuid()::text);
+    v_session := lv_license_session(v_session, p_node, p_ttl);
+    v_sessions := v_sessions || jsonb_build_object(v_head.owner::text, v_session);
+    INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
+      VALUES (p_account, v_head.id, p_feature, v_head.count, clock_timestamp(),
+        clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_head.owner, v_session)
+      ON CONFLICT (account, id) DO NOTHING RETURNING * INTO v_lease;
+    IF NOT FOUND THEN
+      -- The id is a lease already (which this waiter cannot merge into): it is refused, not merged.
+      v_refused := v_refused || jsonb_build_array(lv_license_waiter_json(v_head));
+      CONTINUE;
+    END IF;
+    v_used := v_used + v_head.count;
+    v_granted := v_granted || jsonb_build_array(jsonb_build_object('waiter', lv_license_waiter_json(v_head),
+      'lease', lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session))));
+  END LOOP;
+  WITH ranked AS (
+    SELECT w.seq, w.node, row_number() OVER (ORDER BY w.seq)::integer AS position FROM lv_license_waiters w
+    WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()
+      AND (w.node = p_node OR EXISTS (SELECT 1 FROM lv_license_nodes n
+        WHERE n.node = w.node AND n.seen_at > now() - p_dead * interval '1 millisecond'))
+  ), moved AS (
+    UPDATE lv_license_waiters w SET reported = ranked.position FROM ranked
+    WHERE w.seq = ranked.seq AND ranked.node = p_node AND w.reported <> ranked.position
+    RETURNING w.*, ranked.position
+  )
+  SELECT coalesce(jsonb_agg(jsonb_build_object('waiter', lv_license_waiter_json(ROW(m.seq, m.account, m.id,
+      m.feature, m.count, m.node, m.owner, m.request_id, m.deadline, m.reported)::lv_license_waiters),
+      'position', m.position) ORDER BY m.seq), '[]') INTO v_positions FROM moved m;
+  RETURN jsonb_build_object('total', v_total, 'refused', v_refused, 'granted', v_granted,
+    'positions', v_positions, 'sessions', v_sessions);
+END $$;
+
 -- A heartbeat: extends the connection's session (one row, however many leases it holds) and moves to it
 -- the listed leases held through another session that is still alive (a reconnect, another node), each
 -- with a new epoch. Returns {session, renewed: [ids], moved: {id: epoch}, expiresAt}.

@@ -353,14 +353,50 @@ export class PostgresStore implements LicenseStore {
   async drain(): Promise<DrainResult> {
     const result: DrainResult = { granted: [], positions: [], refused: [] };
     const pools = await this.#query(
-      'SELECT DISTINCT account, feature FROM lv_license_waiters WHERE node = $1 ORDER BY account, feature',
+      `SELECT account, feature, array_agg(DISTINCT owner) AS owners FROM lv_license_waiters WHERE node = $1
+       GROUP BY account, feature ORDER BY account COLLATE "C", feature COLLATE "C"`,
       [this.node],
     );
-    for (const { account, feature } of pools.rows as Array<{ account: string; feature: string }>) {
-      const part = await this.#tx((c) => this.#drainPool(c, account, feature));
-      result.granted.push(...part.granted);
-      result.positions.push(...part.positions);
-      result.refused.push(...part.refused);
+    for (const { account, feature, owners } of pools.rows as Array<{
+      account: string;
+      feature: string;
+      owners: number[];
+    }>) {
+      const sessions = Object.fromEntries(
+        owners.flatMap((o) => {
+          const session = this.#sessions.get(o);
+          return session === undefined ? [] : [[String(o), session]];
+        }),
+      );
+      // One statement per pool: no lock is held between round trips.
+      const rows = await this.#statement('SELECT lv_license_drain($1, $2, $3, $4, $5, $6::jsonb) AS r', [
+        account,
+        feature,
+        this.node,
+        this.leaseTtl,
+        this.#heartbeat * 5,
+        JSON.stringify(sessions),
+      ]);
+      const part = rows.rows[0]?.r as {
+        total: number | null;
+        refused: Row[];
+        granted: Array<{ waiter: Row; lease: Row }>;
+        positions: Array<{ waiter: Row; position: number }>;
+        sessions: Record<string, string>;
+      };
+      for (const [owner, session] of Object.entries(part.sessions)) {
+        // A connection that closed meanwhile is not given a session back (its grant is handed back).
+        const known = this.#sessions.get(Number(owner));
+        if (known !== undefined) this.#adopt(Number(owner), known, session);
+      }
+      const total = part.total ?? undefined;
+      for (const waiter of part.refused) result.refused.push({ waiter: this.#waiterJson(waiter), total });
+      for (const { waiter, lease } of part.granted) {
+        result.granted.push({ waiter: this.#waiterJson(waiter), lease: this.#leaseJson(lease) });
+      }
+      for (const { waiter, position } of part.positions) {
+        result.positions.push({ waiter: this.#waiterJson(waiter), position: Number(position) });
+      }
     }
     return result;
   }
@@ -491,71 +527,6 @@ export class PostgresStore implements LicenseStore {
   // ---- inside ----------------------------------------------------------------------------------
 
   /** One pool's share of {@link PostgresStore.drain}, in one transaction under the pool's lock. */
-  async #drainPool(c: PoolClient, account: string, feature: string): Promise<DrainResult> {
-    const result: DrainResult = { granted: [], positions: [], refused: [] };
-    const total = await this.#lockPool(c, account, feature);
-    const unfit = await c.query(
-      `DELETE FROM lv_license_waiters WHERE node = $1 AND account = $2 AND feature = $3 AND count > $4
-       RETURNING ${WAITER_COLUMNS}`,
-      [this.node, account, feature, total ?? 0],
-    );
-    for (const row of unfit.rows.sort((a, b) => Number(a.seq) - Number(b.seq))) {
-      result.refused.push({ waiter: this.#waiter(row), total });
-    }
-    let used = await used_(c, account, feature);
-    for (;;) {
-      const head = await c.query(
-        `SELECT ${WAITER_COLUMNS} FROM lv_license_waiters w
-         WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE}
-         ORDER BY seq LIMIT 1 FOR UPDATE`,
-        [account, feature, this.#heartbeat * 5, this.node],
-      );
-      const row = head.rows[0];
-      // Another node's waiter is first: that node grants it (it hears of the change); FIFO holds.
-      if (row === undefined || row.node !== this.node) break;
-      const waiter = this.#waiter(row);
-      if (used + waiter.count > (total ?? 0)) break;
-      await c.query('DELETE FROM lv_license_waiters WHERE seq = $1', [row.seq]);
-      const asked = this.#sessionOf(waiter.owner);
-      const ensured = await c.query('SELECT lv_license_session($1, $2, $3) AS id', [
-        asked,
-        this.node,
-        this.leaseTtl,
-      ]);
-      const session = String(ensured.rows[0]?.id);
-      this.#adopt(waiter.owner, asked, session);
-      const granted = await c.query(
-        `INSERT INTO lv_license_leases AS l (account, id, feature, count, granted_at, expires_at, node, owner, session)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond', $6, $7, $8)
-         ON CONFLICT (account, id) DO NOTHING
-         RETURNING l.account, l.id, l.feature, l.count, l.granted_at, l.expires_at, l.node, l.owner, l.epoch`,
-        [account, waiter.id, feature, waiter.count, this.leaseTtl, this.node, waiter.owner, session],
-      );
-      const lease = granted.rows[0];
-      if (lease === undefined) {
-        // The id is a lease already (which this waiter cannot merge into): it is refused, not merged.
-        result.refused.push({ waiter, total });
-        continue;
-      }
-      used += waiter.count;
-      result.granted.push({ waiter, lease: this.#lease(lease) });
-    }
-    const moved = await c.query(
-      `WITH ranked AS (
-         SELECT seq, node, row_number() OVER (ORDER BY seq)::int AS position FROM lv_license_waiters w
-         WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE})
-       UPDATE lv_license_waiters w SET reported = ranked.position FROM ranked
-       WHERE w.seq = ranked.seq AND ranked.node = $4 AND w.reported <> ranked.position
-       RETURNING w.seq, w.account, w.id, w.feature, w.count, w.node, w.owner, w.request_id, w.deadline,
-         ranked.position`,
-      [account, feature, this.#heartbeat * 5, this.node],
-    );
-    for (const row of moved.rows.sort((a, b) => Number(a.seq) - Number(b.seq))) {
-      result.positions.push({ waiter: this.#waiter(row), position: Number(row.position) });
-    }
-    return result;
-  }
-
   /** Locks the pool's row for the rest of the transaction; its total, or `undefined` when there is none. */
   async #lockPool(c: PoolClient, account: string, feature: string): Promise<number | undefined> {
     const rows = await c.query(
@@ -847,12 +818,6 @@ const LEASE_COLUMNS =
 /** The leases and their sessions, as `l` and `s`. */
 const LIVE_JOIN = 'lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session';
 const WAITER_COLUMNS = 'seq, account, id, feature, count, node, owner, request_id, deadline, reported';
-/**
- * A waiter of this node ($4), or of a node that still says it is alive ($3: how long a node may be silent,
- * ms). A node never counts its own waiters dead, whatever its heartbeat did.
- */
-const LIVE_NODE = `(w.node = $4 OR EXISTS (SELECT 1 FROM lv_license_nodes n WHERE n.node = w.node
-  AND n.seen_at > now() - $3 * interval '1 millisecond'))`;
 
 /** A release or an acquire, as lv_license_batch takes it. */
 type BatchItem =
