@@ -2,8 +2,9 @@
  * A LicenseClient in a process of its own, for the multi-node chaos test: it can be SIGKILLed like a
  * crashed application. Started with `fork` (IPC); its options come as JSON in argv[2]. It answers:
  * - `{ op: 'acquire', feature, count }` with `{ op: 'acquired', id, server }` or `{ op: 'failed', message }`;
- * - `{ op: 'leases' }` with `{ op: 'leases', leases: [{ id, server, state }] }`.
- * It reports `{ op: 'ready' }` once connected and `{ op: 'lost', id }` for each lease it loses.
+ * - `{ op: 'leases' }` with `{ op: 'leases', leases: [{ id, server, state }] }`;
+ * - `{ op: 'close' }` by closing the client (its seats given back) and exiting.
+ * It reports `{ op: 'ready' }` once connected and `{ op: 'lost', id, message }` for each lease it loses.
  */
 import { type Lease, LicenseClient, type LicenseClientOptions } from '../../src/index.js';
 
@@ -12,7 +13,7 @@ const client = new LicenseClient(options);
 const held: Lease[] = [];
 const send = (message: object) => process.send?.(message);
 
-client.on('lease-lost', ({ lease }) => send({ op: 'lost', id: lease.id }));
+client.on('lease-lost', ({ lease, error }) => send({ op: 'lost', id: lease.id, message: error.message }));
 process.on('message', (message: { op: string; feature?: string; count?: number }) => {
   if (message.op === 'acquire') {
     client.acquire(message.feature ?? 'FULL', { count: message.count ?? 1 }).then(
@@ -22,6 +23,8 @@ process.on('message', (message: { op: string; feature?: string; count?: number }
       },
       (err: unknown) => send({ op: 'failed', message: String(err) }),
     );
+  } else if (message.op === 'close') {
+    void client.close().finally(() => process.exit(0));
   } else if (message.op === 'leases') {
     send({ op: 'leases', leases: held.map((l) => ({ id: l.id, server: l.server, state: l.state })) });
   }

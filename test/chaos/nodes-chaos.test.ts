@@ -15,6 +15,8 @@
  * choices with CHAOS_SEED. Loopback only, port 0.
  */
 import { type ChildProcess, execFile, fork } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
@@ -30,8 +32,13 @@ import { chaosSeed, makeRng, type Rng } from './prng.js';
 const ROOT = join(import.meta.dirname, '../..');
 const SEED = chaosSeed();
 const SOAK_MS = Number(process.env.LV_CHAOS_SECONDS ?? 0) * 1_000;
-/** The nodes' lease TTL: short, so that a crashed client's seats come back within the run. */
-const TTL = 3_000;
+/**
+ * The nodes' lease TTL. Short, so that a crashed client's seats come back within the run, but not below
+ * what a node frozen inside a transaction costs the others today: the database ends that transaction (and
+ * frees the pool's lock) after the store's idle_in_transaction_session_timeout, 5 s, and until then every
+ * node's renewals of that pool wait (see the it.fails test below). LV_CHAOS_TTL=3000 shows leases lost.
+ */
+const TTL = Number(process.env.LV_CHAOS_TTL ?? 10_000);
 const POOLS = { FULL: 10, LITE: 6, TTS: 2 } as const;
 const LICENSES = Object.entries(POOLS)
   .map(([feature, total]) => `${feature}=${total}`)
@@ -40,9 +47,13 @@ const IN_PROCESS_CLIENTS = 17;
 const CHILD_CLIENTS = 3;
 const CLIENT_OPTIONS: LicenseClientOptions = {
   connectTimeout: 1_000,
-  requestTimeout: 1_000,
-  operationTimeout: 8_000,
-  gracePeriod: 1_000,
+  // Above the store's lock_timeout (3 s): a node that waits for a pool locked by a frozen node answers -22
+  // before the client would take it for a black hole and drop it (see the it.fails test below).
+  requestTimeout: 5_000,
+  heartbeatInterval: 1_000,
+  // Far above the time a node loss may take to be handled: a lease held again within it moved to a peer
+  // of the cluster at once, not after a grace wait.
+  gracePeriod: 60_000,
   closeTimeout: 2_000,
   licenseCachePeriod: 0,
   reconnectDelay: { min: 50, max: 500 },
@@ -173,6 +184,13 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
     const tag = `[nodes chaos seed=${SEED}; replay: CHAOS_SEED=${SEED}]`;
     const args = ['--licenses', LICENSES, '--lease-ttl', String(TTL)];
     const nodes: ServeNode[] = await Promise.all([1, 2, 3].map(() => startServeNode(url, args)));
+    /** Every node started, restarts included, for their logs when the test fails. */
+    const started: ServeNode[] = [...nodes];
+    const restart = async (index: number, port: number) => {
+      const node = await startServeNode(url, args, port);
+      nodes[index] = node;
+      started.push(node);
+    };
     const addresses = nodes.map((n) => n.address);
     const nodeIdOf = (address: string) => nodes.find((n) => n.address === address)?.nodeId;
     const steps: string[] = [];
@@ -231,29 +249,41 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
         const pending = async () => {
           const live = new Map((await liveLeases(dbRetrying)).map((l) => [l.id, l.node]));
           const left: string[] = [];
+          const lost: string[] = [];
           for (const { w, lease } of held.here) {
             if (w.released.has(lease.id)) continue; // its holder let it go meanwhile
-            if (lease.state === 'lost')
-              throw new Error(`${tag} ${step}: lease ${lease.id} of ${w.name} was lost`);
+            if (lease.state === 'lost') lost.push(...w.lostDuring.filter((why) => why.includes(lease.id)));
             const moved = lease.state === 'held' && lease.server !== victim.address;
             if (!moved || live.get(lease.id) !== nodeIdOf(lease.server))
               left.push(`${w.name}:${lease.id}@${lease.server}/${lease.state}`);
           }
           for (const { child, id } of held.there) {
             const now = (await child.leases()).find((l) => l.id === id);
-            if (now?.state === 'lost' || child.lost.includes(id)) {
-              throw new Error(`${tag} ${step}: lease ${id} of ${child.name} was lost`);
-            }
+            if (now?.state === 'lost') lost.push(...child.lostWhy.filter((why) => why.includes(id)));
             const moved = now?.state === 'held' && now.server !== victim.address;
             if (!moved || live.get(id) !== nodeIdOf(now?.server ?? ''))
               left.push(`${child.name}:${id}@${now?.server}/${now?.state}`);
           }
-          return left;
+          return { left, lost };
         };
-        await expect
-          .poll(pending, { timeout: 20_000, interval: 100, message: `${tag} ${step}: leases not moved` })
-          .toEqual([]);
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const { left, lost } = await pending();
+          expect(lost, `${tag} ${step}: leases lost (steps: ${steps.join(', ')})`).toEqual([]);
+          if (left.length === 0) break;
+          if (Date.now() > deadline) {
+            expect(left, `${tag} ${step}: leases not held on another node within 20 s`).toEqual([]);
+          }
+          await sleep(100);
+        }
         return held.here.length + held.there.length;
+      };
+
+      /** The node that holds the most leases now (the first faults hit where they matter most). */
+      const busiest = async () => {
+        const live = await liveLeases(dbRetrying);
+        const counts = nodes.map((n) => live.filter((l) => l.node === n.nodeId).length);
+        return counts.indexOf(Math.max(...counts));
       };
 
       const killNode = async (index: number) => {
@@ -263,7 +293,7 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
         const moved = await movedOff(victim, held, `SIGKILL of node ${index}`);
         await check(`SIGKILL of node ${index} (${moved} leases moved)`);
         await sleep(rng.int(200, 1_500));
-        nodes[index] = await startServeNode(url, args, victim.port);
+        await restart(index, victim.port);
         await check(`restart of node ${index}`);
       };
 
@@ -334,9 +364,9 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       // ---- the faults: each kind once, then (LV_CHAOS_SECONDS) at random ----------------------------
       await sleep(2_000);
       await check('start');
-      await killNode(rng.int(0, 2));
+      await killNode(await busiest());
       await sleep(rng.int(1_000, 2_000));
-      await stopNode(rng.int(0, 2));
+      await stopNode(await busiest());
       await sleep(rng.int(1_000, 2_000));
       await crashClient();
       await sleep(rng.int(1_000, 2_000));
@@ -359,7 +389,7 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       working = false;
       await Promise.all(loops);
       await Promise.all(workers.map((w) => w.client.close()));
-      for (const child of children) child.proc.kill('SIGKILL');
+      await Promise.all(children.map((child) => child.close()));
       await expect
         .poll(async () => (await liveLeases(dbRetrying)).map((l) => l.id), {
           timeout: TTL + 5_000,
@@ -373,6 +403,10 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       console.info(
         `${tag} steps:\n  ${steps.join('\n  ')}\n  grants: ${workers.reduce((n, w) => n + w.grants, 0)}, errors: ${JSON.stringify(errorCounts(workers))}, leases lost: ${lost.length} ${JSON.stringify(lost)}`,
       );
+    } catch (err) {
+      const dir = mkdtempSync(join(tmpdir(), 'lv-nodes-chaos-'));
+      for (const [i, n] of started.entries()) writeFileSync(join(dir, `node-${i}-${n.port}.log`), n.log());
+      throw new Error(`${(err as Error).message}\n(the nodes' logs: ${dir})`, { cause: err });
     } finally {
       working = false;
       await Promise.all(loops);
@@ -502,6 +536,8 @@ async function fifoAcrossNodes(clients: readonly Worker[], tag: string): Promise
 
 class ChildClient {
   readonly lost: string[] = [];
+  /** Each lost lease with the client's reason. */
+  readonly lostWhy: string[] = [];
   readonly #waiting: Array<{ op: string; resolve: (message: Record<string, unknown>) => void }> = [];
 
   private constructor(
@@ -511,6 +547,7 @@ class ChildClient {
     proc.on('message', (message: Record<string, unknown>) => {
       if (message.op === 'lost') {
         this.lost.push(String(message.id));
+        this.lostWhy.push(`${String(message.id)}: ${String(message.message)}`);
         return;
       }
       const at = this.#waiting.findIndex(
@@ -543,6 +580,14 @@ class ChildClient {
     this.proc.send({ op: 'leases' });
     const answer = await this.#next('leases');
     return answer.leases as Array<{ id: string; server: string; state: string }>;
+  }
+
+  /** Closes its client (the seats go back) and waits for the process to exit. */
+  async close(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.proc.once('exit', resolve));
+    this.proc.send({ op: 'close' });
+    await exited;
   }
 
   #next(op: string): Promise<Record<string, unknown>> {
