@@ -415,6 +415,64 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       await Promise.all(nodes.map((n) => n.kill()));
     }
   });
+
+  // FINDING (product, PostgresStore): a node frozen inside a transaction (SIGSTOP, a long GC pause, a VM
+  // stall) keeps its pool's row lock until the database ends the transaction, after the store's fixed
+  // idle_in_transaction_session_timeout of 5 s. Until then every other node's renewal, grant and reclaim on
+  // that pool waits (lock_timeout 3 s, then -22). A lease whose TTL is under about 5 s plus a heartbeat
+  // expires meanwhile, and when the lock frees its seat goes to the head of the queue: a lease held
+  // through a healthy node is lost because another node froze. (And a client whose requestTimeout is at
+  // most the 3 s lock_timeout, the default is 3 s, takes the healthy node for a black hole and drops it.)
+  // Seen in the chaos run above with a 3 s TTL (LV_CHAOS_TTL=3000). Here the frozen node is its database
+  // session: the product's session settings, the pool's lock taken, then silence. Expected behaviour
+  // below; it fails today. Ways out: no lock held across a node's round trips (one statement, or one
+  // PL/pgSQL call, per operation), or the idle-in-transaction and lock timeouts derived from the TTL.
+  it.fails('a node frozen inside a transaction does not cost a healthy node its leases (fails today)', {
+    timeout: 60_000,
+  }, async () => {
+    const frozenUrl = await pg.database('frozen');
+    const node = await startServeNode(frozenUrl, [
+      '--migrate',
+      '--licenses',
+      'FULL=1',
+      '--lease-ttl',
+      '3000',
+    ]);
+    const options = { ...CLIENT_OPTIONS, servers: node.address, heartbeatInterval: 500 };
+    const holder = new LicenseClient(options);
+    const waiter = new LicenseClient(options);
+    const { default: pgLib } = await import('pg');
+    const frozen = new pgLib.Client({ connectionString: frozenUrl });
+    frozen.on('error', () => {}); // the database ends the frozen session
+    const probe = new pgLib.Client({ connectionString: frozenUrl });
+    const lost: string[] = [];
+    holder.on('lease-lost', ({ error }) => lost.push(error.message));
+    try {
+      await probe.connect();
+      await installMonitor(probe);
+      const lease = await holder.acquire('FULL');
+      const queued = new Promise((resolve) => waiter.once('queue-position', resolve));
+      const waiting = waiter.acquire('FULL', { wait: 30_000 });
+      waiting.catch(() => {});
+      await queued;
+      await frozen.connect();
+      await frozen.query('SET idle_in_transaction_session_timeout = 5000');
+      await frozen.query('BEGIN');
+      await frozen.query(
+        "SELECT total FROM lv_license_pools WHERE account = '' AND feature = 'FULL' FOR UPDATE",
+      );
+      // The database ends the frozen transaction after 5 s; the healthy node renews again after that.
+      await sleep(8_000);
+      expect(lost, 'the lease was lost').toEqual([]);
+      expect(lease.state).toBe('held');
+      expect((await liveLeases(probe)).map((l) => l.id)).toEqual([lease.id]);
+    } finally {
+      await frozen.end().catch(() => {});
+      await probe.end().catch(() => {});
+      await Promise.all([holder.close(), waiter.close()]);
+      await node.kill();
+    }
+  });
 });
 
 // ---- the in-process clients ---------------------------------------------------------------------
