@@ -1,7 +1,7 @@
 /**
  * A LicenseClient in a process of its own, for the multi-node chaos test: it can be SIGKILLed like a
  * crashed application. Started with `fork` (IPC); its options come as JSON in argv[2]. It answers:
- * - `{ op: 'acquire', feature, count }` with `{ op: 'acquired', id, server }` or `{ op: 'failed', message }`;
+ * - `{ op: 'acquire', feature, count, wait }` with `{ op: 'acquired', id, server }` or `{ op: 'failed', message }`;
  * - `{ op: 'leases' }` with `{ op: 'leases', leases: [{ id, server, state }] }`;
  * - `{ op: 'close' }` by closing the client (its seats given back) and exiting.
  * It reports `{ op: 'ready' }` once connected and `{ op: 'lost', id, message }` for each lease it loses.
@@ -14,9 +14,9 @@ const held: Lease[] = [];
 const send = (message: object) => process.send?.(message);
 
 client.on('lease-lost', ({ lease, error }) => send({ op: 'lost', id: lease.id, message: error.message }));
-process.on('message', (message: { op: string; feature?: string; count?: number }) => {
+process.on('message', (message: { op: string; feature?: string; count?: number; wait?: number }) => {
   if (message.op === 'acquire') {
-    client.acquire(message.feature ?? 'FULL', { count: message.count ?? 1 }).then(
+    client.acquire(message.feature ?? 'FULL', { count: message.count ?? 1, wait: message.wait ?? 0 }).then(
       (lease) => {
         held.push(lease);
         send({ op: 'acquired', id: lease.id, server: lease.server });

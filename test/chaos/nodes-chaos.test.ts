@@ -60,6 +60,8 @@ const CLIENT_OPTIONS: LicenseClientOptions = {
 };
 
 let pg: TestPostgres;
+/** The step the run is in, for the report of a lost lease. */
+let phase = 'start';
 let url: string;
 let db: Pool;
 /** The database, for the monitor's readers: each query retried through a database restart. */
@@ -216,6 +218,7 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       /** After every step: the monitor's findings, and a count of the pools right now. */
       const check = async (step: string) => {
         steps.push(step);
+        phase = `after ${step}`;
         const seen = await violations(dbRetrying);
         // The negative control's pools (account "control") are the first test's, caught on purpose.
         stepViolations.splice(0, stepViolations.length, ...seen.filter((v) => v.account !== 'control'));
@@ -287,6 +290,7 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       };
 
       const killNode = async (index: number) => {
+        phase = `SIGKILL of node ${index}`;
         const victim = nodes[index] as ServeNode;
         const held = await heldOn(victim);
         await victim.kill();
@@ -298,6 +302,7 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       };
 
       const stopNode = async (index: number) => {
+        phase = `SIGSTOP of node ${index}`;
         const victim = nodes[index] as ServeNode;
         const held = await heldOn(victim);
         victim.child.kill('SIGSTOP');
@@ -314,9 +319,11 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
       };
 
       const crashClient = async () => {
+        phase = 'client crash';
         const index = rng.int(0, children.length - 1);
         const victim = children[index] as ChildClient;
         const ids = (await victim.leases()).filter((l) => l.state === 'held').map((l) => l.id);
+        expect(ids.length, `${tag} the crashing client holds seats`).toBeGreaterThan(0);
         // Measured on the database's clock from before the kill: the crash comes after `before`, and the
         // database notices the seats gone itself (lv_chaos_wait_gone), free of this process's scheduling.
         const [{ before } = { before: new Date(0) }] = await query<{ before: Date }>(
@@ -342,10 +349,11 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
         // A new client process in its place, holding seats of its own.
         const replacement = await ChildClient.start(`${victim.name}'`, rotate(addresses, index));
         children[index] = replacement;
-        await replacement.acquire('FULL', 1).catch(() => {});
+        await replacement.acquire('FULL', 1);
       };
 
       const restartDatabase = async () => {
+        phase = 'database restart';
         await pg.restart();
         await check('database restart');
         // Every node that is up serves again (its status reads the database).
@@ -397,7 +405,7 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
         })
         .toEqual([]);
       await check('end');
-      const lost = workers.flatMap((w) => w.lostDuring);
+      const lost = [...workers.flatMap((w) => w.lostDuring), ...children.flatMap((c) => c.lostWhy)];
       // A database restart may let a lease expire before its renewal gets through; then another client may
       // take its seat first. That is reported, not failed; a node loss never loses one (checked above).
       console.info(
@@ -502,7 +510,7 @@ function newWorker(name: string, servers: string[]): Worker {
     grants: 0,
   };
   client.on('lease-lost', ({ lease, error }) =>
-    worker.lostDuring.push(`${name}:${lease.id}: ${error.message}`),
+    worker.lostDuring.push(`${name}:${lease.id} during ${phase}: ${error.message}`),
   );
   client.on('error', () => {});
   return worker;
@@ -627,8 +635,9 @@ class ChildClient {
     return client;
   }
 
+  /** Acquires seats, waiting in the queue for up to 30 s. */
   async acquire(feature: string, count: number): Promise<string> {
-    this.proc.send({ op: 'acquire', feature, count });
+    this.proc.send({ op: 'acquire', feature, count, wait: 30_000 });
     const answer = await this.#next('acquired');
     if (answer.op !== 'acquired') throw new Error(`${this.name}: ${String(answer.message)}`);
     return String(answer.id);
