@@ -153,6 +153,9 @@ DECLARE
   v_used jsonb := '{}';
   v_exacts jsonb := '{}';
   v_exact boolean;
+  v_totals jsonb := '{}';
+  v_waitings jsonb := '{}';
+  v_waiting boolean;
   v_key text;
   v_session text;
   v_account text;
@@ -210,20 +213,24 @@ BEGIN
     v_session := v_sessions ->> (r ->> 'session');
     v_result := NULL;
     v_replaced := NULL;
-    -- The pool's lock, then the id's: acquires of one id serialise whatever feature they name.
-    SELECT total INTO v_total FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
-    PERFORM pg_advisory_xact_lock(hashtext(v_account), hashtext(v_id));
+    -- The pool's lock (once per batch: it is held to the end), then the id's: acquires of one id serialise
+    -- whatever feature they name. What the batch learnt of the pool stays true while it holds the lock.
     v_key := v_account || chr(1) || v_feature;
     IF v_used ? v_key THEN
       v_in_use := (v_used ->> v_key)::integer;
       v_exact := (v_exacts ->> v_key)::boolean;
+      v_total := (v_totals ->> v_key)::integer;
+      v_waiting := (v_waitings ->> v_key)::boolean;
     ELSE
+      SELECT total INTO v_total FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
       -- Every lease row of the pool, live or not swept yet: never fewer than the seats in use, so a grant
       -- that fits under it fits. Only a pool that looks full is counted exactly (lv_license_used).
       SELECT coalesce(sum(count), 0)::integer INTO v_in_use FROM lv_license_leases
         WHERE account = v_account AND feature = v_feature;
       v_exact := false;
+      v_waiting := EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature);
     END IF;
+    PERFORM pg_advisory_xact_lock(hashtext(v_account), hashtext(v_id));
     SELECT * INTO v_lease FROM lv_license_leases WHERE account = v_account AND id = v_id FOR UPDATE;
     IF FOUND THEN
       IF NOT EXISTS (SELECT 1 FROM lv_license_sessions s WHERE s.id = v_lease.session
@@ -272,7 +279,7 @@ BEGIN
         v_result := jsonb_build_object('kind', 'never', 'total', v_total);
       ELSE
         v_queued := 0;
-        IF EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature) THEN
+        IF v_waiting THEN
           v_queued := lv_license_queued(v_account, v_feature, p_node, p_dead);
         END IF;
         IF NOT v_exact AND (v_queued > 0 OR v_in_use + v_count > v_total) THEN
@@ -294,11 +301,14 @@ BEGIN
             VALUES (v_account, v_id, v_feature, v_count, p_node, v_owner, (r ->> 'requestId')::integer,
               now() + v_wait * interval '1 millisecond', v_queued + 1);
           v_result := jsonb_build_object('kind', 'queued', 'position', v_queued + 1);
+          v_waiting := true;
         END IF;
       END IF;
     END IF;
     v_used := v_used || jsonb_build_object(v_key, v_in_use);
     v_exacts := v_exacts || jsonb_build_object(v_key, v_exact);
+    v_totals := v_totals || jsonb_build_object(v_key, v_total);
+    v_waitings := v_waitings || jsonb_build_object(v_key, v_waiting);
     IF v_replaced IS NOT NULL THEN
       v_result := v_result || jsonb_build_object('replaced', v_replaced);
     END IF;
