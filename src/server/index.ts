@@ -78,6 +78,7 @@ export {
   type UsageRow,
 } from './report.js';
 export {
+  type HolderNotice,
   type LeaseFilter,
   type LicenseStore,
   type ReleaseResult,

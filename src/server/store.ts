@@ -131,12 +131,20 @@ export interface LicenseStore {
    */
   tellHolders?(leases: readonly LeaseRecord[], notice: RevocationNotice): Promise<void>;
   /** The revocations other servers took of leases held through this one, for it to push; each once. */
-  takeNotices?(): Promise<Array<{ readonly lease: LeaseRecord; readonly notice: RevocationNotice }>>;
+  takeNotices?(): Promise<HolderNotice[]>;
   /**
    * Lets go of what the store holds (connections, timers). A server closes the store it made itself, never
    * one it was given: that one's owner closes it.
    */
   close(): Promise<void>;
+}
+
+/** A lease another server took back, held through this one: its holder is to be told. */
+export interface HolderNotice {
+  /** The lease, as this server knows it (its owner is this server's connection). */
+  readonly lease: LeaseRecord;
+  /** What to tell its holder. */
+  readonly notice: RevocationNotice;
 }
 
 /** Why a lease was taken back, as its holder is told (`lease-revoked`). */

@@ -19,6 +19,7 @@ import type {
   Waiter,
 } from '../pool-types.js';
 import {
+  type HolderNotice,
   type LeaseFilter,
   type LicenseStore,
   type ReleaseResult,
@@ -499,7 +500,7 @@ export class PostgresStore implements LicenseStore {
   }
 
   /** The notices other nodes left for leases held through this one, each once, oldest first. */
-  async takeNotices(): Promise<Array<{ lease: LeaseRecord; notice: RevocationNotice }>> {
+  async takeNotices(): Promise<HolderNotice[]> {
     const rows = await this.#statement(
       'DELETE FROM lv_license_notices WHERE node = $1 RETURNING seq, lease, code, message',
       [this.node],
