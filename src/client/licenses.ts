@@ -4,7 +4,7 @@
  * licenses; LicenseClient checks arguments, keeps the call deadlines and turns failures into the errors
  * of its API.
  */
-import type { PoolServer } from '../cluster/pool-types.js';
+import type { PoolLink, PoolServer } from '../cluster/pool-types.js';
 import { ServerPool } from '../cluster/server-pool.js';
 import { DEFAULTS } from '../defaults.js';
 import {
@@ -19,6 +19,7 @@ import { LeaseKeeper } from '../leases/lease-keeper.js';
 import { LeaseTable, type TrackedLease } from '../leases/lease-table.js';
 import { LicenseCache } from '../leases/license-cache.js';
 import { ReturnCode } from '../protocol/return-codes.js';
+import type { Signal } from '../signal.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { leasePrefix } from './arguments.js';
 import { CacheReturns } from './cache-returns.js';
@@ -146,7 +147,7 @@ export class Licenses {
   async licenseFor(
     type: PortLicenseType,
     wait: number | undefined,
-    signal: AbortSignal,
+    signal: Signal,
     operation: string,
   ): Promise<Lease> {
     const features = featuresFor(type);
@@ -180,7 +181,7 @@ export class Licenses {
     feature: string,
     count: number,
     wait: number | undefined,
-    signal: AbortSignal,
+    signal: Signal,
     operation: string,
   ): Promise<Lease> {
     const id = `${this.#idPrefix}-${this.#nextLease++}`;
@@ -188,7 +189,12 @@ export class Licenses {
     try {
       const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
       this.#inflight.add(acquiring);
-      const { link } = await acquiring.finally(() => this.#inflight.delete(acquiring));
+      let link: PoolLink;
+      try {
+        ({ link } = await acquiring);
+      } finally {
+        this.#inflight.delete(acquiring);
+      }
       const record: TrackedLease = { id, feature, count, server: link.server, state: 'held' };
       this.#keeper.track(record);
       const lease = this.#handleFor(record);

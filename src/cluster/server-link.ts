@@ -27,6 +27,7 @@ import type {
   RequestOp,
   ResultOf,
 } from '../protocol/messages.js';
+import type { Signal } from '../signal.js';
 import { delay, raceAbort, retryDelay, retryForever, timerDelay } from '../timing.js';
 import type { Connection } from '../transport/connection.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
@@ -122,7 +123,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    *
    * @throws {LicenseError} why the server cannot be reached or talked to.
    */
-  connection(signal?: AbortSignal): Promise<Connection> {
+  connection(signal?: Signal): Promise<Connection> {
     const state = this.#state;
     const now = this.#settings.now();
     switch (state.kind) {
@@ -167,7 +168,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     params: ParamsOf<Op>,
     options: LinkRequestOptions = {},
   ): Promise<ResultOf<Op>> {
-    const connection = await this.connection(options.signal);
+    // The open connection without a promise hop (every request on a busy client), else connect.
+    const state = this.#state;
+    const open =
+      (state.kind === 'up' || state.kind === 'draining') && state.connection.state === 'open'
+        ? state.connection
+        : undefined;
+    const connection = open ?? (await this.connection(options.signal));
     const started = this.#settings.now();
     try {
       const result = await connection.request(op, params, {
@@ -281,7 +288,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     }
   }
 
-  #wait(attempt: Promise<Connection>, signal: AbortSignal | undefined): Promise<Connection> {
+  #wait(attempt: Promise<Connection>, signal: Signal | undefined): Promise<Connection> {
     return raceAbort(attempt, signal, (s) => abortError(s, `Connecting to ${this.server}`, this.server));
   }
 

@@ -88,27 +88,34 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       this.#table.delete(id);
       if (!lost) byServer.set(record.server, [...(byServer.get(record.server) ?? []), id]);
     }
-    await Promise.all(
-      [...byServer].map(async ([server, leases]) => {
-        try {
-          await this.#servers.release(server, leases);
-        } catch (err) {
-          for (const id of leases) this.#orphan(server, id);
-          this.#options.log(
-            'warn',
-            'release failed; the seats go back when the server is reachable again, or by their TTL',
-            {
-              server,
-              leases,
-              error: asLicenseError(err, server).message,
-            },
-          );
-        }
-        this.#schedule(server);
-      }),
-    );
+    const [first] = byServer;
+    if (byServer.size === 1 && first !== undefined) {
+      // One server (one lease, the common case): no array of promises to wait for.
+      await this.#releaseOn(first[0], first[1]);
+    } else {
+      await Promise.all([...byServer].map(([server, leases]) => this.#releaseOn(server, leases)));
+    }
     // A migration in flight may still take a seat elsewhere; it gives it back, and release() waits for that.
-    await Promise.all(steps);
+    if (steps.length > 0) await Promise.all(steps);
+  }
+
+  /** Gives `leases` back on `server`; what it cannot reach now is kept as orphans for later. */
+  async #releaseOn(server: string, leases: string[]): Promise<void> {
+    try {
+      await this.#servers.release(server, leases);
+    } catch (err) {
+      for (const id of leases) this.#orphan(server, id);
+      this.#options.log(
+        'warn',
+        'release failed; the seats go back when the server is reachable again, or by their TTL',
+        {
+          server,
+          leases,
+          error: asLicenseError(err, server).message,
+        },
+      );
+    }
+    this.#schedule(server);
   }
 
   /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
