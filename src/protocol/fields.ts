@@ -135,6 +135,22 @@ export function readStringArray(
   });
 }
 
+/** An array-of-objects field, of at most `max` items. */
+export function readObjectArray(
+  obj: Record<string, unknown>,
+  name: string,
+  ctx: FieldContext,
+  max: number = Number.POSITIVE_INFINITY,
+): Array<Record<string, unknown>> {
+  const value = required(obj, name, ctx);
+  if (!Array.isArray(value)) fieldError(ctx, name, 'must be an array of objects');
+  if (value.length > max) fieldError(ctx, name, `must have at most ${max} items`);
+  value.forEach((item: unknown, index) => {
+    if (!isRecord(item)) fieldError(ctx, `${name}[${index}]`, 'must be an object');
+  });
+  return value as Array<Record<string, unknown>>;
+}
+
 /** An object field. */
 export function readObject(
   obj: Record<string, unknown>,

@@ -11,7 +11,11 @@ import { watchFile } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { buildGreeting, errorResponse } from '../protocol/builders.js';
 import { encodeFrame } from '../protocol/codec.js';
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_REQUESTS } from '../protocol/constants.js';
+
+/** Requests per `batch` frame a server takes unless told otherwise. */
+const DEFAULT_MAX_BATCH = 128;
+
 import type { AuthMode, Greeting } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
@@ -130,9 +134,15 @@ export class LicenseServer implements AsyncDisposable {
     this.#ownsStore = store === undefined;
     this.#store = store ?? new MemoryStore({ leaseTtl: options.leaseTtl ?? 30_000 });
     this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
+    const maxBatch = Math.max(
+      0,
+      Math.min(MAX_BATCH_REQUESTS, Math.floor(options.maxBatch ?? DEFAULT_MAX_BATCH)),
+    );
     this.#greeting = buildGreeting({
       server: options.name ?? `lv-license-client/${LIBRARY_VERSION}`,
       auth: this.#auth,
+      // Batching came with 1.2: a server without it is a 1.1 server.
+      ...(maxBatch > 0 ? {} : { version: '1.1' }),
     });
     if (accounts !== undefined) {
       this.#credentials = buildCredentialLookup(accounts, options.scramIterations);
@@ -144,6 +154,7 @@ export class LicenseServer implements AsyncDisposable {
       store: this.#store,
       guard: this.#guard,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxBatch,
       maxAuthFailures: options.maxAuthFailuresPerConnection ?? 3,
       paused: () => faults.paused,
       responseDelay: () => faults.delay,
