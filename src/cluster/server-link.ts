@@ -58,6 +58,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   readonly #settings: ConnectionSettings;
   #credentials: ConnectionCredentials | undefined;
   #state: LinkState = { kind: 'idle' };
+  /** A draining server's connection to leave once its last answer is in (see leaveIfDraining). */
+  #leaving: Connection | undefined;
   /** Ends the dial in progress and the redial loop when the link closes. */
   readonly #closing = new AbortController();
   /** The redial loop, while it runs (one at a time). */
@@ -191,6 +193,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         this.health.noteError(err);
       }
       throw err;
+    } finally {
+      if (this.#leaving === connection && connection.pendingCount === 0) this.leaveIfDraining();
     }
   }
 
@@ -266,7 +270,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    */
   leaveIfDraining(): void {
     const state = this.#state;
-    if (state.kind !== 'draining' || state.connection.pendingCount > 0) return;
+    if (state.kind !== 'draining') return;
+    if (state.connection.pendingCount > 0) {
+      // The last answers (a release of what moved away, say) come first; then it leaves.
+      this.#leaving = state.connection;
+      return;
+    }
+    this.#leaving = undefined;
     void state.connection.close();
   }
 

@@ -166,6 +166,11 @@ export class LicenseServer implements AsyncDisposable {
       reporting: () => this.#listeners.size > 0 || this.#options.log !== undefined,
       emit: (event) => this.#emit(event),
       afterChange: (deadline) => this.#afterChange(deadline),
+      leaseGranted: (expiresAt) => {
+        // The timer already fires earlier (an older lease expires first): this grant needs no pass.
+        if (this.#nextCheckAt !== undefined && this.#nextCheckAt <= expiresAt) return;
+        this.#afterChange(expiresAt);
+      },
       sessionFor: (id) => this.#sessions.get(id),
       subscriptionEnd: (account) => this.#subscriptionEnds.get(account),
       subscriptionEnded: (account) => this.#subscriptionEnded(account),

@@ -58,6 +58,11 @@ export interface SessionHost {
    * or waiter just added (epoch ms), so the server's timer can fire in time.
    */
   afterChange(deadline?: number): void;
+  /**
+   * A lease was granted: nothing was freed, so only its expiry (epoch ms) can matter, and only when the
+   * server's timer is not already armed for an earlier moment.
+   */
+  leaseGranted(expiresAt: number): void;
   /** The session of connection `id`, while it is open. */
   sessionFor(id: number): Session | undefined;
   /**
@@ -354,43 +359,50 @@ export class Session {
     }
     const handler = this.#handlers[request.op] as Handler<RequestOp>;
     const started = this.#host.observed() ? performance.now() : undefined;
-    const timed = (): void => {
-      if (started === undefined) return;
-      const seconds = (performance.now() - started) / 1000;
-      this.#host.emit({ type: 'request', time: Date.now(), op: request.op, seconds });
-    };
-    const done = (result: object | undefined): void => {
-      if (result !== undefined) this.answer(request.id, result);
-      timed();
-    };
-    const failed = (err: unknown): void => {
-      timed();
-      if (err instanceof StoreUnavailableError) {
-        if (request.op === 'acquire') {
-          const { lease, feature, count } = request;
-          this.#denied({ lease, feature, count }, 'store-unavailable', ReturnCode.LV_NO_SERVER_AVAILABLE);
-        }
-        this.#host.log(
-          `connection ${this.id}: ${request.op} failed, the license store is unavailable: ${err.message}`,
-        );
-        this.fail(
-          request.id,
-          ReturnCode.LV_NO_SERVER_AVAILABLE,
-          'This license server cannot reach its license store just now: ask another server, or retry shortly.',
-        );
-        return;
-      }
-      const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
-      this.fail(request.id, code, errorText(err));
-    };
     try {
       const result = handler(request as never);
-      if (!(result instanceof Promise)) return void done(result);
-      return result.then(done, failed);
+      if (!(result instanceof Promise)) return void this.#done(request, result, started);
+      return result.then(
+        (value) => this.#done(request, value, started),
+        (err: unknown) => this.#failed(request, err, started),
+      );
     } catch (err) {
-      failed(err);
+      this.#failed(request, err, started);
       return undefined;
     }
+  }
+
+  /** Reports a request's time, when someone listens to events. */
+  #timed(request: Request, started: number | undefined): void {
+    if (started === undefined) return;
+    const seconds = (performance.now() - started) / 1000;
+    this.#host.emit({ type: 'request', time: Date.now(), op: request.op, seconds });
+  }
+
+  #done(request: Request, result: object | undefined, started: number | undefined): void {
+    if (result !== undefined) this.answer(request.id, result);
+    this.#timed(request, started);
+  }
+
+  #failed(request: Request, err: unknown, started: number | undefined): void {
+    this.#timed(request, started);
+    if (err instanceof StoreUnavailableError) {
+      if (request.op === 'acquire') {
+        const { lease, feature, count } = request;
+        this.#denied({ lease, feature, count }, 'store-unavailable', ReturnCode.LV_NO_SERVER_AVAILABLE);
+      }
+      this.#host.log(
+        `connection ${this.id}: ${request.op} failed, the license store is unavailable: ${err.message}`,
+      );
+      this.fail(
+        request.id,
+        ReturnCode.LV_NO_SERVER_AVAILABLE,
+        'This license server cannot reach its license store just now: ask another server, or retry shortly.',
+      );
+      return;
+    }
+    const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
+    this.fail(request.id, code, errorText(err));
   }
 
   /** Which operations are allowed in the connection's current state. */
@@ -649,7 +661,7 @@ export class Session {
             kind: outcome.reclaimed ? 'reclaimed' : 'new',
             waited: false,
           });
-        this.#host.afterChange(Date.now() + store.leaseTtl);
+        this.#host.leaseGranted(Date.now() + store.leaseTtl);
         return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
       case 'queued':
         if (this.#host.reporting()) {
