@@ -25,7 +25,7 @@ import { leasePrefix } from './arguments.js';
 import { CacheReturns } from './cache-returns.js';
 import type { CallSignal } from './call-deadlines.js';
 import type { ClientStatus } from './call-options.js';
-import { traced } from './diagnostics.js';
+import { isTraced, traced } from './diagnostics.js';
 import type { LicenseClientEvents } from './events.js';
 import { forwardEvents } from './forward-events.js';
 import { Holdings } from './holdings.js';
@@ -66,11 +66,13 @@ export class Licenses {
   };
   readonly #leaseHost: LeaseHost = {
     release: (lease) =>
-      traced(
-        'release',
-        { lease: lease.id, feature: lease.feature, count: lease.count, server: lease.server },
-        () => this.release(lease.id),
-      ),
+      !isTraced('release')
+        ? this.release(lease.id)
+        : traced(
+            'release',
+            { lease: lease.id, feature: lease.feature, count: lease.count, server: lease.server },
+            () => this.release(lease.id),
+          ),
     stands: (lease) => this.#holdings.stands(lease),
   };
 
