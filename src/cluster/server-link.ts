@@ -18,7 +18,7 @@ import {
   SocketsError,
   TimeoutError,
 } from '../errors.js';
-import { idBatches } from '../protocol/batches.js';
+import { idBatches, idsPerFrame } from '../protocol/batches.js';
 import type {
   AcquireResult,
   HelloResult,
@@ -242,6 +242,11 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       // A server that stopped answering is not waited for: every release would stall for the deadline.
       if (state.kind === 'backing-off' && state.error instanceof TimeoutError) throw state.error;
       await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
+    }
+    // Most releases are of one lease or a few: one frame, no splitting.
+    if (leases.length <= idsPerFrame(this.session?.maxFrameBytes)) {
+      await this.request('release', { leases: leases as string[] }, { onUnsettled });
+      return;
     }
     for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
       await this.request('release', { leases: batch }, { onUnsettled });
