@@ -28,8 +28,12 @@ const DEPTHS = [1, 16, 256] as const;
 const REQUEST_TIMEOUT = 500;
 const PORTS_HELD = quick ? 2_000 : 10_000;
 const FLEET = 200;
-/** Half of the 28.5 µs of server CPU per grant measured before issue 15 on the project's machine. */
-const SERVER_CPU_TARGET = 14.25;
+/**
+ * Issue 15's goal for the server's CPU per grant of the fleet: half of what it was before. As a ratio to
+ * the server's CPU for two bare round trips in the same run (0.51x and 0.53x before, in two runs on the
+ * project's machine), since CPU in µs moves with the machine's state.
+ */
+const SERVER_CPU_TARGET = 0.26;
 
 interface Figure extends Summary {
   readonly name: string;
@@ -233,7 +237,10 @@ try {
     ...serverCpu,
     ratio: serverCpu.median / (2 * bareServer),
     ratioTo: "2 bare round trips' server CPU",
-    target: { text: `<= ${SERVER_CPU_TARGET} µs`, pass: serverCpu.median <= SERVER_CPU_TARGET },
+    target: {
+      text: `<= ${SERVER_CPU_TARGET}x`,
+      pass: serverCpu.median / (2 * bareServer) <= SERVER_CPU_TARGET,
+    },
   });
 } finally {
   await redis?.stop();
