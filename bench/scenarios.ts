@@ -202,14 +202,18 @@ export async function failoverAfterBlackHole(
   return samples;
 }
 
-/** Heap and RSS bytes per open port, with `count` ports held by one client; one sample per round. */
+/**
+ * Heap and RSS bytes per open port, with `count` ports held by one client, and the ms it took to open
+ * them (100 at a time); one sample per round.
+ */
 export async function memoryPerPort(
   proc: ServerProcess,
   rounds: number,
   count: number,
-): Promise<{ heap: number[]; rss: number[]; gc: boolean }> {
+): Promise<{ heap: number[]; rss: number[]; openMs: number[]; gc: boolean }> {
   const heap: number[] = [];
   const rss: number[] = [];
+  const openMs: number[] = [];
   let gc = false;
   for (let r = 0; r < rounds; r++) {
     const name = `memory${r}`;
@@ -222,9 +226,11 @@ export async function memoryPerPort(
       });
       gc = await collect();
       const before = process.memoryUsage();
+      const started = performance.now();
       await inParallel(count, 100, async () => {
         ports.push(await client.openPort({ licenseType: 'SpeechPort' }));
       });
+      openMs.push(performance.now() - started);
       await collect();
       const after = process.memoryUsage();
       heap.push((after.heapUsed - before.heapUsed) / count);
@@ -237,7 +243,7 @@ export async function memoryPerPort(
       await proc.command({ op: 'close', name });
     }
   }
-  return { heap, rss, gc };
+  return { heap, rss, openMs, gc };
 }
 
 /**
