@@ -29,6 +29,7 @@ try {
     new pg.Pool({ connectionString: url, max: 10 }),
     new pg.Pool({ connectionString: url, max: 10 }),
   ];
+  for (const pool of bare) pool.on('error', () => {}); // the database stopping at the end
   let bareId = 0;
   const barePair = async (pool: pg.Pool) => {
     const id = `b${bareId++}`;

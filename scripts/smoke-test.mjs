@@ -3,9 +3,9 @@
 // temporary project, `import` it from ESM and `require` it from CJS, and check that an error made by
 // one build is recognised by the other. Runs the same check on Node 20 (this process), 22 and 24.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'lv-license-smoke-'));
@@ -59,6 +59,28 @@ if (failures.length > 0) {
 console.log('smoke test passed on Node ' + process.version);
 `;
 
+/**
+ * Every relative link of the README and of the shipped docs names a file of the installed package, so it
+ * resolves on the npm package page (there is no public repository to point absolute links at yet).
+ */
+function checkLinks(pkg) {
+  const pages = ['README.md', ...readdirSync(join(pkg, 'docs')).map((name) => `docs/${name}`)];
+  const broken = [];
+  for (const page of pages) {
+    const text = readFileSync(join(pkg, page), 'utf8');
+    for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+      if (/^[a-z]+:/i.test(target) || target.startsWith('#')) continue;
+      const file = join(pkg, dirname(page), target.split('#')[0]);
+      if (!existsSync(file)) broken.push(`${page}: ${target}`);
+    }
+  }
+  if (broken.length > 0)
+    throw new Error(`links that do not resolve in the tarball:\n  ${broken.join('\n  ')}`);
+  console.log(
+    `every relative link of README.md and docs/*.md resolves in the tarball (${pages.length} pages)`,
+  );
+}
+
 try {
   const packed = JSON.parse(run('npm', ['pack', '--json', '--pack-destination', work], root));
   const tarball = join(work, packed[0].filename);
@@ -74,6 +96,7 @@ try {
   writeFileSync(join(app, 'check.mjs'), CHECK);
 
   process.stdout.write(run(process.execPath, ['check.mjs'], app));
+  checkLinks(join(app, 'node_modules', 'lv-license-client'));
   const help = run(join(app, 'node_modules', '.bin', 'lv-license'), ['--help'], app);
   if (!help.includes('Usage: lv-license')) throw new Error(`the lv-license binary printed: ${help}`);
   console.log('the lv-license binary is installed and runs');

@@ -1,14 +1,18 @@
 /**
- * `lv-license accounts`: edits a `license_authentication.conf` (atomically, mode 0600), never writing a
- * plaintext password and never showing a secret.
+ * `lv-license accounts`: edits the accounts of `lv-license serve`, in a `license_authentication.conf`
+ * (atomically, mode 0600) or in PostgreSQL (`--store URL`), never writing a plaintext password and never
+ * showing a secret.
  */
 
 import { ConfigError } from '../index.js';
 import {
+  type AccountSource,
   type AccountSpec,
+  accountsFileSource,
   DEFAULT_RENEWAL_DAY,
-  editAccountsFile,
   loadAccountsFile,
+  PostgresAccounts,
+  StoreUnavailableError,
   subscriptionEnd,
   verifierFor,
 } from '../server/index.js';
@@ -16,9 +20,13 @@ import { type CliIo, parseFlags, UsageError } from './io.js';
 import { parseLicenseList } from './serve.js';
 
 export const ACCOUNTS_USAGE = `Usage: lv-license accounts <add|passwd|set|cancel|disable|enable|list> [NAME] --accounts FILE [options]
+       lv-license accounts <add|passwd|set|cancel|disable|enable|list> [NAME] --store URL [options]
+       lv-license accounts import FILE --store URL
 
-Edits the accounts file of "lv-license serve" (a running server re-reads it by itself). The file is
-written atomically with mode 0600; passwords are stored as SCRAM-SHA-256 verifiers, never as text.
+Edits the accounts of "lv-license serve": its accounts file (a running server re-reads it by itself;
+written atomically with mode 0600), or, for nodes on one PostgreSQL store, the accounts in the database
+(every node applies a change within a second). Passwords are stored as SCRAM-SHA-256 verifiers, never as
+text.
 
 Commands:
   add NAME              a new account (asks for its password)
@@ -29,9 +37,13 @@ Commands:
   disable NAME          it can no longer log in; its connections are closed and its seats revoked
   enable NAME           undo disable (and a cancellation)
   list                  every account, its licenses and subscription; never a secret
+  import FILE           make the accounts in the database (--store) those of a license_authentication.conf:
+                        adds, changes and removes accounts and says which; run again, it changes nothing
 
 Options:
   --accounts FILE       the license_authentication.conf to edit
+  --store URL           the accounts in PostgreSQL instead (postgres://user:password@host/db; also the
+                        LV_LICENSE_STORE environment variable when --accounts is not given)
   --licenses LIST       seats per license type, e.g. FULL=4,LITE=2 (add, set)
   --renews-on DAY       the day of the month the subscription renews, 1 to 31 (add, set)
   --on DATE             the day of a cancellation, YYYY-MM-DD (cancel)
@@ -51,6 +63,7 @@ export async function accounts(args: readonly string[], io: CliIo): Promise<numb
   const positional = rest[0] !== undefined && !rest[0].startsWith('-') ? rest[0] : undefined;
   const v = parseFlags(positional === undefined ? rest : rest.slice(1), {
     accounts: { type: 'string' },
+    store: { type: 'string' },
     licenses: { type: 'string' },
     'renews-on': { type: 'string' },
     on: { type: 'string' },
@@ -61,9 +74,23 @@ export async function accounts(args: readonly string[], io: CliIo): Promise<numb
     io.stdout(ACCOUNTS_USAGE);
     return 0;
   }
-  const file = v.accounts;
-  if (file === undefined) throw new UsageError('lv-license accounts needs --accounts FILE.');
-  if (command === 'list') return list(file, v.json === true, io);
+  if (v.accounts !== undefined && v.store !== undefined) {
+    throw new UsageError('Give --accounts FILE or --store URL, not both.');
+  }
+  const url =
+    v.store ?? (v.accounts === undefined ? (io.env ?? process.env).LV_LICENSE_STORE || undefined : undefined);
+  if (url === undefined && v.accounts === undefined) {
+    throw new UsageError('lv-license accounts needs --accounts FILE or --store URL.');
+  }
+  if (command === 'import') {
+    if (positional === undefined) throw new UsageError('lv-license accounts import needs the FILE to load.');
+    if (url === undefined) {
+      throw new UsageError('lv-license accounts import loads a file into a database: give --store URL.');
+    }
+    return withSource(io, command, url, undefined, (source) => importFile(positional, source, io));
+  }
+  if (command === 'list')
+    return withSource(io, command, url, v.accounts, (source) => list(source, v.json === true, io));
   if (!['add', 'passwd', 'set', 'cancel', 'disable', 'enable'].includes(command)) {
     throw new UsageError(`Unknown accounts command "${command}".`);
   }
@@ -83,14 +110,48 @@ export async function accounts(args: readonly string[], io: CliIo): Promise<numb
   }
   const password = command === 'add' || command === 'passwd' ? await askPassword(name, io) : undefined;
   const verifier = password === undefined ? undefined : verifierFor(password);
+  return withSource(io, command, url, v.accounts, async (source) => {
+    await edit(source, command, name, { licenses, renewsOn, verifier, on: v.on });
+    io.stdout(`${command === 'add' ? 'added' : 'updated'} account ${name} in ${source.description}\n`);
+    return 0;
+  });
+}
+
+/**
+ * Runs `work` on the accounts of the database at `url`, or else of `file`; a source that cannot be read
+ * or changed (a file that does not load, a database away or on an old schema) is reported: exit status 1.
+ */
+async function withSource(
+  io: CliIo,
+  command: string,
+  url: string | undefined,
+  file: string | undefined,
+  work: (source: AccountSource) => Promise<number>,
+): Promise<number> {
+  let database: PostgresAccounts | undefined;
   try {
-    await edit(file, command, name, { licenses, renewsOn, verifier, on: v.on });
+    database = url === undefined ? undefined : await PostgresAccounts.connect({ connectionString: url });
+    return await work(database ?? accountsFileSource(file as string));
   } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
+    if (!(err instanceof ConfigError || err instanceof StoreUnavailableError)) throw err;
     io.stderr(`lv-license accounts ${command}: ${err.message}\n`);
     return 1;
+  } finally {
+    await database?.close();
   }
-  io.stdout(`${command === 'add' ? 'added' : 'updated'} account ${name} in ${file}\n`);
+}
+
+/** `import FILE`: the database's accounts become the file's; says what changed, never a secret. */
+async function importFile(file: string, source: AccountSource, io: CliIo): Promise<number> {
+  if (!(source instanceof PostgresAccounts)) {
+    throw new UsageError('lv-license accounts import loads a file into a database: give --store URL.');
+  }
+  const accounts = await loadAccountsFile(file);
+  const diff = await source.replace(accounts);
+  const names = (list: readonly string[]) => (list.length === 0 ? '' : ` (${list.join(', ')})`);
+  io.stdout(
+    `imported ${file} into ${source.description}: ${diff.added.length} added${names(diff.added)}, ${diff.changed.length} changed${names(diff.changed)}, ${diff.removed.length} removed${names(diff.removed)}, ${diff.unchanged.length} unchanged\n`,
+  );
   return 0;
 }
 
@@ -101,9 +162,9 @@ interface Change {
   readonly on: string | undefined;
 }
 
-function edit(file: string, command: string, name: string, change: Change): Promise<unknown> {
+function edit(source: AccountSource, command: string, name: string, change: Change): Promise<unknown> {
   const { licenses, renewsOn, verifier } = change;
-  return editAccountsFile(file, (all) => {
+  return source.edit((all) => {
     const existing = all[name];
     if (command === 'add') {
       if (existing !== undefined)
@@ -111,7 +172,7 @@ function edit(file: string, command: string, name: string, change: Change): Prom
       all[name] = { verifier, licenses: licenses ?? {}, ...(renewsOn === undefined ? {} : { renewsOn }) };
       return;
     }
-    if (existing === undefined) throw new UsageError(`There is no account ${name} in ${file}.`);
+    if (existing === undefined) throw new UsageError(`There is no account ${name} in ${source.description}.`);
     const account: AccountSpec = { ...existing };
     switch (command) {
       case 'passwd':
@@ -137,8 +198,8 @@ function edit(file: string, command: string, name: string, change: Change): Prom
   });
 }
 
-async function list(file: string, json: boolean, io: CliIo): Promise<number> {
-  const all = await loadAccountsFile(file);
+async function list(source: AccountSource, json: boolean, io: CliIo): Promise<number> {
+  const all = await source.load();
   const rows = Object.entries(all).map(([name, account]) => {
     const end = subscriptionEnd(account);
     return {

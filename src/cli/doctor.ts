@@ -10,7 +10,9 @@ import { renderDoctor } from './render-doctor.js';
 export const DOCTOR_USAGE = `Usage: lv-license doctor [options]
 
 Checks client_property.conf, every license server it lists and this account's licenses, and says what
-to fix. Exit status: 0 nothing failed (warnings allowed), 1 something failed, 2 usage error.
+to fix. LV_LICENSE_SERVERS and LV_AUTHENTICATION_* apply over the file as they do for the client; the
+report says where each value came from. Exit status: 0 nothing failed (warnings allowed), 1 something
+failed, 2 usage error.
 
 Options:
   --config PATH     the client_property.conf to check (default: $LV_CLIENT_PROPERTY_CONF, then

@@ -2,7 +2,12 @@
  * The human form of a doctor report: one line per check, `PASS` / `WARN` / `FAIL` / `SKIP` / `INFO`, and
  * an indented `fix:` line under every warning and failure.
  */
-import type { DoctorFinding, DoctorReport, FindingStatus } from '../index.js';
+import {
+  type DoctorFinding,
+  type DoctorReport,
+  describeSettingSource,
+  type FindingStatus,
+} from '../index.js';
 
 const COLORS: Readonly<Record<FindingStatus, string>> = {
   pass: '\u001b[32m',
@@ -51,9 +56,31 @@ function collapseSkips(findings: readonly DoctorFinding[]): DoctorFinding[] {
   return out;
 }
 
+/** Each value a client would use and where it came from, one per line, aligned. */
+function renderSettings(report: DoctorReport): string {
+  const rows = report.config.settings.map((s) => [
+    s.key,
+    s.value ?? '(not set)',
+    describeSettingSource(s.source),
+  ]);
+  if (rows.length === 0) return '';
+  const width = (i: number) => Math.max(...rows.map((r) => (r[i] ?? '').length));
+  const [key, value] = [width(0), width(1)];
+  const lines = rows.map(
+    ([k = '', v = '', from = '']) => `  ${k.padEnd(key)}  ${v.padEnd(value)}  from ${from}`,
+  );
+  return `settings:\n${lines.join('\n')}\n`;
+}
+
+/** What stands for the path when no file was read: the environment, or nothing. */
+function noFile(report: DoctorReport): string {
+  const standsIn = report.findings.some((f) => f.id === 'config.file' && f.status === 'pass');
+  return standsIn ? '(none: the environment stands in)' : '(none could be read)';
+}
+
 /** The whole report as text. */
 export function renderDoctor(report: DoctorReport, color: boolean): string {
-  const head = `lv-license doctor ${report.library} (Node ${report.node})\nconfiguration: ${report.config.path ?? '(none could be read)'}\n`;
+  const head = `lv-license doctor ${report.library} (Node ${report.node})\nconfiguration: ${report.config.path ?? noFile(report)}\n${renderSettings(report)}`;
   const body = collapseSkips(report.findings)
     .map((f) => line(f, color))
     .join('\n');

@@ -10,6 +10,7 @@ import {
   type LicenseServerOptions,
   type LicenseStore,
   loadAdminTokens,
+  PostgresAccounts,
   PostgresStore,
   ServerMetrics,
   startAdmin,
@@ -31,12 +32,16 @@ Signals:
 Options:
   --port N              TCP port to listen on (default 7569; 0 picks a free one)
   --host ADDR           address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)
-  --accounts FILE       license_authentication.conf: authentication mode with these accounts
-  --licenses LIST       pools of unauthenticated mode, e.g. FULL=4,LITE=2,TTS=2,AMD=1 (the default)
+  --accounts FILE       license_authentication.conf: authentication mode with these accounts (not with
+                        --store: load it into the database with "lv-license accounts import")
+  --licenses LIST       pools of unauthenticated mode, e.g. FULL=4,LITE=2,TTS=2,AMD=1 (the default);
+                        with --store it sets the pool every node shares (else the one there stays)
   --lease-ttl MS        how long a lease lives without renewal (default 30000; the same on every node)
   --store URL           keep the pools in PostgreSQL (postgres://user:password@host/db; also the
                         LV_LICENSE_STORE environment variable): several nodes then serve one pool. Needs
-                        the pg package (npm install pg)
+                        the pg package (npm install pg). The accounts are the database's: with any
+                        there ("lv-license accounts import"), authentication mode; with none,
+                        unauthenticated mode
   --migrate             bring the --store schema up to date first (else: lv-license store migrate)
   --tls-cert FILE       PEM certificate: serve TLS (with --tls-key)
   --tls-key FILE        PEM private key of --tls-cert
@@ -143,6 +148,11 @@ export async function serveOptions(
     storeUrl: v.store ?? (env.LV_LICENSE_STORE || undefined),
     migrate: v.migrate === true,
   };
+  if (options.storeUrl !== undefined && v.accounts !== undefined) {
+    throw new UsageError(
+      'With --store the accounts live in the database: load the file into it once with "lv-license accounts import FILE --store URL", then start the nodes without --accounts.',
+    );
+  }
   if (options.migrate && options.storeUrl === undefined) {
     throw new UsageError('--migrate brings a --store schema up to date: give --store URL too.');
   }
@@ -227,6 +237,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   let metrics: ServerMetrics | undefined;
   let events: EventLog | undefined;
   let store: LicenseStore | undefined;
+  let accountsDb: PostgresAccounts | undefined;
   try {
     const tokens = admin === undefined ? undefined : await loadAdminTokens(admin.tokenFile);
     store =
@@ -238,6 +249,10 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
             ...(serverOptions.leaseTtl === undefined ? {} : { leaseTtl: serverOptions.leaseTtl }),
           });
     if (store instanceof PostgresStore) log(`pools kept in PostgreSQL as node ${store.node}`);
+    if (storeUrl !== undefined) {
+      accountsDb = await PostgresAccounts.connect({ connectionString: storeUrl });
+      if (await sharedAccounts(accountsDb, serverOptions, log)) serverOptions.accounts = accountsDb;
+    }
     events =
       eventsPath === undefined
         ? undefined
@@ -277,6 +292,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
       log(`admin API on ${adminListener.url}`);
     }
   } catch (err) {
+    await accountsDb?.close();
     await store?.close();
     io.stderr(`lv-license serve: ${messageOf(err)}\n`);
     return 1;
@@ -298,6 +314,7 @@ export async function serve(args: readonly string[], io: CliIo): Promise<number>
   await server.drain({ timeout: drainTimeout, retryAfter: 1_000 });
   await adminListener?.close();
   metrics?.close();
+  await accountsDb?.close();
   await store?.close();
   log('stopped');
   await events?.close();
@@ -325,9 +342,12 @@ async function reloadFiles(
     return;
   }
   if (fresh === 'help') return;
-  if (fresh.accounts !== undefined) {
+  // The accounts file, or the database's accounts (a node on a store).
+  if (server.authMode !== 'none') {
     await server.reload().catch((err: unknown) => {
-      log(`the accounts file was not applied, the accounts in force stay: ${messageOf(err)}`);
+      const what =
+        fresh.accounts === undefined ? 'the accounts in the database were' : 'the accounts file was';
+      log(`${what} not applied, the accounts in force stay: ${messageOf(err)}`);
     });
   }
   if (adminListener !== undefined && fresh.admin !== undefined) {
@@ -347,6 +367,43 @@ async function reloadFiles(
       log(`the TLS files were not applied, the certificate in force stays: ${messageOf(err)}`);
     }
   }
+}
+
+/**
+ * Whether the node serves the database's accounts: yes when it holds any (authentication mode, every node
+ * the same accounts); no when it holds none (unauthenticated mode, the shared anonymous pool), and then
+ * it says so once if accounts are imported while it runs, since its mode holds until a restart.
+ */
+async function sharedAccounts(
+  accounts: PostgresAccounts,
+  options: LicenseServerOptions,
+  log: ServeLog,
+): Promise<boolean> {
+  const count = Object.keys(await accounts.load()).length;
+  if (count > 0) {
+    if (options.licenses !== undefined) {
+      throw new Error(
+        `${accounts.description} holds ${count} account(s), so its nodes run in authentication mode and each account has its own licenses: leave out --licenses (change an account's with "lv-license accounts set NAME --licenses LIST --store URL").`,
+      );
+    }
+    log(`accounts kept in PostgreSQL: ${count} account(s), authentication mode`);
+    return true;
+  }
+  log('no accounts in PostgreSQL: unauthenticated mode, one pool shared by every node');
+  const stop = accounts.watch(() => {
+    accounts.load().then(
+      (now) => {
+        const imported = Object.keys(now).length;
+        if (imported === 0) return;
+        stop();
+        log(
+          `the database now holds ${imported} account(s): this node stays in unauthenticated mode until it is restarted`,
+        );
+      },
+      () => {},
+    );
+  });
+  return false;
 }
 
 function messageOf(err: unknown): string {

@@ -8,8 +8,9 @@ import { paint } from './render-doctor.js';
 
 export const STATUS_USAGE = `Usage: lv-license status [options]
 
-Asks every license server in client_property.conf for this account's licenses: total, in use, queued
-and free per license type. Exit status: 0 when at least one server answered, 1 otherwise, 2 usage error.
+Asks every license server in client_property.conf (or LV_LICENSE_SERVERS) for this account's licenses:
+total, in use, queued and free per license type. Exit status: 0 when at least one server answered,
+1 otherwise, 2 usage error.
 
 Options:
   --config PATH     the client_property.conf to use (default: $LV_CLIENT_PROPERTY_CONF, then
@@ -52,7 +53,7 @@ function renderServer(server: ServerStatus, color: boolean): string {
 
 /** The whole status as text. */
 export function renderStatus(report: StatusReport, color: boolean): string {
-  const head = `lv-license status: ${report.config.path} (LICENSE_TYPE ${report.licenseType})\n\n`;
+  const head = `lv-license status: ${report.config.path ?? 'no file, LV_LICENSE_SERVERS'} (LICENSE_TYPE ${report.licenseType})\n\n`;
   return head + report.servers.map((s) => renderServer(s, color)).join('');
 }
 

@@ -15,8 +15,8 @@ export interface EventContext {
   readonly keeper: LeaseKeeper;
   readonly log: LogFn;
   emit<K extends keyof LicenseClientEvents>(event: K, ...args: LicenseClientEvents[K]): void;
-  /** The feature of an acquire waiting in a queue, by lease id. */
-  waitingFeature(id: string): string | undefined;
+  /** A server put the acquire under lease `id` in its queue: its feature, if the acquire still waits. */
+  queued(id: string): string | undefined;
   /** The application's handle of a lease, if it has one. */
   lease(id: string): Lease | undefined;
   /** The port that holds a lease, if one does. */
@@ -54,7 +54,7 @@ export function forwardEvents(ctx: EventContext): void {
   });
   servers.on('push', (push, server) => {
     if (push.push !== 'queue-position') return;
-    const feature = ctx.waitingFeature(push.lease);
+    const feature = ctx.queued(push.lease);
     if (feature !== undefined) {
       ctx.emit('queue-position', { lease: push.lease, feature, position: push.position, server });
     }

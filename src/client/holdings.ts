@@ -23,6 +23,9 @@ export class Holdings {
   readonly #handles = new Map<string, Lease>();
   readonly #portByLease = new Map<string, PortEntry>();
   readonly #waiting = new Map<string, string>();
+  /** The waiting acquires a server has put in its queue (each told by a `queue-position` push). */
+  readonly #queued = new Set<string>();
+  #queueWaits = 0;
 
   /** Registers a port that was just opened (without its license yet). */
   addPort(port: Port): void {
@@ -125,10 +128,30 @@ export class Holdings {
   /** The acquire under lease `id` ended. */
   stopWaiting(id: string): void {
     this.#waiting.delete(id);
+    this.#queued.delete(id);
   }
 
-  /** The feature of an acquire waiting under lease `id`. */
-  waitingFeature(id: string): string | undefined {
-    return this.#waiting.get(id);
+  /**
+   * A server says the acquire under lease `id` is in its queue (a `queue-position` push, at every move):
+   * its feature while it still waits, `undefined` once it has ended. The first push of an acquire counts
+   * it as one queue wait.
+   */
+  queued(id: string): string | undefined {
+    const feature = this.#waiting.get(id);
+    if (feature !== undefined && !this.#queued.has(id)) {
+      this.#queued.add(id);
+      this.#queueWaits += 1;
+    }
+    return feature;
+  }
+
+  /** The acquires in a server's queue now, per feature, and how many have waited in one since the start. */
+  queueStats(): { queued: Record<string, number>; queueWaits: number } {
+    const queued: Record<string, number> = {};
+    for (const id of this.#queued) {
+      const feature = this.#waiting.get(id);
+      if (feature !== undefined) queued[feature] = (queued[feature] ?? 0) + 1;
+    }
+    return { queued, queueWaits: this.#queueWaits };
   }
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'eventemitter3';
-import { configCandidates, loadClientProperties } from '../config/index.js';
+import { environmentStandsIn, loadClientProperties } from '../config/index.js';
 import {
   InvalidPortError,
   LicenseError,
@@ -13,7 +13,7 @@ import { checkAcquire, checkLicenseType, checkVoiceChannel, checkWait } from './
 import { CallDeadlines } from './call-deadlines.js';
 import type { AcquireOptions, ClientStatus, FromConfigFileOptions, OpenPortOptions } from './call-options.js';
 import { type CallContext, isTraced, traced } from './diagnostics.js';
-import { environmentNamesServers, optionsFromEnvironment } from './environment.js';
+import { optionsFromEnvironment } from './environment.js';
 import type { LicenseClientEvents } from './events.js';
 import type { Lease } from './lease.js';
 import { Licenses } from './licenses.js';
@@ -85,7 +85,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    */
   static async fromConfigFile(path?: string, overrides: FromConfigFileOptions = {}): Promise<LicenseClient> {
     const { watch, ...rest } = overrides;
-    if (path === undefined && environmentNamesServers() && !(await configFileExists())) {
+    if (await environmentStandsIn(path)) {
       // A container with LV_LICENSE_SERVERS (and LV_AUTHENTICATION_*) and no client_property.conf.
       return new LicenseClient({ ...optionsFromEnvironment(), ...rest });
     }
@@ -269,7 +269,7 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
         seats[lease.feature] = (seats[lease.feature] ?? 0) + lease.count;
       }
     }
-    return this.#metrics.snapshot(seats);
+    return this.#metrics.snapshot(seats, this.#licenses.queueStats());
   }
 
   /** Records how a grant went: its server and time, or its code. */
@@ -351,10 +351,4 @@ function learnFromPort(context: CallContext, port: Port): void {
   context.server = port.lease?.server;
   // The port's type may be a cascade (`Auto`): the feature its lease holds is the one granted.
   context.feature = port.lease?.feature ?? context.feature;
-}
-
-/** Whether the conf file the client would read by default (`LV_CLIENT_PROPERTY_CONF`, else the vendor's path) exists. */
-async function configFileExists(): Promise<boolean> {
-  const [read] = await configCandidates(undefined, process.env);
-  return read?.exists === true;
 }

@@ -103,7 +103,7 @@ export class Licenses {
       keeper: this.#keeper,
       log,
       emit: (event, ...args) => context.emit(event, ...args),
-      waitingFeature: (id) => this.#holdings.waitingFeature(id),
+      queued: (id) => this.#holdings.queued(id),
       lease: (id) => this.#holdings.handle(id),
       portOf: (id) => this.#holdings.portOf(id),
       lostFromCache: (id) => {
@@ -255,6 +255,11 @@ export class Licenses {
     await this.#keeper.release([id]);
     this.#context.log('debug', 'lease released', { lease: id, server });
     if (server !== undefined) this.#dropIfRetiredAndEmpty(server);
+  }
+
+  /** The acquires in a server's queue now, per feature, and how many have waited in one (for `metrics()`). */
+  queueStats(): { queued: Record<string, number>; queueWaits: number } {
+    return this.#holdings.queueStats();
   }
 
   /** The snapshot of `client.status()`. */

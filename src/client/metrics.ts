@@ -37,6 +37,13 @@ export interface ClientMetrics {
   readonly servers: Readonly<Record<string, LatencySummary>>;
   /** Seats held now (held or being kept through a reconnect), per license type. */
   readonly seatsHeld: Readonly<Record<string, number>>;
+  /**
+   * Acquires waiting in a server's queue now (the server said so with a `queue-position` push), per license
+   * type. A call with `wait` that the server granted or refused at once is never queued.
+   */
+  readonly queued: Readonly<Record<string, number>>;
+  /** Acquires that have waited in a server's queue since the client was made (granted, refused or aborted since, or waiting still). */
+  readonly queueWaits: number;
 }
 
 /** Bucket upper edges: 0.05 ms to about 2.7 hours, 2^(1/4) apart (19 %). */
@@ -127,7 +134,10 @@ export class MetricsRecorder {
     }
   }
 
-  snapshot(seatsHeld: Record<string, number>): ClientMetrics {
+  snapshot(
+    seatsHeld: Record<string, number>,
+    queue: { queued: Record<string, number>; queueWaits: number },
+  ): ClientMetrics {
     return Object.freeze({
       grants: this.#grants,
       refusals: Object.freeze(Object.fromEntries([...this.#refusals].map(([code, n]) => [String(code), n]))),
@@ -140,6 +150,8 @@ export class MetricsRecorder {
         Object.fromEntries([...this.#latency].map(([server, histogram]) => [server, histogram.summary()])),
       ),
       seatsHeld: Object.freeze(seatsHeld),
+      queued: Object.freeze(queue.queued),
+      queueWaits: queue.queueWaits,
     });
   }
 }

@@ -7,6 +7,7 @@ import type { AcquireResult, Push } from '../protocol/messages.js';
 import type { Signal } from '../signal.js';
 import type { Backoff } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
+import type { LeaseEpochs } from './lease-epochs.js';
 import type { ConnectionSettings, ServerAddressOptions } from './link-types.js';
 import type { ServerLink } from './server-link.js';
 
@@ -43,6 +44,7 @@ export type LinkFactory = (
   priority: number,
   settings: ConnectionSettings,
   credentials: ConnectionCredentials | undefined,
+  epochs: LeaseEpochs,
 ) => PoolLink;
 
 /** Options of a {@link ServerPool}. */

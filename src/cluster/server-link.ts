@@ -33,6 +33,7 @@ import type { Connection } from '../transport/connection.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
 import { isNoAnswer } from '../transport/pending.js';
 import { ServerHealth, type ServerHealthSnapshot } from './health.js';
+import { LeaseEpochs } from './lease-epochs.js';
 import { type LinkState, nextLinkState, type ServerState, serverStateOf } from './link-state.js';
 import type {
   ConnectionSettings,
@@ -56,6 +57,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   priority: number;
   readonly #address: ServerAddressOptions;
   readonly #settings: ConnectionSettings;
+  readonly #epochs: LeaseEpochs;
   #credentials: ConnectionCredentials | undefined;
   #state: LinkState = { kind: 'idle' };
   /** A draining server's connection to leave once its last answer is in (see leaveIfDraining). */
@@ -72,8 +74,10 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     priority: number,
     settings: ConnectionSettings,
     credentials: ConnectionCredentials | undefined,
+    epochs: LeaseEpochs = new LeaseEpochs(),
   ) {
     super();
+    this.#epochs = epochs;
     this.#address = address;
     this.server = address.label;
     this.priority = priority;
@@ -185,6 +189,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         onUnsettled: options.onUnsettled,
       });
       if (op !== 'acquire') this.health.measured(this.#settings.now() - started);
+      if (op === 'acquire') this.#epochs.granted(result as ResultOf<'acquire'>);
+      else if (op === 'renew') this.#epochs.renewed(result as ResultOf<'renew'>);
       return result;
     } catch (err) {
       if (isNoAnswer(err)) {
@@ -249,7 +255,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       return;
     }
     for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
-      await this.request('release', { leases: batch }, { onUnsettled });
+      // With each lease's epoch (when the server gave one): a server sharing its pool with others then
+      // knows this release from a stale one.
+      const epochs = this.#epochs.forRelease(batch);
+      await this.request('release', epochs === undefined ? { leases: batch } : { leases: batch, epochs }, {
+        onUnsettled,
+      });
+      this.#epochs.released(batch);
     }
   }
 

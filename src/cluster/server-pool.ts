@@ -23,6 +23,7 @@ import type { Signal } from '../signal.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { orderForNewWork } from './health.js';
+import { LeaseEpochs } from './lease-epochs.js';
 import type { ConnectionSettings } from './link-types.js';
 import type {
   AcquireRequest,
@@ -47,6 +48,8 @@ interface Attempt {
 /** The prioritized servers. */
 export class ServerPool extends EventEmitter<ServerPoolEvents> {
   readonly #settings: ConnectionSettings;
+  /** The fencing epochs of this client's leases, shared by every link (lease ids are unique per client). */
+  readonly #epochs = new LeaseEpochs();
   readonly #retryDelay: Backoff;
   readonly #linkFactory: LinkFactory;
   #credentials: ConnectionCredentials | undefined;
@@ -389,7 +392,13 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
 
   #makeLink(server: PoolServer, priority: number): PoolLink {
     const label = formatServer(server.host, server.port);
-    const link = this.#linkFactory({ ...server, label }, priority, this.#settings, this.#credentials);
+    const link = this.#linkFactory(
+      { ...server, label },
+      priority,
+      this.#settings,
+      this.#credentials,
+      this.#epochs,
+    );
     link.on('up', ({ server: s, session, reconnected }) => {
       this.emit('connect', { server: s, reconnected });
       if (session.cluster !== undefined) this.#meetTheCluster();

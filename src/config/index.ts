@@ -13,6 +13,13 @@ export {
   MAX_LICENSE_CACHE_PERIOD,
 } from './defaults.js';
 // ---- for the library's own layers (not re-exported by the package) ------------------------------------
+export {
+  ENVIRONMENT,
+  type EnvironmentSettings,
+  environmentStandsIn,
+  type PasswordOrigin,
+  readEnvironment,
+} from './environment.js';
 export { passwordsIn } from './lines.js';
 export { loadClientProperties, propertiesFromFile } from './load.js';
 export { parseClientProperties } from './parse.js';
@@ -23,6 +30,7 @@ export { type ConfigCandidate, configCandidates, readConfFile, resolveTlsPaths }
 export { readTlsMaterial, type TlsMaterial } from './tls-files.js';
 export {
   type ClientProperties,
+  type ConfigLines,
   type ConfigWarning,
   type ConfigWarningCode,
   LICENSE_TYPES,

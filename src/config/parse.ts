@@ -10,7 +10,13 @@ import { KEYS, TLS_SECTION } from './keys.js';
 import { AUTHENTICATION_SECTION, GLOBAL_SECTION, passwordsIn, scanLines } from './lines.js';
 import { checkPlacement, SectionTable } from './sections.js';
 import { readServerList } from './servers.js';
-import type { ClientProperties, ParseClientPropertiesOptions, ServerAddress, TlsConfig } from './types.js';
+import type {
+  ClientProperties,
+  ConfigLines,
+  ParseClientPropertiesOptions,
+  ServerAddress,
+  TlsConfig,
+} from './types.js';
 import { isDefault, readCachePeriod, readLicenseType, readSwitch } from './values.js';
 
 const DEFAULT_SOURCE = '<string>';
@@ -73,6 +79,7 @@ export function parseClientProperties(
   );
   const authentication = readCredentials(table, diagnostics);
   const tls = readTls(table, diagnostics);
+  const lines = readLines(table, authentication !== undefined);
   if (authentication !== undefined && options.fileMode !== undefined) {
     checkFileMode(options.fileMode, table, diagnostics);
   }
@@ -85,8 +92,36 @@ export function parseClientProperties(
     authentication,
     tls,
     warnings: diagnostics.warnings,
+    lines,
     source,
   });
+}
+
+/** The line of each setting whose value was used (not its default). Called once every value is valid. */
+function readLines(table: SectionTable, authenticates: boolean): ConfigLines {
+  const line = (section: string, key: string): number | undefined => {
+    const entry = table.get(section, key);
+    return entry === undefined || entry.value === '' || isDefault(entry.value) ? undefined : entry.line;
+  };
+  const lines: Partial<Record<keyof ConfigLines, number | undefined>> = {
+    licenseServers:
+      line(GLOBAL_SECTION, KEYS.licenseServers) ??
+      (table.get(GLOBAL_SECTION, KEYS.licenseServers) === undefined
+        ? line(GLOBAL_SECTION, KEYS.legacyLicenseServers)
+        : undefined),
+    licenseCachePeriod: line(GLOBAL_SECTION, KEYS.licenseCachePeriod),
+    licenseType: line('SRE', KEYS.licenseType),
+    delayedLicenseAcquisition: line('SRE', KEYS.delayedLicenseAcquisition),
+    username: authenticates ? line(AUTHENTICATION_SECTION, KEYS.username) : undefined,
+    password: authenticates ? line(AUTHENTICATION_SECTION, KEYS.password) : undefined,
+    caFile: line(TLS_SECTION, KEYS.caFile),
+    certFile: line(TLS_SECTION, KEYS.certFile),
+    keyFile: line(TLS_SECTION, KEYS.keyFile),
+    serverName: line(TLS_SECTION, KEYS.serverName),
+  };
+  return Object.freeze(
+    Object.fromEntries(Object.entries(lines).filter(([, n]) => n !== undefined)),
+  ) as ConfigLines;
 }
 
 function readLicenseServers(table: SectionTable, diagnostics: Diagnostics): readonly ServerAddress[] {

@@ -75,6 +75,33 @@ export interface TlsConfig {
   readonly serverName?: string;
 }
 
+/**
+ * The 1-based line of the file each setting was read from. A setting that is absent here took its built-in
+ * default (its key is missing, empty, or says `default`). Only line numbers: never a value.
+ */
+export interface ConfigLines {
+  /** `LICENSE_SERVERS` (or the legacy `LIC_SERVER_HOSTNAME` it was read from). */
+  readonly licenseServers?: number;
+  /** `LICENSE_CACHE_PERIOD`. */
+  readonly licenseCachePeriod?: number;
+  /** `LICENSE_TYPE`. */
+  readonly licenseType?: number;
+  /** `DELAYED_LICENSE_ACQUISITION`. */
+  readonly delayedLicenseAcquisition?: number;
+  /** `AUTHENTICATION_USERNAME`. */
+  readonly username?: number;
+  /** `AUTHENTICATION_PASSWORD` (the line, not the value). */
+  readonly password?: number;
+  /** `[TLS] CA_FILE`. */
+  readonly caFile?: number;
+  /** `[TLS] CERT_FILE`. */
+  readonly certFile?: number;
+  /** `[TLS] KEY_FILE`. */
+  readonly keyFile?: number;
+  /** `[TLS] SERVER_NAME`. */
+  readonly serverName?: number;
+}
+
 /** The validated contents of a `client_property.conf`. Frozen. */
 export interface ClientProperties {
   /**
@@ -107,6 +134,8 @@ export interface ClientProperties {
   readonly tls: TlsConfig;
   /** What looked wrong but did not stop the file from loading. */
   readonly warnings: readonly ConfigWarning[];
+  /** The line each setting was read from; a setting not listed took its default. */
+  readonly lines: ConfigLines;
   /** The file's path, or the label given to `parseClientProperties`; `'<string>'` by default. */
   readonly source: string;
 }

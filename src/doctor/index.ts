@@ -7,16 +7,22 @@ export { LIBRARY_VERSION } from '../version.js';
 export { createSupportBundle, redactConf, type SupportBundle } from './bundle.js';
 export { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
 export { runDoctor } from './run.js';
+export { describeSettingSource } from './settings.js';
 export { getServerStatus, type ServerStatus, type StatusOptions, type StatusReport } from './status.js';
 export type {
   ConfigCandidate,
+  ConfigSetting,
+  DefaultSource,
   DoctorFinding,
   DoctorOptions,
   DoctorReport,
   DoctorVerdict,
+  EnvironmentSource,
   FeatureCount,
+  FileSource,
   FindingStatus,
   ProbeOptions,
   ProbeTlsOptions,
   ServerProbe,
+  SettingSource,
 } from './types.js';

@@ -4,16 +4,25 @@
  */
 
 import type { LicenseType } from '../config/index.js';
-import { loadClientProperties, readTlsMaterial } from '../config/index.js';
+import {
+  environmentStandsIn,
+  loadClientProperties,
+  readEnvironment,
+  readTlsMaterial,
+} from '../config/index.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { DEFAULT_STEP_TIMEOUT, probeServer } from './probe.js';
+import { effectiveConnection } from './settings.js';
 import type { FeatureCount } from './types.js';
 
 /** Options of {@link getServerStatus}. */
 export interface StatusOptions {
   /** The configuration file; without it `LV_CLIENT_PROPERTY_CONF`, then the vendor's default path. */
   config?: string | undefined;
-  /** Where `LV_CLIENT_PROPERTY_CONF` is looked up. @defaultValue `process.env` */
+  /**
+   * Where `LV_CLIENT_PROPERTY_CONF`, `LV_LICENSE_SERVERS` and `LV_AUTHENTICATION_*` are looked up.
+   * @defaultValue `process.env`
+   */
   env?: NodeJS.ProcessEnv | undefined;
   /** The deadline of each network step, in ms. @defaultValue 3000 */
   timeout?: number | undefined;
@@ -51,8 +60,8 @@ export interface StatusReport {
   readonly library: string;
   /** The configuration file read. */
   readonly config: {
-    /** Its path. */
-    readonly path: string;
+    /** Its path; `null` when no file exists and `LV_LICENSE_SERVERS` stands in for it. */
+    readonly path: string | null;
   };
   /** The conf's `LICENSE_TYPE`. */
   readonly licenseType: LicenseType;
@@ -61,9 +70,12 @@ export interface StatusReport {
 }
 
 /**
- * Asks every configured server, in parallel, for this account's seat counts.
+ * Asks every configured server, in parallel, for this account's seat counts. The servers and credentials
+ * are the ones `LicenseClient.fromConfigFile()` would use: `LV_LICENSE_SERVERS` and `LV_AUTHENTICATION_*`
+ * over the file's, or instead of a file that does not exist.
  *
- * @throws {ConfigError} when the configuration cannot be loaded, or a `[TLS]` file cannot be read.
+ * @throws {ConfigError} when the configuration cannot be loaded (the file, or the environment variables),
+ *   or a `[TLS]` file cannot be read.
  * @example
  * ```ts
  * const status = await getServerStatus();
@@ -71,17 +83,25 @@ export interface StatusReport {
  * ```
  */
 export async function getServerStatus(options: StatusOptions = {}): Promise<StatusReport> {
-  const props = await loadClientProperties(options.config, { env: options.env ?? process.env });
-  const tls = props.licenseServers.some((s) => s.tls)
-    ? await readTlsMaterial(props.tls, props.source)
-    : undefined;
+  const env = options.env ?? process.env;
+  const environment = readEnvironment(env);
+  const props = (await environmentStandsIn(options.config, env))
+    ? undefined
+    : await loadClientProperties(options.config, { env });
+  const connection = effectiveConnection(props?.licenseServers ?? [], props?.authentication, environment);
+  if (connection.credentialsError !== undefined) throw connection.credentialsError;
+  const tls =
+    props !== undefined && connection.servers.some((s) => s.tls)
+      ? await readTlsMaterial(props.tls, props.source)
+      : undefined;
+  const licenseType = props?.licenseType ?? 'Auto';
   const probes = await Promise.all(
-    props.licenseServers.map((server) =>
+    connection.servers.map((server) =>
       probeServer(server, {
-        credentials: props.authentication,
+        credentials: connection.credentials,
         tls,
         timeout: options.timeout ?? DEFAULT_STEP_TIMEOUT,
-        licenseType: props.licenseType,
+        licenseType,
         signal: options.signal,
       }),
     ),
@@ -90,8 +110,8 @@ export async function getServerStatus(options: StatusOptions = {}): Promise<Stat
     version: 1,
     tool: 'lv-license status',
     library: LIBRARY_VERSION,
-    config: Object.freeze({ path: props.source }),
-    licenseType: props.licenseType,
+    config: Object.freeze({ path: props?.source ?? null }),
+    licenseType,
     servers: Object.freeze(
       probes.map(
         (probe): ServerStatus =>

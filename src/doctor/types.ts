@@ -80,6 +80,51 @@ export interface DoctorVerdict {
 
 export type { ConfigCandidate } from '../config/index.js';
 
+/** A value read from the configuration file. */
+export interface FileSource {
+  /** Where the value came from: the file. */
+  readonly kind: 'file';
+  /** The file's path. */
+  readonly path: string;
+  /** The 1-based line; absent only for credentials recovered from outside `[AUTHENTICATION]`. */
+  readonly line?: number;
+}
+
+/** A value an environment variable set (it wins over the file). */
+export interface EnvironmentSource {
+  /** Where the value came from: the environment. */
+  readonly kind: 'env';
+  /** The variable's name, such as `LV_LICENSE_SERVERS`; never its value. */
+  readonly variable: string;
+  /** For `LV_AUTHENTICATION_PASSWORD_FILE`: the path of the file the password was read from. */
+  readonly file?: string;
+}
+
+/** A value neither the file nor the environment sets: the built-in default. */
+export interface DefaultSource {
+  /** Where the value came from: the built-in default. */
+  readonly kind: 'default';
+}
+
+/** Where one configuration value came from. */
+export type SettingSource = FileSource | EnvironmentSource | DefaultSource;
+
+/** One configuration value as a client on this machine would use it, and where it came from. */
+export interface ConfigSetting {
+  /**
+   * The conf key: `LICENSE_SERVERS`, `LICENSE_CACHE_PERIOD`, `LICENSE_TYPE`, `DELAYED_LICENSE_ACQUISITION`,
+   * `AUTHENTICATION_USERNAME`, `AUTHENTICATION_PASSWORD`, and the `[TLS]` keys that are set.
+   */
+  readonly key: string;
+  /**
+   * The value used, as text (servers joined with `;`); `null` when not set (no authentication). The
+   * password is never shown: its value is `'[redacted]'` when one is set.
+   */
+  readonly value: string | null;
+  /** The file and line, the environment variable, or the default. */
+  readonly source: SettingSource;
+}
+
 /** Everything `lv-license doctor` found, as printed by `--json`. */
 export interface DoctorReport {
   /** The version of this document's shape. */
@@ -96,6 +141,11 @@ export interface DoctorReport {
     readonly path: string | null;
     /** Every place a file was looked for: the argument, `LV_CLIENT_PROPERTY_CONF`, the vendor default. */
     readonly pathsTried: readonly ConfigCandidate[];
+    /**
+     * Each value a client would use, with where it came from: the file (path and line), an environment
+     * variable (`LV_LICENSE_SERVERS`, `LV_AUTHENTICATION_*`), or the default. Never a password.
+     */
+    readonly settings: readonly ConfigSetting[];
   };
   /** Every check, in order: configuration, servers, authentication, each server, the verdict, reminders. */
   readonly findings: readonly DoctorFinding[];
@@ -107,7 +157,10 @@ export interface DoctorReport {
 export interface DoctorOptions {
   /** The configuration file to check; without it `LV_CLIENT_PROPERTY_CONF`, then the vendor's default path. */
   config?: string | undefined;
-  /** Where `LV_CLIENT_PROPERTY_CONF` is looked up. @defaultValue `process.env` */
+  /**
+   * Where `LV_CLIENT_PROPERTY_CONF`, `LV_LICENSE_SERVERS` and `LV_AUTHENTICATION_*` are looked up.
+   * @defaultValue `process.env`
+   */
   env?: NodeJS.ProcessEnv | undefined;
   /** The deadline of each network step (DNS, connect, TLS, greeting, each request), in ms. @defaultValue 3000 */
   timeout?: number | undefined;

@@ -151,6 +151,50 @@ export function readObjectArray(
   return value as Array<Record<string, unknown>>;
 }
 
+/**
+ * An optional array of fencing epochs, one per id of `ids` (an integer >= 1, or `null` for an id whose
+ * epoch the sender does not know).
+ */
+export function readOptionalEpochs(
+  obj: Record<string, unknown>,
+  name: string,
+  ctx: FieldContext,
+  ids: readonly string[],
+): Array<number | null> | undefined {
+  if (!has(obj, name)) return undefined;
+  const value = obj[name];
+  if (!Array.isArray(value) || value.length !== ids.length) {
+    fieldError(ctx, name, `must be an array of ${ids.length} epochs (integers >= 1 or null), one per lease`);
+  }
+  return value.map((item: unknown, index) => {
+    if (item !== null && !(Number.isSafeInteger(item) && (item as number) >= 1)) {
+      fieldError(ctx, `${name}[${index}]`, 'must be an integer >= 1 or null');
+    }
+    return item as number | null;
+  });
+}
+
+/** An optional object of lease id to fencing epoch (an integer >= 1); a map, so no id is a prototype key. */
+export function readOptionalEpochMap(
+  obj: Record<string, unknown>,
+  name: string,
+  ctx: FieldContext,
+  pattern: RegExp,
+): Map<string, number> | undefined {
+  if (!has(obj, name)) return undefined;
+  const value = obj[name];
+  if (!isRecord(value)) fieldError(ctx, name, 'must be an object of lease id to epoch');
+  const epochs = new Map<string, number>();
+  for (const [id, epoch] of Object.entries(value)) {
+    if (!pattern.test(id)) fieldError(ctx, `${name} key`, `must be a lease id matching ${pattern}`);
+    if (!(Number.isSafeInteger(epoch) && (epoch as number) >= 1)) {
+      fieldError(ctx, `${name}.${id}`, 'must be an integer >= 1');
+    }
+    epochs.set(id, epoch as number);
+  }
+  return epochs;
+}
+
 /** An object field. */
 export function readObject(
   obj: Record<string, unknown>,

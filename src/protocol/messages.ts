@@ -88,6 +88,11 @@ export interface AcquireResult {
   ttl: number;
   /** `true` when this account already held this lease id: nothing new was taken. */
   reclaimed: boolean;
+  /**
+   * Since 1.1, from a server whose nodes share one pool: the lease's fencing token. It grows whenever the
+   * lease moves to another connection or node; a `release` that names an older epoch is ignored.
+   */
+  epoch?: number;
 }
 
 /** `cancel`: leaves the wait queue of a pending `acquire`. */
@@ -109,11 +114,18 @@ export interface RenewResult {
   renewed: string[];
   unknown: string[];
   ttl: number;
+  /** Since 1.1: the new epoch of each renewed lease that moved to this connection (see `AcquireResult.epoch`). */
+  epochs?: Record<string, number>;
 }
 
 /** `release`: gives a batch of leases back. */
 export interface ReleaseParams {
   leases: string[];
+  /**
+   * Since 1.1: the epoch the client knows of each lease, in the order of `leases` (`null`: not known). A lease
+   * whose epoch is newer (it moved since) is not released, and is listed in `unknown`.
+   */
+  epochs?: Array<number | null>;
 }
 /** The result of `release`. */
 export interface ReleaseResult {

@@ -13,10 +13,12 @@ import {
   readInteger,
   readObject,
   readObjectArray,
+  readOptionalEpochMap,
   readOptionalInteger,
   readOptionalString,
   readString,
   readStringArray,
+  withOptional,
 } from './fields.js';
 import {
   AUTH_MODES,
@@ -51,22 +53,34 @@ const RESULTS: ResultReaders = {
     message: readString(obj, 'message', ctx),
     account: readString(obj, 'account', ctx),
   }),
-  acquire: (obj, ctx) => ({
-    lease: readString(obj, 'lease', ctx, LEASE_ID_PATTERN),
-    feature: readString(obj, 'feature', ctx, FEATURE_PATTERN),
-    count: readInteger(obj, 'count', ctx, 1),
-    ttl: readInteger(obj, 'ttl', ctx, 1),
-    reclaimed: readBoolean(obj, 'reclaimed', ctx),
-  }),
+  acquire: (obj, ctx) =>
+    withOptional(
+      {
+        lease: readString(obj, 'lease', ctx, LEASE_ID_PATTERN),
+        feature: readString(obj, 'feature', ctx, FEATURE_PATTERN),
+        count: readInteger(obj, 'count', ctx, 1),
+        ttl: readInteger(obj, 'ttl', ctx, 1),
+        reclaimed: readBoolean(obj, 'reclaimed', ctx),
+      },
+      'epoch',
+      readOptionalInteger(obj, 'epoch', ctx, 1),
+    ),
   cancel: (obj, ctx) => ({
     lease: readString(obj, 'lease', ctx, LEASE_ID_PATTERN),
     cancelled: readBoolean(obj, 'cancelled', ctx),
   }),
-  renew: (obj, ctx) => ({
-    renewed: readStringArray(obj, 'renewed', ctx, LEASE_ID_PATTERN),
-    unknown: readStringArray(obj, 'unknown', ctx, LEASE_ID_PATTERN),
-    ttl: readInteger(obj, 'ttl', ctx, 1),
-  }),
+  renew: (obj, ctx) => {
+    const epochs = readOptionalEpochMap(obj, 'epochs', ctx, LEASE_ID_PATTERN);
+    return withOptional(
+      {
+        renewed: readStringArray(obj, 'renewed', ctx, LEASE_ID_PATTERN),
+        unknown: readStringArray(obj, 'unknown', ctx, LEASE_ID_PATTERN),
+        ttl: readInteger(obj, 'ttl', ctx, 1),
+      },
+      'epochs',
+      epochs === undefined ? undefined : Object.fromEntries(epochs),
+    );
+  },
   release: (obj, ctx) => ({
     released: readStringArray(obj, 'released', ctx, LEASE_ID_PATTERN),
     unknown: readStringArray(obj, 'unknown', ctx, LEASE_ID_PATTERN),

@@ -20,6 +20,7 @@ import {
   readInteger,
   readObject,
   readObjectArray,
+  readOptionalEpochs,
   readOptionalInteger,
   readOptionalString,
   readString,
@@ -100,7 +101,10 @@ const PARAMS: ParamsReaders = {
     ),
   cancel: (obj, ctx) => ({ lease: readString(obj, 'lease', ctx, LEASE_ID_PATTERN) }),
   renew: (obj, ctx) => ({ leases: readStringArray(obj, 'leases', ctx, LEASE_ID_PATTERN) }),
-  release: (obj, ctx) => ({ leases: readStringArray(obj, 'leases', ctx, LEASE_ID_PATTERN) }),
+  release: (obj, ctx) => {
+    const leases = readStringArray(obj, 'leases', ctx, LEASE_ID_PATTERN);
+    return withOptional({ leases }, 'epochs', readOptionalEpochs(obj, 'epochs', ctx, leases));
+  },
   status: (obj, ctx) => withOptional({}, 'feature', readOptionalString(obj, 'feature', ctx, FEATURE_PATTERN)),
   ping: () => ({}),
   // Each request of a batch is checked on its own (parseRequest), so that one bad request is answered

@@ -8,6 +8,7 @@
 export { isLicenseError, LicenseError } from '../errors.js';
 export type { Feature } from '../protocol/features.js';
 export type { AuthMode } from '../protocol/messages.js';
+export { type AccountSource, accountsFileSource } from './account-source.js';
 export {
   type AccountSpec,
   type AccountsSpec,
@@ -65,6 +66,7 @@ export type {
   Waiter,
 } from './pool-types.js';
 export { ANONYMOUS_ACCOUNT } from './pools.js';
+export { type AccountsDiff, PostgresAccounts, type PostgresAccountsOptions } from './postgres/accounts.js';
 export { PostgresStore, type PostgresStoreOptions } from './postgres/store.js';
 export {
   type EventLogLine,
@@ -80,5 +82,6 @@ export {
   type LicenseStore,
   type ReleaseResult,
   type RenewResult,
+  type RevocationNotice,
   StoreUnavailableError,
 } from './store.js';

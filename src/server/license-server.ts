@@ -7,7 +7,6 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { watchFile } from '../config/index.js';
 import { ConfigError } from '../errors.js';
 import { buildGreeting, errorResponse } from '../protocol/builders.js';
 import { encodeFrame } from '../protocol/codec.js';
@@ -31,7 +30,7 @@ import type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions 
 
 export type { LicenseServerOptions, PoolStatus, ReloadSummary, ServerTlsOptions } from './options.js';
 
-import { editAccountsFile } from './accounts-writer.js';
+import { type AccountSource, accountsFileSource, isAccountSource } from './account-source.js';
 import { applyAccounts } from './apply-accounts.js';
 import { errorText } from './error-text.js';
 import { describeEvent, type RevocationReason, type ServerEvent } from './events.js';
@@ -42,7 +41,7 @@ import { MemoryStore } from './memory-store.js';
 import type { LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
-import { grantResult, Session, type SessionHost } from './session.js';
+import { Session, type SessionHost } from './session.js';
 import type { LeaseFilter, LicenseStore } from './store.js';
 
 const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
@@ -93,11 +92,13 @@ export class LicenseServer implements AsyncDisposable {
   readonly #ended = new Set<string>();
   /** Looks for subscriptions that ended while nothing asked (an idle server). */
   #billingTimer: NodeJS.Timeout | undefined;
-  /** The accounts file the server was started with, if any. */
-  readonly #accountsPath: string | undefined;
+  /** Where the accounts come from and changes to them go (a file, a database); none for accounts in code. */
+  readonly #accountSource: AccountSource | undefined;
   #stopWatching: (() => void) | undefined;
   /** Stops hearing of other servers' changes in a shared store. */
   #unwatch: (() => void) | undefined;
+  /** Whether the notices of revocations taken elsewhere are being fetched (one fetch at a time). */
+  #takingNotices = false;
   /** Called once when the last connection closes (a drain waits for it). */
   #whenEmpty: (() => void) | undefined;
   readonly #sessionHost: SessionHost;
@@ -119,6 +120,7 @@ export class LicenseServer implements AsyncDisposable {
     all: AccountsSpec | undefined,
     faults: FaultPlan,
     store: LicenseStore | undefined,
+    source: AccountSource | undefined,
   ) {
     // Passwords are not kept: only the SCRAM verifiers derived from them below.
     const { accounts: _accounts, ...rest } = options;
@@ -126,7 +128,7 @@ export class LicenseServer implements AsyncDisposable {
     const accounts = all === undefined ? undefined : enabledAccounts(all);
     this.#options = rest;
     this.#faults = faults;
-    this.#accountsPath = typeof options.accounts === 'string' ? options.accounts : undefined;
+    this.#accountSource = source;
     this.#accountNames = Object.keys(accounts ?? {});
     this.#bindHost = options.host ?? '127.0.0.1';
     this.#port = options.port ?? 0;
@@ -189,18 +191,19 @@ export class LicenseServer implements AsyncDisposable {
 
   /** @internal {@link LicenseServer.start} with a fault plan (lv-license-client/testing). */
   static async [kStartWithFaults](options: LicenseServerOptions, faults: FaultPlan): Promise<LicenseServer> {
+    const given = options.accounts;
+    const source =
+      typeof given === 'string' ? accountsFileSource(given) : isAccountSource(given) ? given : undefined;
     const accounts =
-      options.accounts === undefined
+      given === undefined
         ? undefined
-        : typeof options.accounts === 'string'
-          ? await loadAccountsFile(options.accounts)
-          : validateAccounts(options.accounts);
-    const server = new LicenseServer(options, accounts, faults, options.store);
+        : source !== undefined
+          ? validateAccounts(await source.load())
+          : validateAccounts(given as AccountsSpec);
+    const server = new LicenseServer(options, accounts, faults, options.store, source);
     const store = server.#store;
     if (accounts === undefined) {
-      for (const [feature, total] of Object.entries(options.licenses ?? DEFAULT_LICENSES)) {
-        if (total !== undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
-      }
+      await setAnonymousPool(store, options.licenses);
     } else {
       await applyAccounts(store, [], enabledAccounts(accounts));
     }
@@ -211,15 +214,20 @@ export class LicenseServer implements AsyncDisposable {
       throw err;
     }
     // A store shared with other servers says when they freed seats this server's waiters may take.
-    server.#unwatch = store.watch?.(() => server.#afterChange());
+    // It also carries the revocations other servers took of leases held through this one, to push here.
+    server.#unwatch = store.watch?.(() => {
+      server.#afterChange();
+      server.#pushNotices();
+    });
     server.#billingTimer = setInterval(() => server.#enforceSubscriptions(), 1_000);
     server.#billingTimer.unref();
-    const path = server.#accountsPath;
-    if (options.watch === true && path !== undefined) {
-      server.#stopWatching = watchFile(path, () => {
+    // A file is watched when asked; a source given as such (a database) always.
+    const watching = options.watch ?? (source !== undefined && typeof given !== 'string');
+    if (watching && source?.watch !== undefined) {
+      server.#stopWatching = source.watch(() => {
         server.reload().catch((err: unknown) => {
           server.#log(
-            `the accounts file was not applied, the accounts in force stay: ${(err as Error).message}`,
+            `the accounts of ${source.description} were not applied, the accounts in force stay: ${errorText(err)}`,
           );
         });
       });
@@ -295,8 +303,8 @@ export class LicenseServer implements AsyncDisposable {
   // ---- change without a restart -----------------------------------------------------------------
 
   /**
-   * Applies new accounts (code, or the path of a `license_authentication.conf`; by default the file the
-   * server was started with) without a restart. The
+   * Applies new accounts (code, or the path of a `license_authentication.conf`; by default the accounts of
+   * the source the server was started with: its file, or its database) without a restart. The
    * new accounts are validated whole first: when they do not validate, it throws and nothing changes.
    * Then: a pool that shrinks revokes its newest leases (their holders get `lease-revoked`); one that grows
    * serves its queue; a new password applies to the next login (sessions already authenticated go on); the
@@ -305,17 +313,26 @@ export class LicenseServer implements AsyncDisposable {
    *
    * @throws {ConfigError} for accounts that do not validate, or on a server without accounts.
    */
-  reload(accounts: AccountsSpec | string | undefined = this.#accountsPath): Promise<ReloadSummary> {
+  reload(accounts?: AccountsSpec | string): Promise<ReloadSummary> {
     return this.#oneAtATime(() => this.#reload(accounts));
   }
 
   async #reload(accounts: AccountsSpec | string | undefined): Promise<ReloadSummary> {
-    if (this.#auth === 'none' || accounts === undefined) {
+    if (this.#auth === 'none') {
       throw new ConfigError(
         'This license server runs without accounts (unauthenticated mode): there are no accounts to reload. Start it with accounts to use them.',
       );
     }
-    const all = typeof accounts === 'string' ? await loadAccountsFile(accounts) : validateAccounts(accounts);
+    const source = this.#accountSource;
+    if (accounts === undefined && source === undefined) {
+      throw new ConfigError(
+        "This license server's accounts were given in code: pass the new ones, reload(accounts).",
+      );
+    }
+    const all =
+      typeof accounts === 'string'
+        ? await loadAccountsFile(accounts)
+        : validateAccounts(accounts ?? (await (source as AccountSource).load()));
     const next = enabledAccounts(all);
     // Validated whole: from here on only the store can fail, and what it did by then is told.
     const revoked: LeaseRecord[] = [];
@@ -577,22 +594,24 @@ export class LicenseServer implements AsyncDisposable {
   }
 
   /**
-   * Sets the size of a pool and keeps it: on a server started from an accounts file, the file is edited
-   * (atomically, as `lv-license accounts set` does) and reloaded, so the next reload does not undo it; on
-   * one with accounts in code (or none), it lasts until a restart or a reload. Shrinking revokes the newest
-   * leases.
+   * Sets the size of a pool and keeps it: on a server started from an accounts file or another
+   * {@link AccountSource} (a database), the source is changed (atomically, as `lv-license accounts set`
+   * does) and reloaded, so the next reload does not undo it, and every node of a shared database hears of
+   * it; on one with accounts in code (or none), it lasts until a restart or a reload. Shrinking revokes the
+   * newest leases.
    *
-   * @throws {ConfigError} when the file cannot be edited, or the account does not exist.
+   * @throws {ConfigError} when the source cannot be changed, or the account does not exist.
    */
   async setPoolSize(account: string, feature: string, total: number): Promise<void> {
-    const path = this.#accountsPath;
-    if (path === undefined || this.#auth === 'none') {
+    const source = this.#accountSource;
+    if (source === undefined || this.#auth === 'none') {
       await this.setLicenses(feature, total, account);
       return;
     }
-    await editAccountsFile(path, (all) => {
+    await source.edit((all) => {
       const existing = all[account];
-      if (existing === undefined) throw new ConfigError(`There is no account ${account} in ${path}.`);
+      if (existing === undefined)
+        throw new ConfigError(`There is no account ${account} in ${source.description}.`);
       all[account] = { ...existing, licenses: { ...existing.licenses, [feature]: total } };
     });
     await this.reload();
@@ -913,7 +932,7 @@ export class LicenseServer implements AsyncDisposable {
         continue;
       }
       this.#emit({ type: 'grant', ...this.#about(lease, waiter.owner), kind: 'new', waited: true });
-      session.answer(waiter.requestId, grantResult(lease, this.#store.leaseTtl, false));
+      session.answer(waiter.requestId, session.grantResult(lease, false));
     }
     for (const { waiter, position } of positions) {
       this.#sessions.get(waiter.owner)?.push({ push: 'queue-position', lease: waiter.id, position });
@@ -972,6 +991,41 @@ export class LicenseServer implements AsyncDisposable {
     for (const [owner, ids] of byOwner) {
       this.#sessions.get(owner)?.push({ push: 'lease-revoked', leases: ids, code, message });
     }
+    // Held through another server of a shared store (owner -1): that server tells its client.
+    if (reason !== 'expiry' && this.#store.tellHolders !== undefined && byOwner.has(-1)) {
+      this.#store.tellHolders(leases, { code, message }).catch((err: unknown) => {
+        this.#log(
+          `the holders of leases taken back elsewhere could not be told (they learn it at their next renewal): ${errorText(err)}`,
+        );
+      });
+    }
+  }
+
+  /** Pushes `lease-revoked` for the leases other servers of a shared store took back from this one's clients. */
+  #pushNotices(): void {
+    const store = this.#store;
+    if (store.takeNotices === undefined || this.#takingNotices) return;
+    this.#takingNotices = true;
+    store
+      .takeNotices()
+      .then((notices) => {
+        const byPush = new Map<string, { owner: number; code: number; message: string; ids: string[] }>();
+        for (const { lease, notice } of notices) {
+          const key = `${lease.owner}\u0000${notice.code}\u0000${notice.message}`;
+          const push = byPush.get(key) ?? { owner: lease.owner, ...notice, ids: [] };
+          push.ids.push(lease.id);
+          byPush.set(key, push);
+        }
+        for (const { owner, code, message, ids } of byPush.values()) {
+          this.#sessions.get(owner)?.push({ push: 'lease-revoked', leases: ids, code, message });
+        }
+      })
+      .catch(() => {
+        // The store is away: the notices wait in it for the next beat.
+      })
+      .finally(() => {
+        this.#takingNotices = false;
+      });
   }
 
   #dropAll(reset: boolean): void {
@@ -997,4 +1051,23 @@ function subscriptionEnds(accounts: AccountsSpec): Map<string, number> {
     if (end !== undefined) ends.set(name, end);
   }
   return ends;
+}
+
+/**
+ * Sets the pool of unauthenticated mode: `licenses` when given (a type it does not list goes to 0), else
+ * the default, unless the store has one already (another node of a shared store set it: that one stays).
+ */
+async function setAnonymousPool(
+  store: LicenseStore,
+  licenses: LicenseServerOptions['licenses'],
+): Promise<void> {
+  const existing = await store.counts(ANONYMOUS_ACCOUNT);
+  if (licenses === undefined && existing.length > 0) return;
+  const wanted: Readonly<Record<string, number | undefined>> = licenses ?? DEFAULT_LICENSES;
+  for (const { feature } of existing) {
+    if (wanted[feature] === undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, 0);
+  }
+  for (const [feature, total] of Object.entries(wanted)) {
+    if (total !== undefined) await store.setTotal(ANONYMOUS_ACCOUNT, feature, total);
+  }
 }

@@ -3,6 +3,7 @@
  */
 
 import type { Feature } from '../protocol/features.js';
+import type { AccountSource } from './account-source.js';
 import type { AccountsSpec } from './accounts.js';
 import type { ServerEvent } from './events.js';
 import type { LicenseStore } from './store.js';
@@ -26,11 +27,16 @@ export interface LicenseServerOptions {
   /** Address to listen on. @defaultValue '127.0.0.1' */
   host?: string;
   /**
-   * Accounts for authentication mode, in code or as the path of a `license_authentication.conf` file.
+   * Accounts for authentication mode: in code, as the path of a `license_authentication.conf` file, or an
+   * {@link AccountSource} (such as `PostgresAccounts`, the accounts in the database every node shares).
    * Without accounts the server runs in unauthenticated mode with one pool, {@link LicenseServerOptions.licenses}.
    */
-  accounts?: AccountsSpec | string;
-  /** The pool of unauthenticated mode. @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }` */
+  accounts?: AccountsSpec | string | AccountSource;
+  /**
+   * The pool of unauthenticated mode; a type it does not list has no seats. Not given: the pool the store
+   * has already (another node of a shared store set it), or else the default.
+   * @defaultValue `{ FULL: 4, LITE: 2, TTS: 2, AMD: 1 }`
+   */
   licenses?: Readonly<Partial<Record<Feature, number>>>;
   /**
    * How long a lease lives without renewal, in ms: the TTL of the {@link MemoryStore} the server makes.
@@ -71,8 +77,9 @@ export interface LicenseServerOptions {
    */
   billingClock?: () => number;
   /**
-   * Re-read the accounts file (when {@link LicenseServerOptions.accounts} is a path) whenever it changes,
-   * as {@link LicenseServer.reload} does. @defaultValue false
+   * Re-read the accounts whenever their source changes, as {@link LicenseServer.reload} does: the file
+   * (when {@link LicenseServerOptions.accounts} is a path), or an {@link AccountSource} (another node or the
+   * CLI changed the database). @defaultValue false for a path, true for an {@link AccountSource}
    */
   watch?: boolean;
   /**

@@ -18,6 +18,17 @@ export interface LeaseRecord {
   expiresAt: number;
   /** The connection that last acquired or renewed the lease: where pushes about it go. */
   owner: number;
+  /**
+   * The lease's fencing token, from a store several servers share (protocol 1.1): it grows whenever the lease
+   * moves to another connection or node, and a release naming an older one is ignored. `undefined` from a
+   * store only one server uses.
+   */
+  readonly epoch?: number;
+  /**
+   * The server (node) the lease is held through, in a store several servers share: a lease with owner -1
+   * is held through another one. `undefined` from a store only one server uses.
+   */
+  readonly node?: string;
 }
 
 /** One acquire waiting in a pool's queue. */

@@ -109,8 +109,8 @@ export class Session {
    * request that does not parse, a malformed frame), kept in line so that answers leave in request order.
    */
   readonly #inbox: Array<Request | (() => void)> = [];
-  /** The code for a type the account has no seats of: -69 for a 1.1 client, -26 (as in 1.0) otherwise. */
-  #notLicensedCode: number = ReturnCode.LV_FUNCTION_DISABLED;
+  /** Whether the client said `hello` with 1.1 or later (it knows -69 and lease epochs). */
+  #minor1 = true;
   /** Whether a request is being handled (the store has not answered yet). */
   #busy = false;
   /** Whether reading is paused because the inbox is full (a client sending faster than the store answers). */
@@ -157,6 +157,18 @@ export class Session {
   }
 
   /** Answers a request that waited in the queue. */
+  /** The `acquire` result for a lease granted to this connection (with its epoch, for a 1.1 client). */
+  grantResult(lease: LeaseRecord, reclaimed: boolean): ResultOf<'acquire'> {
+    const result = {
+      lease: lease.id,
+      feature: lease.feature,
+      count: lease.count,
+      ttl: this.#host.store.leaseTtl,
+      reclaimed,
+    };
+    return this.#minor1 && lease.epoch !== undefined ? { ...result, epoch: lease.epoch } : result;
+  }
+
   answer(requestId: number, result: object): void {
     this.#send(okResponse(requestId, result));
   }
@@ -450,10 +462,7 @@ export class Session {
       this.#helloDone = true;
       // A 1.0 client knows -26 for "no licenses of that type" (and tries its next type on it): it keeps
       // getting -26; a 1.1 client gets -69, "not licensed", told apart from "busy".
-      this.#notLicensedCode =
-        (parseProtocolVersion(req.version)?.minor ?? 0) >= 1
-          ? ReturnCode.LV_FUNCTION_DISABLED
-          : ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED;
+      this.#minor1 = (parseProtocolVersion(req.version)?.minor ?? 0) >= 1;
       if (this.#host.auth === 'none') this.#authenticated(ANONYMOUS_ACCOUNT);
       return {
         version: this.#host.greeting.version,
@@ -512,11 +521,18 @@ export class Session {
       if (await this.#host.subscriptionEnded(this.#accountName)) {
         return { renewed: [], unknown: [...new Set(req.leases)], ttl: store.leaseTtl };
       }
-      const { renewed, unknown } = await store.renew(this.#accountName, req.leases, this.id);
-      return { renewed, unknown, ttl: store.leaseTtl };
+      const { renewed, unknown, moved } = await store.renew(this.#accountName, req.leases, this.id);
+      // A 1.1 client learns the new epoch of a lease that moved here, for its release.
+      return this.#minor1 && moved !== undefined && moved.size > 0
+        ? { renewed, unknown, ttl: store.leaseTtl, epochs: Object.fromEntries(moved) }
+        : { renewed, unknown, ttl: store.leaseTtl };
     },
     release: async (req) => {
-      const { released, unknown, leases } = await this.#host.store.release(this.#accountName, req.leases);
+      const { released, unknown, leases } = await this.#host.store.release(
+        this.#accountName,
+        req.leases,
+        req.epochs,
+      );
       if (this.#host.reporting()) {
         for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
       }
@@ -662,7 +678,7 @@ export class Session {
             waited: false,
           });
         this.#host.leaseGranted(Date.now() + store.leaseTtl);
-        return grantResult(outcome.lease, store.leaseTtl, outcome.reclaimed);
+        return this.grantResult(outcome.lease, outcome.reclaimed);
       case 'queued':
         if (this.#host.reporting()) {
           this.#host.emit({ type: 'queued', ...this.#about(req.lease, req), position: outcome.position });
@@ -679,10 +695,10 @@ export class Session {
         );
         return undefined;
       case 'unknown-feature':
-        this.#denied(req, 'not-licensed', this.#notLicensedCode);
+        this.#denied(req, 'not-licensed', this.#notLicensedCode());
         this.fail(
           req.id,
-          this.#notLicensedCode,
+          this.#notLicensedCode(),
           `This server has no ${req.feature} licenses${who}: the license does not include that type.`,
         );
         return undefined;
@@ -763,6 +779,11 @@ export class Session {
       this.#host.emit({ type: 'denial', ...this.#about(req.lease, req), reason, code });
   }
 
+  /** The code for a type the account has no seats of: -69 for a 1.1 client, -26 (as in 1.0) otherwise. */
+  #notLicensedCode(): number {
+    return this.#minor1 ? ReturnCode.LV_FUNCTION_DISABLED : ReturnCode.LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED;
+  }
+
   #loginFailed(reason: LoginFailureReason): void {
     this.#host.emit({
       type: 'login-failure',
@@ -788,9 +809,4 @@ export class Session {
       this.fail(id, ReturnCode.LV_INVALID_LICENSE, message);
     }
   }
-}
-
-/** The `acquire` result for a lease. */
-export function grantResult(lease: LeaseRecord, ttl: number, reclaimed: boolean): ResultOf<'acquire'> {
-  return { lease: lease.id, feature: lease.feature, count: lease.count, ttl, reclaimed };
 }

@@ -19,6 +19,8 @@ export interface RenewResult {
   readonly renewed: string[];
   /** Ids that are not held (expired, revoked, released or never granted). */
   readonly unknown: string[];
+  /** Renewed leases that moved to this connection, and their new {@link LeaseRecord.epoch}. */
+  readonly moved?: ReadonlyMap<string, number>;
 }
 
 /** What {@link LicenseStore.release} did. */
@@ -48,7 +50,9 @@ export interface LeaseFilter {
  * - each pool's queue is strict FIFO, and a re-sent acquire for a waiting id keeps its place
  *   (the earlier request is returned as `replaced`, for the engine to answer);
  * - a lease lives {@link LicenseStore.leaseTtl} ms from its grant or last renewal, and is never renewed
- *   or reclaimed once {@link LicenseStore.expire} has removed it.
+ *   or reclaimed once it has expired. A store may tie a lease's life to its connection's instead
+ *   (PostgresStore does, so that a heartbeat is one row however many seats it renews): a renewal then
+ *   keeps every lease its connection holds, named or not, but never one that had expired.
  *
  * Owners are connection numbers of the one server that uses the store; a store shared by several servers
  * tells them apart itself. The engine calls {@link LicenseStore.drain} after anything that frees seats or
@@ -83,8 +87,16 @@ export interface LicenseStore {
   cancel(account: string, id: string): Promise<Waiter | undefined>;
   /** Extends each held lease and makes `owner` its owner. */
   renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult>;
-  /** Frees the seats of each held lease. */
-  release(account: string, ids: readonly string[]): Promise<ReleaseResult>;
+  /**
+   * Frees the seats of each held lease. `epochs` (in the order of `ids`; `null`: not known) fences a store
+   * several servers share: a lease whose {@link LeaseRecord.epoch} is newer has moved since, and stays.
+   * Without an epoch, such a store releases only leases held through this server.
+   */
+  release(
+    account: string,
+    ids: readonly string[],
+    epochs?: ReadonlyArray<number | null>,
+  ): Promise<ReleaseResult>;
   /**
    * Takes leases back (an operator's decision, an ended subscription): the given ids of `account`, or every
    * lease of it when `ids` is absent. Returns the leases taken, for the engine to tell their holders.
@@ -113,10 +125,26 @@ export interface LicenseStore {
    */
   watch?(listener: () => void): () => void;
   /**
+   * A store shared by several servers: this server took back `leases` held through other servers (owner
+   * -1); their holders are to hear of it. The store hands each its server's share through
+   * {@link LicenseStore.takeNotices} there.
+   */
+  tellHolders?(leases: readonly LeaseRecord[], notice: RevocationNotice): Promise<void>;
+  /** The revocations other servers took of leases held through this one, for it to push; each once. */
+  takeNotices?(): Promise<Array<{ readonly lease: LeaseRecord; readonly notice: RevocationNotice }>>;
+  /**
    * Lets go of what the store holds (connections, timers). A server closes the store it made itself, never
    * one it was given: that one's owner closes it.
    */
   close(): Promise<void>;
+}
+
+/** Why a lease was taken back, as its holder is told (`lease-revoked`). */
+export interface RevocationNotice {
+  /** The LV_* code of the push. */
+  readonly code: number;
+  /** The push's message. */
+  readonly message: string;
 }
 
 /**

@@ -154,6 +154,21 @@ describe('lv-license accounts', () => {
       2,
     );
     expect(await readFile(file, 'utf8')).toBe(before);
+    // A file and a database at once, an import with no database, an import of nothing: usage errors.
+    const url = 'postgres://lv:Db-Pw-Not-Shown@127.0.0.1:1/db';
+    const both = cli();
+    expect(await main(['accounts', 'list', '--accounts', file, '--store', url], both.io)).toBe(2);
+    expect(both.err()).toContain('not both');
+    const noStore = cli();
+    expect(await main(['accounts', 'import', file, '--accounts', file], noStore.io)).toBe(2);
+    expect(noStore.err()).toContain('give --store URL');
+    expect(await main(['accounts', 'import', '--store', url], cli().io)).toBe(2);
+    // A database that cannot be reached: exit 1, and the URL's password is not shown.
+    const away = cli();
+    expect(await main(['accounts', 'list', '--store', url], away.io)).toBe(1);
+    expect(away.err()).toContain('127.0.0.1:1/db');
+    expect(away.err()).not.toContain('Db-Pw-Not-Shown');
+    expect(await readFile(file, 'utf8')).toBe(before);
   });
 
   it('reads the password from standard input when run as a process', () => {

@@ -123,6 +123,13 @@ describe('lv-license doctor', () => {
     expect(shown).toMatchInlineSnapshot(`
       "lv-license doctor 0.1.0 (Node <node>)
       configuration: <dir>/client_property.conf
+      settings:
+        LICENSE_SERVERS              127.0.0.1:<closed>;127.0.0.1:<hole>;127.0.0.1:<server>  from <dir>/client_property.conf:2
+        LICENSE_CACHE_PERIOD         30                                               from default
+        LICENSE_TYPE                 Auto                                             from default
+        DELAYED_LICENSE_ACQUISITION  0                                                from default
+        AUTHENTICATION_USERNAME      ivr                                              from <dir>/client_property.conf
+        AUTHENTICATION_PASSWORD      [redacted]                                       from <dir>/client_property.conf
 
       PASS  Configuration file: Using <dir>/client_property.conf (given with --config).
       FAIL  Configuration: Does not load: 1 problem(s), listed below. Apps that read it fail with ConfigError (-11, LV_INVALID_PROPERTY_VALUE) and take no license until it is fixed. The checks below use the file as if those problems were fixed.

@@ -91,7 +91,7 @@ describe.skipIf(!postgresAvailable)('lv-license serve nodes on one PostgreSQL', 
           await client.connect();
           while (monitoring) {
             const live = await client.query(
-              'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
+              'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_live_leases',
             );
             peak = Math.max(peak, Number(live.rows[0].n));
             await new Promise((resolve) => setTimeout(resolve, 20));

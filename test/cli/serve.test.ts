@@ -152,6 +152,13 @@ describe('lv-license serve', () => {
       storeUrl: 'postgres://db/x',
     });
     await expect(serveOptions(['--migrate'])).rejects.toThrow('give --store URL too');
+    // With a store the accounts are the database's: a file beside it is refused, from the flag or the env.
+    await expect(serveOptions(['--store', 'postgres://db/x', '--accounts', '/etc/a.conf'])).rejects.toThrow(
+      'lv-license accounts import FILE --store URL',
+    );
+    await expect(
+      serveOptions(['--accounts', '/etc/a.conf'], { LV_LICENSE_STORE: 'postgres://db/x' }),
+    ).rejects.toThrow('the accounts live in the database');
     expect(await serveOptions(['--drain-timeout', '250'])).toMatchObject({ drainTimeout: 250 });
     expect(
       await serveOptions(['--metrics-per-account', 'false', '--log-format', 'json', '--events', '/tmp/e']),

@@ -112,3 +112,32 @@ describe('lv-license status', () => {
     expect(stderr()).toContain("Unknown option '--verbose'");
   });
 });
+
+describe('lv-license status with settings from the environment', () => {
+  it('asks the servers LV_LICENSE_SERVERS names, with LV_AUTHENTICATION_*, over the file or with none', async () => {
+    const password = 'Status-Env-Pw-Canary-4Hs1';
+    await using server = await FakeLicenseServer.start({
+      accounts: { ivr: { password, licenses: { FULL: 2 } } },
+    });
+    const env = {
+      LV_CLIENT_PROPERTY_CONF: join(tmp.dir, 'missing.conf'),
+      LV_LICENSE_SERVERS: server.address,
+      LV_AUTHENTICATION_USERNAME: 'ivr',
+      LV_AUTHENTICATION_PASSWORD: password,
+    };
+    const none = capture();
+    expect(await main(['status', '--json'], { ...none.io, env })).toBe(0);
+    expect(JSON.parse(none.stdout())).toMatchObject({
+      config: { path: null },
+      servers: [{ server: server.address, answered: true, account: 'ivr', features: { FULL: { free: 2 } } }],
+    });
+
+    // A file naming a dead server: the environment's server is asked instead, as a client would use it.
+    const config = tmp.write('c.conf', `LICENSE_SERVERS = 127.0.0.1:${await closedPort()}\n`);
+    const over = capture();
+    expect(await main(['status', '--config', config], { ...over.io, env })).toBe(0);
+    expect(over.stdout()).toContain(`UP  ${server.address}: lv-license-client-fake/0.1.0, account "ivr"`);
+    expect(over.stdout()).not.toContain('DOWN');
+    expect(none.stdout() + over.stdout() + over.stderr()).not.toContain(password);
+  });
+});

@@ -63,6 +63,20 @@ describe('settings from the environment', () => {
     expect(() => optionsFromEnvironment({ LV_LICENSE_SERVERS: '10.0.0.1:99999' })).toThrow(
       /LV_LICENSE_SERVERS/,
     );
+    // The password pasted into the server list passes for a host name: refused, and not named.
+    const pasted = (() => {
+      try {
+        optionsFromEnvironment({
+          LV_LICENSE_SERVERS: `10.0.0.1;${PASSWORD}`,
+          LV_AUTHENTICATION_PASSWORD: PASSWORD,
+        });
+      } catch (err) {
+        return err as Error;
+      }
+    })();
+    expect(pasted).toBeInstanceOf(ConfigError);
+    expect(pasted?.message).toContain('LV_LICENSE_SERVERS has an entry that is the password');
+    expect(pasted?.message).not.toContain(PASSWORD);
   });
 
   it('stands in for a missing client_property.conf, and wins over one that exists', async () => {

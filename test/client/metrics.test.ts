@@ -17,6 +17,8 @@ describe('client.metrics()', () => {
       reconnects: 0,
       servers: {},
       seatsHeld: {},
+      queued: {},
+      queueWaits: 0,
     });
     const first = await client.acquire('FULL');
     await client.acquire('FULL'); // a is full: fails over to b
@@ -46,6 +48,37 @@ describe('client.metrics()', () => {
     expect(latency?.max).toBeGreaterThan(0);
     await first.release();
     expect(client.metrics().seatsHeld).toEqual({ FULL: 1 });
+  });
+});
+
+describe('client.metrics(): queue waits', () => {
+  it('counts the acquires a server queued, and shows those waiting now per type', async () => {
+    const server = await startServer({ licenses: { FULL: 1, TTS: 1 } });
+    const client = makeClient([server]);
+    const full = await client.acquire('FULL');
+    const tts = await client.acquire('TTS');
+    // Granted at once although it may wait: never queued.
+    const spare = await startServer({ licenses: { FULL: 1 } });
+    const other = makeClient([spare]);
+    await (await other.acquire('FULL', { wait: 60_000 })).release();
+    expect(other.metrics()).toMatchObject({ queued: {}, queueWaits: 0 });
+
+    const waitingFull = client.acquire('FULL', { wait: 60_000 });
+    const waitingTts = client.acquire('TTS', { wait: 60_000 });
+    const aborted = new AbortController();
+    const abandoned = client.acquire('FULL', { wait: 60_000, signal: aborted.signal });
+    await expect.poll(() => client.metrics().queueWaits).toBe(3);
+    expect(client.metrics().queued).toEqual({ FULL: 2, TTS: 1 });
+
+    aborted.abort();
+    await expect(abandoned).rejects.toMatchObject({ name: 'AbortError' });
+    expect(client.metrics().queued).toEqual({ FULL: 1, TTS: 1 });
+    await full.release();
+    await (await waitingFull).release();
+    expect(client.metrics().queued).toEqual({ TTS: 1 });
+    await tts.release();
+    await (await waitingTts).release();
+    expect(client.metrics()).toMatchObject({ queued: {}, queueWaits: 3, grants: 4 });
   });
 });
 

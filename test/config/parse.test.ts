@@ -22,6 +22,7 @@ describe('parseClientProperties: defaults', () => {
       authentication: undefined,
       tls: {},
       warnings: [],
+      lines: {},
       source: '<string>',
     });
   });
@@ -504,5 +505,41 @@ describe('[TLS]', () => {
       key: 'CA_FILE',
       line: 2,
     });
+  });
+});
+
+describe('ClientProperties.lines', () => {
+  it('gives the line each value was read from, and none for a value left to its default', () => {
+    const options = parse(
+      conf(
+        '# the vendor template',
+        '[GLOBAL]',
+        'LICENSE_SERVERS = 10.0.0.1',
+        'LICENSE_CACHE_PERIOD = default',
+        '[SRE]',
+        'LICENSE_TYPE = VoxLite',
+        'DELAYED_LICENSE_ACQUISITION =',
+        '[AUTHENTICATION]',
+        'AUTHENTICATION_USERNAME = ivr',
+        `AUTHENTICATION_PASSWORD = ${SECRET}`,
+        '[TLS]',
+        'SERVER_NAME = ls.example.com',
+      ),
+    );
+    expect(options.lines).toEqual({
+      licenseServers: 3,
+      licenseType: 6,
+      username: 9,
+      password: 10,
+      serverName: 12,
+    });
+    expect(JSON.stringify(options.lines)).not.toContain(SECRET);
+  });
+
+  it('names the legacy key when LICENSE_SERVERS is read from it, and not when it is ignored', () => {
+    expect(parse(conf('LIC_SERVER_HOSTNAME = 10.0.0.1')).lines).toEqual({ licenseServers: 1 });
+    expect(
+      parse(conf('LICENSE_SERVERS = default', 'LIC_SERVER_HOSTNAME = 10.0.0.1')).lines.licenseServers,
+    ).toBeUndefined();
   });
 });

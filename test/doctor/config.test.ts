@@ -123,6 +123,7 @@ describe('runDoctor: the configuration file', () => {
           exists: expect.any(Boolean),
         },
       ],
+      settings: [],
     });
     expect(report.verdict).toMatchObject({ ok: false, licenseType: 'Auto' });
     expect(findingsOf(report, 'server.tcp')).toHaveLength(0);

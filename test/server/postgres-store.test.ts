@@ -104,6 +104,93 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     expect(await a.server.inUse('FULL')).toBe(1);
   });
 
+  it('fences releases by epoch (protocol 1.1): a release older than the lease is ignored, a current one frees it', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 2 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const hello11 = async (server: LicenseServer) => {
+      const raw = await rawConnect(server.port);
+      cleanups.push(() => raw.close());
+      await raw.next((f) => f.type === 'greeting');
+      expect((await raw.request('hello', { version: '1.1' })).ok).toBe(true);
+      return raw;
+    };
+    const onA = await hello11(a.server);
+    const onB = await hello11(b.server);
+    expect((await acquire(onA, 'L')).result).toMatchObject({ reclaimed: false, epoch: 1 });
+    // The client moves L to B (a reclaim): a new epoch.
+    expect((await acquire(onB, 'L')).result).toMatchObject({ reclaimed: true, epoch: 2 });
+    // A release with the old epoch, through either node, is stale: ignored, the lease lives on.
+    expect((await onA.request('release', { leases: ['L'], epochs: [1] })).result).toEqual({
+      released: [],
+      unknown: ['L'],
+    });
+    expect((await onB.request('release', { leases: ['L'], epochs: [1] })).result).toMatchObject({
+      unknown: ['L'],
+    });
+    expect(await b.server.inUse('FULL')).toBe(1);
+    // A renewal through A moves it back (epoch 3), and says so.
+    expect((await onA.request('renew', { leases: ['L'] })).result).toMatchObject({
+      renewed: ['L'],
+      epochs: { L: 3 },
+    });
+    // The current epoch frees it, through whichever node.
+    expect((await onB.request('release', { leases: ['L'], epochs: [3] })).result).toEqual({
+      released: ['L'],
+      unknown: [],
+    });
+    expect(await a.server.inUse('FULL')).toBe(0);
+    // Epochs that do not match the leases are refused as a bad request.
+    expect(code(await onA.request('release', { leases: ['x', 'y'], epochs: [1] }))).toBe(-54);
+    // A 1.0 client sees no epochs (the golden 1.0 sessions are unchanged).
+    const old = await hello(a.server);
+    expect((await acquire(old, 'M')).result).not.toHaveProperty('epoch');
+  });
+
+  it('tells the holder of a lease another node took back: that node pushes lease-revoked at once', async () => {
+    const {
+      nodes: [a, b],
+    } = await nodes(2, { FULL: 3 });
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const onB = await hello(b.server);
+    for (const id of ['x', 'y', 'z']) expect((await acquire(onB, id)).ok).toBe(true);
+    // An operator revokes x through node A; then node A's pool shrinks to 1 (the newest, z and y, go).
+    expect(await a.server.revoke('x')).toBe(true);
+    const first = await onB.next((f) => f.push === 'lease-revoked');
+    expect(first).toMatchObject({ leases: ['x'], code: -41, message: expect.stringMatching(/operator/) });
+    await a.server.setLicenses('FULL', 1);
+    const second = await onB.next((f) => f.push === 'lease-revoked' && f !== first);
+    expect(second).toMatchObject({ leases: ['z'], code: -41, message: expect.stringMatching(/reduced/) });
+    expect(await b.server.leases()).toEqual([expect.objectContaining({ id: 'y' })]);
+    // Each notice is pushed once.
+    await new Promise((resolve) => setTimeout(resolve, 600));
+    expect(onB.frames.filter((f) => f.push === 'lease-revoked')).toHaveLength(2);
+  });
+
+  it('releases a lease that moved to another node: the client sends the epoch it learnt there', async () => {
+    const { nodes: two } = await nodes(2, { FULL: 1 });
+    const [a, b] = two;
+    if (a === undefined || b === undefined) throw new Error('two nodes');
+    const client = new LicenseClient({
+      servers: `${a.server.address};${b.server.address}`,
+      gracePeriod: 60_000,
+      requestTimeout: 500,
+      licenseCachePeriod: 0,
+    });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const lease = await client.acquire('FULL');
+    expect(lease.server).toBe(a.server.address);
+    await a.server.close();
+    await expect.poll(() => lease.server, { timeout: 5_000 }).toBe(b.server.address);
+    await lease.release();
+    expect(await b.server.inUse('FULL')).toBe(0);
+    // The seat is free for the next caller at once, not after a TTL.
+    const next = await client.acquire('FULL');
+    expect(next.server).toBe(b.server.address);
+  });
+
   it("announces one cluster from every node, so a client moves a lost node's leases at once, same ids", async () => {
     const { nodes: two } = await nodes(2, { FULL: 2 });
     const [a, b] = two;
@@ -192,11 +279,8 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     cleanups.push(() => monitor.end());
     const live = async () =>
       Number(
-        (
-          await monitor.query(
-            'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
-          )
-        ).rows[0].n,
+        (await monitor.query('SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_live_leases')).rows[0]
+          .n,
       );
     expect(await live()).toBeLessThanOrEqual(5);
     // The negative control: the same check-then-insert without the pool's lock, from six connections at once,
@@ -215,17 +299,16 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
         for (let i = 0; i < 10; i += 1) {
           await racer.query('BEGIN');
           const used = Number(
-            (
-              await racer.query(
-                'SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_leases WHERE expires_at > now()',
-              )
-            ).rows[0].n,
+            (await racer.query('SELECT coalesce(sum(count), 0)::int AS n FROM lv_license_live_leases'))
+              .rows[0].n,
           );
           await new Promise((resolve) => setTimeout(resolve, 2));
           if (used < 5) {
             await racer.query(
-              `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
-               VALUES ('', $1, 'FULL', 1, now(), now() + interval '1 minute', 'unlocked', 0)`,
+              `WITH s AS (INSERT INTO lv_license_sessions (id, node, expires_at)
+                 VALUES ($1, 'unlocked', now() + interval '1 minute') RETURNING id)
+               INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
+               SELECT '', $1, 'FULL', 1, now(), now() + interval '1 minute', 'unlocked', 0, s.id FROM s`,
               [`r${r}-${i}`],
             );
           }

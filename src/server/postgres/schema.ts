@@ -3,9 +3,10 @@
  * transaction, under a transaction-scoped advisory lock so that nodes starting together do not race.
  */
 import type { PoolClient } from 'pg';
+import { MIGRATION_3 } from './functions.js';
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 4;
 
 /** The advisory-lock key migrations serialise on ("lvlicens" in ASCII). */
 const MIGRATION_LOCK = 0x6c766c6963656e73n;
@@ -56,6 +57,35 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE lv_license_cluster (id text PRIMARY KEY);
   INSERT INTO lv_license_cluster (id) VALUES (gen_random_uuid()::text);
+  `,
+  // 3: a lease's life hangs on its connection's session, so that a heartbeat is one row update however many
+  // seats it renews; acquire, renew and release are one statement (one round trip) each, and acquires
+  // arriving together are granted in one transaction. Nodes of schema 2 must all be stopped first.
+  MIGRATION_3,
+  // 4: the accounts (SCRAM verifier material only, never a password), their licenses and subscriptions,
+  // and a version every change bumps, so that a node that missed a notification catches up.
+  `
+  CREATE TABLE lv_license_accounts (
+    name text PRIMARY KEY CHECK (name <> ''),
+    scram_iterations integer NOT NULL CHECK (scram_iterations > 0),
+    scram_salt bytea NOT NULL CHECK (octet_length(scram_salt) > 0),
+    scram_stored_key bytea NOT NULL CHECK (octet_length(scram_stored_key) = 32),
+    scram_server_key bytea NOT NULL CHECK (octet_length(scram_server_key) = 32),
+    renews_on smallint CHECK (renews_on BETWEEN 1 AND 31),
+    cancelled_on date,
+    disabled boolean NOT NULL DEFAULT false
+  );
+  CREATE TABLE lv_license_account_licenses (
+    account text NOT NULL REFERENCES lv_license_accounts (name) ON DELETE CASCADE,
+    feature text NOT NULL,
+    total integer NOT NULL CHECK (total >= 0),
+    PRIMARY KEY (account, feature)
+  );
+  CREATE TABLE lv_license_accounts_version (
+    singleton boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+    version bigint NOT NULL
+  );
+  INSERT INTO lv_license_accounts_version (singleton, version) VALUES (true, 0);
   `,
 ];
 

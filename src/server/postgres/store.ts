@@ -23,6 +23,7 @@ import {
   type LicenseStore,
   type ReleaseResult,
   type RenewResult,
+  type RevocationNotice,
   StoreUnavailableError,
 } from '../store.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
@@ -75,6 +76,13 @@ export class PostgresStore implements LicenseStore {
   readonly #watchers = new Set<() => void>();
   #closed = false;
   #notifyScheduled = false;
+  /** Each connection's session id (see functions.ts): its leases live as long as it is renewed. */
+  readonly #sessions = new Map<number, string>();
+  /** The connection (on its node) of each lease this store handed out that is held through another node. */
+  readonly #holders = new WeakMap<LeaseRecord, number>();
+  readonly #pending: Pending[] = [];
+  #inFlight = 0;
+  readonly #maxBatches: number;
 
   private constructor(pool: Pool, options: PostgresStoreOptions) {
     this.#pool = pool;
@@ -82,6 +90,9 @@ export class PostgresStore implements LicenseStore {
     this.leaseTtl = options.leaseTtl ?? 30_000;
     this.node = options.node ?? randomUUID();
     this.#heartbeat = options.heartbeat ?? 1_000;
+    // Batches in the database at once. Two: while one commits, the next gathers the calls that arrive;
+    // more would only split those calls into smaller batches that queue on the same pools' locks.
+    this.#maxBatches = Math.min(2, Math.max(1, (options.maxConnections ?? 10) - 1));
   }
 
   /**
@@ -109,7 +120,7 @@ export class PostgresStore implements LicenseStore {
       // database ends its transaction, and the others wait for a lock at most a few seconds, then answer -22.
       idle_in_transaction_session_timeout: 5_000,
       lock_timeout: 3_000,
-      statement_timeout: 10_000,
+      statement_timeout: STATEMENT_TIMEOUT,
       connectionTimeoutMillis: 5_000,
     });
     // A connection the database drops, idle or in use, must not take the process down: the query on it
@@ -167,17 +178,18 @@ export class PostgresStore implements LicenseStore {
         [account, feature, total],
       );
       await this.#lockPool(c, account, feature);
-      let used = await this.#used(c, account, feature);
-      const revoked: LeaseRecord[] = [];
       // A bigger pool may let waiters in, a smaller one refuses some: every node re-checks its queue.
       await notify(c);
-      if (used <= total) return revoked;
+      // The live leases first, locked (a release racing this one has either freed its lease by now, or
+      // waits for this transaction), then the count: a lease released meanwhile is neither counted nor taken.
       const newest = await c.query(
-        `SELECT ${LEASE_COLUMNS} FROM lv_license_leases
-         WHERE account = $1 AND feature = $2 AND expires_at > now()
-         ORDER BY granted_at DESC, id DESC FOR UPDATE`,
+        `SELECT ${LEASE_COLUMNS} FROM ${LIVE_JOIN}
+         WHERE l.account = $1 AND l.feature = $2 AND s.expires_at > clock_timestamp()
+         ORDER BY l.granted_at DESC, l.id DESC FOR UPDATE OF l`,
         [account, feature],
       );
+      let used = await used_(c, account, feature);
+      const revoked: LeaseRecord[] = [];
       for (const row of newest.rows) {
         if (used <= total) break;
         const lease = this.#lease(row);
@@ -197,65 +209,18 @@ export class PostgresStore implements LicenseStore {
       );
     }
     const wait = request.wait !== undefined && request.wait > 0 ? request.wait : 0;
-    return this.#tx(async (c) => {
-      // One id is one lease or one waiter, whatever the feature asked: acquires of one id serialise on it
-      // (two nodes asking for one id under two features would otherwise each lock only their own pool).
-      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [account, id]);
-      const total = await this.#lockPool(c, account, feature);
-      const held = await c.query(
-        `SELECT ${LEASE_COLUMNS}, expires_at > clock_timestamp() AS live FROM lv_license_leases
-         WHERE account = $1 AND id = $2 FOR UPDATE`,
-        [account, id],
-      );
-      const heldRow = held.rows[0];
-      if (heldRow !== undefined && heldRow.live !== true) {
-        // Expired: gone for good, never brought back; the id may be granted afresh.
-        await c.query('DELETE FROM lv_license_leases WHERE account = $1 AND id = $2', [account, id]);
-      } else if (heldRow !== undefined) {
-        const lease = this.#lease(heldRow);
-        if (lease.feature !== feature || lease.count !== count) {
-          return conflict(
-            `Lease id ${JSON.stringify(id)} of ${describeAccount(account)} is already held for ${lease.count} ${lease.feature} seat(s); it cannot be acquired again for ${count} ${feature}. Use a new lease id.`,
-          );
-        }
-        const renewed = await c.query(
-          `UPDATE lv_license_leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond', node = $4,
-             owner = $5, epoch = epoch + 1
-           WHERE account = $1 AND id = $2 RETURNING ${LEASE_COLUMNS}`,
-          [account, id, this.leaseTtl, this.node, owner],
-        );
-        return { kind: 'granted', lease: this.#lease(renewed.rows[0] as Row), reclaimed: true };
-      }
-      let replaced: Waiter | undefined;
-      const pending = await c.query(
-        `SELECT ${WAITER_COLUMNS} FROM lv_license_waiters WHERE account = $1 AND id = $2 FOR UPDATE`,
-        [account, id],
-      );
-      const pendingRow = pending.rows[0];
-      if (pendingRow !== undefined) {
-        const waiter = this.#waiter(pendingRow);
-        if (waiter.feature !== feature || waiter.count !== count) {
-          return conflict(
-            `Lease id ${JSON.stringify(id)} of ${describeAccount(account)} is already waiting for ${waiter.count} ${waiter.feature} seat(s); it cannot wait for ${count} ${feature} too. Use a new lease id.`,
-          );
-        }
-        replaced = waiter;
-        if (total !== undefined && count <= total) {
-          const position = await this.#position(c, Number(pendingRow.seq));
-          await c.query(
-            `UPDATE lv_license_waiters SET node = $3, owner = $4, request_id = $5, reported = $6,
-               deadline = CASE WHEN $7::float8 > 0 THEN now() + $7 * interval '1 millisecond' ELSE deadline END
-             WHERE account = $1 AND id = $2`,
-            [account, id, this.node, owner, requestId, position, wait],
-          );
-          return { kind: 'queued', position, replaced };
-        }
-        // Its pool shrank below it since it queued: it leaves, and is answered as a new request would be.
-        await c.query('DELETE FROM lv_license_waiters WHERE account = $1 AND id = $2', [account, id]);
-      }
-      const decided = await this.#decide(c, request, total, wait);
-      return replaced === undefined ? decided : { ...decided, replaced };
-    });
+    const item = {
+      op: 'acquire',
+      account,
+      id,
+      feature,
+      count,
+      owner,
+      requestId,
+      wait,
+      session: this.#sessionOf(owner),
+    } as const;
+    return this.#batched(item).then((row) => this.#outcome(request, row));
   }
 
   cancel(account: string, id: string): Promise<Waiter | undefined> {
@@ -270,57 +235,66 @@ export class PostgresStore implements LicenseStore {
     });
   }
 
-  renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult> {
+  async renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult> {
     const unique = [...new Set(ids)];
-    return this.#tx(async (c) => {
-      // Under the pools' locks (in one order, against deadlocks): a grant that counts a lease as expired
-      // cannot overlap a renewal that keeps it. Live is judged by the clock now, not at BEGIN.
-      await c.query(
-        `SELECT 1 FROM lv_license_pools p WHERE p.account = $1 AND p.feature IN (
-           SELECT DISTINCT feature FROM lv_license_leases WHERE account = $1 AND id = ANY($2::text[]))
-         ORDER BY p.feature COLLATE "C" FOR UPDATE`,
-        [account, unique],
-      );
-      const done = await c.query(
-        `UPDATE lv_license_leases SET expires_at = clock_timestamp() + $3 * interval '1 millisecond', node = $4,
-           owner = $5, epoch = epoch + 1
-         WHERE account = $1 AND id = ANY($2::text[]) AND expires_at > clock_timestamp() RETURNING id`,
-        [account, unique, this.leaseTtl, this.node, owner],
-      );
-      const renewed = new Set(done.rows.map((row) => String(row.id)));
-      return {
-        renewed: unique.filter((i) => renewed.has(i)),
-        unknown: unique.filter((i) => !renewed.has(i)),
-      };
-    });
+    const session = this.#sessionOf(owner);
+    // One statement: the connection's session row is extended (its leases with it), and listed leases held
+    // through another live session move to this one. See functions.ts for why no grant can miscount it.
+    const done = await this.#statement('SELECT lv_license_renew($1, $2::text[], $3, $4, $5, $6) AS r', [
+      account,
+      unique,
+      session,
+      this.node,
+      owner,
+      this.leaseTtl,
+    ]);
+    const result = done.rows[0]?.r as {
+      session: string;
+      renewed: string[];
+      moved: Record<string, number>;
+    };
+    this.#adopt(owner, session, result.session);
+    const renewed = new Set(result.renewed);
+    const moved = Object.entries(result.moved);
+    return {
+      renewed: unique.filter((i) => renewed.has(i)),
+      unknown: unique.filter((i) => !renewed.has(i)),
+      ...(moved.length > 0 ? { moved: new Map(moved.map(([id, epoch]) => [id, Number(epoch)])) } : {}),
+    };
   }
 
-  release(account: string, ids: readonly string[]): Promise<ReleaseResult> {
-    const unique = [...new Set(ids)];
-    return this.#tx(async (c) => {
-      // Only a lease held through this node: one that moved to another node (its client reclaimed it
-      // there) is live, and a late release through the old node (a client tidying up) must not end it.
-      const gone = await c.query(
-        `DELETE FROM lv_license_leases WHERE account = $1 AND id = ANY($2::text[]) AND node = $3
-         RETURNING ${LEASE_COLUMNS}, expires_at > clock_timestamp() AS live`,
-        [account, unique, this.node],
-      );
-      const leases = gone.rows.filter((row) => row.live === true).map((row) => this.#lease(row));
-      if (leases.length > 0) await notify(c);
-      const released = new Set(leases.map((lease) => lease.id));
-      return {
-        released: unique.filter((i) => released.has(i)),
-        unknown: unique.filter((i) => !released.has(i)),
-        leases,
-      };
+  async release(
+    account: string,
+    ids: readonly string[],
+    epochs?: ReadonlyArray<number | null>,
+  ): Promise<ReleaseResult> {
+    // A lease that moved to another connection or node since (its client reclaimed it there) is live: a late
+    // release through the old one (a client tidying up) must not end it. A release with an epoch goes when
+    // it is not older than the lease; one without (a 1.0 client) only through the node the lease is held at.
+    const byId = new Map<string, number | null>();
+    ids.forEach((id, index) => {
+      const epoch = epochs?.[index] ?? null;
+      const known = byId.get(id);
+      byId.set(id, known === undefined || known === null ? epoch : Math.max(known, epoch ?? 0));
     });
+    const unique = [...byId.keys()];
+    const asked = unique.map((id) => ({ id, epoch: byId.get(id) ?? null }));
+    const row = (await this.#batched({ op: 'release', account, asked })) as { released: Row[] };
+    const leases = row.released.filter((lease) => lease.live === true).map((lease) => this.#leaseJson(lease));
+    const released = new Set(leases.map((lease) => lease.id));
+    return {
+      released: unique.filter((i) => released.has(i)),
+      unknown: unique.filter((i) => !released.has(i)),
+      leases: leases.sort(byGrant),
+    };
   }
 
   revoke(account: string, ids?: readonly string[]): Promise<LeaseRecord[]> {
     return this.#tx(async (c) => {
       const gone = await c.query(
-        `DELETE FROM lv_license_leases WHERE account = $1 AND ($2::text[] IS NULL OR id = ANY($2::text[]))
-           AND expires_at > now() RETURNING ${LEASE_COLUMNS}`,
+        `DELETE FROM lv_license_leases l USING lv_license_sessions s
+         WHERE s.id = l.session AND l.account = $1 AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))
+           AND s.expires_at > clock_timestamp() RETURNING ${LEASE_COLUMNS}`,
         [account, ids === undefined ? null : [...ids]],
       );
       if (gone.rows.length > 0) await notify(c);
@@ -331,7 +305,8 @@ export class PostgresStore implements LicenseStore {
   revokeAll(): Promise<LeaseRecord[]> {
     return this.#tx(async (c) => {
       const gone = await c.query(
-        `DELETE FROM lv_license_leases WHERE node = $1 AND expires_at > now() RETURNING ${LEASE_COLUMNS}`,
+        `DELETE FROM lv_license_leases l USING lv_license_sessions s
+         WHERE s.id = l.session AND l.node = $1 AND s.expires_at > clock_timestamp() RETURNING ${LEASE_COLUMNS}`,
         [this.node],
       );
       if (gone.rows.length > 0) await notify(c);
@@ -341,8 +316,11 @@ export class PostgresStore implements LicenseStore {
 
   expire(): Promise<ExpireResult> {
     return this.#tx(async (c) => {
+      // This node's sessions whose time has come, and their leases (a lease's expiry is its session's).
       const expired = await c.query(
-        `DELETE FROM lv_license_leases WHERE node = $1 AND expires_at <= now() RETURNING ${LEASE_COLUMNS}`,
+        `WITH s AS (
+           DELETE FROM lv_license_sessions WHERE node = $1 AND expires_at <= clock_timestamp() RETURNING id, expires_at)
+         DELETE FROM lv_license_leases l USING s WHERE l.session = s.id RETURNING ${LEASE_COLUMNS}`,
         [this.node],
       );
       const timedOut = await c.query(
@@ -353,7 +331,10 @@ export class PostgresStore implements LicenseStore {
       // nodes silent for 30 heartbeats (gone: a live node would answer them; one silent for 5 is skipped in
       // the queue already). Live counts never include either.
       await c.query(
-        `DELETE FROM lv_license_leases WHERE expires_at <= now() - $1 * interval '1 millisecond'`,
+        `WITH s AS (
+           DELETE FROM lv_license_sessions WHERE expires_at <= clock_timestamp() - $1 * interval '1 millisecond'
+           RETURNING id)
+         DELETE FROM lv_license_leases l USING s WHERE l.session = s.id`,
         [this.leaseTtl],
       );
       await c.query(
@@ -372,19 +353,57 @@ export class PostgresStore implements LicenseStore {
   async drain(): Promise<DrainResult> {
     const result: DrainResult = { granted: [], positions: [], refused: [] };
     const pools = await this.#query(
-      'SELECT DISTINCT account, feature FROM lv_license_waiters WHERE node = $1 ORDER BY account, feature',
+      `SELECT account, feature, array_agg(DISTINCT owner) AS owners FROM lv_license_waiters WHERE node = $1
+       GROUP BY account, feature ORDER BY account COLLATE "C", feature COLLATE "C"`,
       [this.node],
     );
-    for (const { account, feature } of pools.rows as Array<{ account: string; feature: string }>) {
-      const part = await this.#tx((c) => this.#drainPool(c, account, feature));
-      result.granted.push(...part.granted);
-      result.positions.push(...part.positions);
-      result.refused.push(...part.refused);
+    for (const { account, feature, owners } of pools.rows as Array<{
+      account: string;
+      feature: string;
+      owners: number[];
+    }>) {
+      const sessions = Object.fromEntries(
+        owners.flatMap((o) => {
+          const session = this.#sessions.get(o);
+          return session === undefined ? [] : [[String(o), session]];
+        }),
+      );
+      // One statement per pool: no lock is held between round trips.
+      const rows = await this.#statement('SELECT lv_license_drain($1, $2, $3, $4, $5, $6::jsonb) AS r', [
+        account,
+        feature,
+        this.node,
+        this.leaseTtl,
+        this.#heartbeat * 5,
+        JSON.stringify(sessions),
+      ]);
+      const part = rows.rows[0]?.r as {
+        total: number | null;
+        refused: Row[];
+        granted: Array<{ waiter: Row; lease: Row }>;
+        positions: Array<{ waiter: Row; position: number }>;
+        sessions: Record<string, string>;
+      };
+      for (const [owner, session] of Object.entries(part.sessions)) {
+        // A connection that closed meanwhile is not given a session back (its grant is handed back).
+        const known = this.#sessions.get(Number(owner));
+        if (known !== undefined) this.#adopt(Number(owner), known, session);
+      }
+      const total = part.total ?? undefined;
+      for (const waiter of part.refused) result.refused.push({ waiter: this.#waiterJson(waiter), total });
+      for (const { waiter, lease } of part.granted) {
+        result.granted.push({ waiter: this.#waiterJson(waiter), lease: this.#leaseJson(lease) });
+      }
+      for (const { waiter, position } of part.positions) {
+        result.positions.push({ waiter: this.#waiterJson(waiter), position: Number(position) });
+      }
     }
     return result;
   }
 
   dropOwner(owner: number): Promise<Waiter[]> {
+    // Its session stays in the database until its time comes: its leases wait there for a reclaim.
+    this.#sessions.delete(owner);
     return this.#tx(async (c) => {
       const gone = await c.query(
         `DELETE FROM lv_license_waiters WHERE node = $1 AND owner = $2 RETURNING ${WAITER_COLUMNS}`,
@@ -398,8 +417,8 @@ export class PostgresStore implements LicenseStore {
   async counts(account?: string): Promise<PoolStatus[]> {
     const rows = await this.#query(
       `SELECT p.account, p.feature, p.total,
-         (SELECT coalesce(sum(l.count), 0) FROM lv_license_leases l
-           WHERE l.account = p.account AND l.feature = p.feature AND l.expires_at > now())::int AS in_use,
+         (SELECT coalesce(sum(l.count), 0) FROM lv_license_live_leases l
+           WHERE l.account = p.account AND l.feature = p.feature)::int AS in_use,
          (SELECT count(*) FROM lv_license_waiters w
            WHERE w.account = p.account AND w.feature = p.feature AND w.deadline > now())::int AS queued
        FROM lv_license_pools p WHERE $1::text IS NULL OR p.account = $1
@@ -419,9 +438,10 @@ export class PostgresStore implements LicenseStore {
 
   async leases(filter: LeaseFilter = {}): Promise<LeaseRecord[]> {
     const rows = await this.#query(
-      `SELECT ${LEASE_COLUMNS} FROM lv_license_leases
-       WHERE expires_at > now() AND ($1::text IS NULL OR account = $1) AND ($2::text IS NULL OR feature = $2)
-       ORDER BY granted_at, account, id`,
+      `SELECT ${LEASE_COLUMNS} FROM ${LIVE_JOIN}
+       WHERE s.expires_at > clock_timestamp() AND ($1::text IS NULL OR l.account = $1)
+         AND ($2::text IS NULL OR l.feature = $2)
+       ORDER BY l.granted_at, l.account, l.id`,
       [filter.account ?? null, filter.feature ?? null],
     );
     return rows.rows.map((row) => this.#lease(row));
@@ -441,7 +461,7 @@ export class PostgresStore implements LicenseStore {
     // the database's still arms its timer for the right moment (not at once, over and over).
     const rows = await this.#query(
       `SELECT (extract(epoch FROM least(
-         (SELECT min(expires_at) FROM lv_license_leases WHERE node = $1),
+         (SELECT min(expires_at) FROM lv_license_sessions WHERE node = $1),
          (SELECT min(deadline) FROM lv_license_waiters WHERE node = $1)) - clock_timestamp()) * 1000)::float8
          AS remaining`,
       [this.node],
@@ -460,6 +480,38 @@ export class PostgresStore implements LicenseStore {
     return () => this.#watchers.delete(listener);
   }
 
+  /** Leaves each lease held through another node a notice there, and wakes that node. */
+  async tellHolders(leases: readonly LeaseRecord[], notice: RevocationNotice): Promise<void> {
+    const elsewhere = leases.flatMap((lease) => {
+      const holder = this.#holders.get(lease);
+      return lease.node === undefined || lease.node === this.node || holder === undefined
+        ? []
+        : [{ ...lease, owner: holder }];
+    });
+    if (elsewhere.length === 0) return;
+    await this.#statement(
+      `WITH n AS (
+         INSERT INTO lv_license_notices (node, lease, code, message)
+         SELECT x ->> 'node', x, $2, $3 FROM jsonb_array_elements($1::jsonb) x RETURNING 1)
+       SELECT pg_notify('${CHANNEL}', '') FROM (SELECT 1 FROM n LIMIT 1) once`,
+      [JSON.stringify(elsewhere), notice.code, notice.message],
+    );
+  }
+
+  /** The notices other nodes left for leases held through this one, each once, oldest first. */
+  async takeNotices(): Promise<Array<{ lease: LeaseRecord; notice: RevocationNotice }>> {
+    const rows = await this.#statement(
+      'DELETE FROM lv_license_notices WHERE node = $1 RETURNING seq, lease, code, message',
+      [this.node],
+    );
+    return rows.rows
+      .sort((a, b) => Number(a.seq) - Number(b.seq))
+      .map((row) => ({
+        lease: this.#leaseJson(row.lease as Row),
+        notice: { code: Number(row.code), message: String(row.message) },
+      }));
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -474,98 +526,7 @@ export class PostgresStore implements LicenseStore {
 
   // ---- inside ----------------------------------------------------------------------------------
 
-  async #decide(
-    c: PoolClient,
-    request: AcquireRequest,
-    total: number | undefined,
-    wait: number,
-  ): Promise<AcquireOutcome> {
-    const { account, id, feature, count, owner, requestId } = request;
-    // No seats of this type at all, absent or a pool of 0: "not licensed", not "busy".
-    if (total === undefined || total === 0) return { kind: 'unknown-feature' };
-    if (count > total) {
-      return conflict(
-        `${count} ${feature} seat(s) were asked for, but ${describeAccount(account)} has only ${total} in all, so this can never be granted.`,
-      );
-    }
-    const inUse = await this.#used(c, account, feature);
-    const queued = await this.#queued(c, account, feature);
-    if (queued === 0 && inUse + count <= total) {
-      const granted = await c.query(
-        `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond', $6, $7)
-         RETURNING ${LEASE_COLUMNS}`,
-        [account, id, feature, count, this.leaseTtl, this.node, owner],
-      );
-      return { kind: 'granted', lease: this.#lease(granted.rows[0] as Row), reclaimed: false };
-    }
-    if (wait === 0) return { kind: 'exhausted', total, inUse };
-    await c.query(
-      `INSERT INTO lv_license_waiters (account, id, feature, count, node, owner, request_id, deadline, reported)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, now() + $8 * interval '1 millisecond', $9)`,
-      [account, id, feature, count, this.node, owner, requestId, wait, queued + 1],
-    );
-    return { kind: 'queued', position: queued + 1 };
-  }
-
   /** One pool's share of {@link PostgresStore.drain}, in one transaction under the pool's lock. */
-  async #drainPool(c: PoolClient, account: string, feature: string): Promise<DrainResult> {
-    const result: DrainResult = { granted: [], positions: [], refused: [] };
-    const total = await this.#lockPool(c, account, feature);
-    const unfit = await c.query(
-      `DELETE FROM lv_license_waiters WHERE node = $1 AND account = $2 AND feature = $3 AND count > $4
-       RETURNING ${WAITER_COLUMNS}`,
-      [this.node, account, feature, total ?? 0],
-    );
-    for (const row of unfit.rows.sort((a, b) => Number(a.seq) - Number(b.seq))) {
-      result.refused.push({ waiter: this.#waiter(row), total });
-    }
-    let used = await this.#used(c, account, feature);
-    for (;;) {
-      const head = await c.query(
-        `SELECT ${WAITER_COLUMNS} FROM lv_license_waiters w
-         WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE}
-         ORDER BY seq LIMIT 1 FOR UPDATE`,
-        [account, feature, this.#heartbeat * 5, this.node],
-      );
-      const row = head.rows[0];
-      // Another node's waiter is first: that node grants it (it hears of the change); FIFO holds.
-      if (row === undefined || row.node !== this.node) break;
-      const waiter = this.#waiter(row);
-      if (used + waiter.count > (total ?? 0)) break;
-      await c.query('DELETE FROM lv_license_waiters WHERE seq = $1', [row.seq]);
-      const granted = await c.query(
-        `INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner)
-         VALUES ($1, $2, $3, $4, clock_timestamp(), clock_timestamp() + $5 * interval '1 millisecond', $6, $7)
-         ON CONFLICT (account, id) DO NOTHING
-         RETURNING ${LEASE_COLUMNS}`,
-        [account, waiter.id, feature, waiter.count, this.leaseTtl, this.node, waiter.owner],
-      );
-      const lease = granted.rows[0];
-      if (lease === undefined) {
-        // The id is a lease already (which this waiter cannot merge into): it is refused, not merged.
-        result.refused.push({ waiter, total });
-        continue;
-      }
-      used += waiter.count;
-      result.granted.push({ waiter, lease: this.#lease(lease) });
-    }
-    const moved = await c.query(
-      `WITH ranked AS (
-         SELECT seq, node, row_number() OVER (ORDER BY seq)::int AS position FROM lv_license_waiters w
-         WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE})
-       UPDATE lv_license_waiters w SET reported = ranked.position FROM ranked
-       WHERE w.seq = ranked.seq AND ranked.node = $4 AND w.reported <> ranked.position
-       RETURNING w.seq, w.account, w.id, w.feature, w.count, w.node, w.owner, w.request_id, w.deadline,
-         ranked.position`,
-      [account, feature, this.#heartbeat * 5, this.node],
-    );
-    for (const row of moved.rows.sort((a, b) => Number(a.seq) - Number(b.seq))) {
-      result.positions.push({ waiter: this.#waiter(row), position: Number(row.position) });
-    }
-    return result;
-  }
-
   /** Locks the pool's row for the rest of the transaction; its total, or `undefined` when there is none. */
   async #lockPool(c: PoolClient, account: string, feature: string): Promise<number | undefined> {
     const rows = await c.query(
@@ -576,36 +537,138 @@ export class PostgresStore implements LicenseStore {
     return total === undefined ? undefined : Number(total);
   }
 
-  async #used(c: PoolClient, account: string, feature: string): Promise<number> {
-    const rows = await c.query(
-      `SELECT coalesce(sum(count), 0)::int AS used FROM lv_license_leases
-       WHERE account = $1 AND feature = $2 AND expires_at > now()`,
-      [account, feature],
-    );
-    return Number(rows.rows[0]?.used ?? 0);
+  /** The session of a connection of this node (made up here; the database makes its row when first used). */
+  #sessionOf(owner: number): string {
+    let session = this.#sessions.get(owner);
+    if (session === undefined) {
+      session = `${this.node}/${randomUUID()}`;
+      this.#sessions.set(owner, session);
+    }
+    return session;
   }
 
-  async #queued(c: PoolClient, account: string, feature: string): Promise<number> {
-    const rows = await c.query(
-      `SELECT count(*)::int AS queued FROM lv_license_waiters w
-       WHERE account = $1 AND feature = $2 AND deadline > now() AND ${LIVE_NODE}`,
-      [account, feature, this.#heartbeat * 5, this.node],
-    );
-    return Number(rows.rows[0]?.queued ?? 0);
+  /** The database gave `owner` a new session (its old one had died): use that one from now on. */
+  #adopt(owner: number, asked: string, given: string): void {
+    if (asked !== given && this.#sessions.get(owner) === asked) this.#sessions.set(owner, given);
   }
 
-  async #position(c: PoolClient, seq: number): Promise<number> {
-    const rows = await c.query(
-      `SELECT count(*)::int AS position FROM lv_license_waiters w, lv_license_waiters me
-       WHERE me.seq = $1 AND w.account = me.account AND w.feature = me.feature AND w.seq <= me.seq
-         AND (w.seq = me.seq OR (w.deadline > now() AND ${LIVE_NODE.replaceAll('$3', '$2').replaceAll('$4', '$3')}))`,
-      [seq, this.#heartbeat * 5, this.node],
-    );
-    return Number(rows.rows[0]?.position ?? 1);
+  /**
+   * Runs a release or an acquire in the next batch: those that arrive while earlier batches are in the
+   * database go together, in one transaction and one commit. A call made alone goes at once.
+   */
+  #batched(item: BatchItem): Promise<Row> {
+    return new Promise<Row>((resolve, reject) => {
+      this.#pending.push({ item, resolve, reject });
+      if (this.#pending.length === 1) queueMicrotask(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    while (this.#pending.length > 0 && this.#inFlight < this.#maxBatches) {
+      const batch = this.#pending.splice(0, MAX_BATCH);
+      this.#inFlight += 1;
+      this.#runBatch(batch).finally(() => {
+        this.#inFlight -= 1;
+        this.#flush();
+      });
+    }
+  }
+
+  async #runBatch(batch: Pending[]): Promise<void> {
+    // Acquires by pool (arrival order kept within one), so that batches lock pools in one order.
+    const order = batch
+      .map((entry, index) => ({ entry, index }))
+      .sort((a, b) => compareText(poolKey(a.entry.item), poolKey(b.entry.item)) || a.index - b.index)
+      .map(({ entry }) => entry);
+    try {
+      // One statement, so one transaction and one round trip (no BEGIN, no COMMIT of its own).
+      const rows = await this.#statement(BATCH, [
+        JSON.stringify(order.map((entry) => entry.item)),
+        this.node,
+        this.leaseTtl,
+        this.#heartbeat * 5,
+        // A session with more left than this (half a TTL, and longer than a statement may run) is not
+        // extended by a grant: a busy connection's grants do not all queue on its session's row.
+        Math.max(this.leaseTtl / 2, STATEMENT_TIMEOUT + 1_000),
+      ]);
+      const answer = rows.rows[0]?.r as { sessions: Record<string, string>; results: Row[] };
+      for (const [index, { item, resolve }] of order.entries()) {
+        if (item.op === 'acquire')
+          this.#adopt(item.owner, item.session, answer.sessions[item.session] ?? item.session);
+        resolve(answer.results[index] as Row);
+      }
+    } catch (err) {
+      for (const { reject } of order) reject(err);
+    }
+  }
+
+  /** An acquire's answer from the database, as the engine takes it. */
+  #outcome(request: AcquireRequest, row: Row): AcquireOutcome {
+    const { account, id, feature, count } = request;
+    const replaced = row.replaced === undefined ? undefined : this.#waiterJson(row.replaced as Row);
+    let decided: AcquireOutcome;
+    switch (row.kind) {
+      case 'granted':
+        decided = {
+          kind: 'granted',
+          lease: this.#leaseJson(row.lease as Row),
+          reclaimed: row.reclaimed === true,
+        };
+        break;
+      case 'queued':
+        decided = { kind: 'queued', position: Number(row.position) };
+        break;
+      case 'exhausted':
+        decided = { kind: 'exhausted', total: Number(row.total), inUse: Number(row.inUse) };
+        break;
+      case 'unknown-feature':
+        decided = { kind: 'unknown-feature' };
+        break;
+      case 'never':
+        decided = conflict(
+          `${count} ${feature} seat(s) were asked for, but ${describeAccount(account)} has only ${Number(row.total)} in all, so this can never be granted.`,
+        );
+        break;
+      default:
+        decided = conflict(
+          row.held === true
+            ? `Lease id ${JSON.stringify(id)} of ${describeAccount(account)} is already held for ${Number(row.count)} ${String(row.feature)} seat(s); it cannot be acquired again for ${count} ${feature}. Use a new lease id.`
+            : `Lease id ${JSON.stringify(id)} of ${describeAccount(account)} is already waiting for ${Number(row.count)} ${String(row.feature)} seat(s); it cannot wait for ${count} ${feature} too. Use a new lease id.`,
+        );
+    }
+    return replaced === undefined ? decided : { ...decided, replaced };
+  }
+
+  /** A lease as the database functions give it (lv_license_lease_json). */
+  #leaseJson(row: Row): LeaseRecord {
+    return {
+      id: String(row.id),
+      account: String(row.account),
+      feature: String(row.feature),
+      count: Number(row.count),
+      grantedAt: Number(row.grantedAt),
+      expiresAt: Number(row.expiresAt),
+      owner: row.node === this.node ? Number(row.owner) : -1,
+      epoch: Number(row.epoch),
+      node: String(row.node),
+    };
+  }
+
+  /** A waiter as the database functions give it (lv_license_waiter_json). */
+  #waiterJson(row: Row): Waiter {
+    return {
+      id: String(row.id),
+      account: String(row.account),
+      feature: String(row.feature),
+      count: Number(row.count),
+      owner: row.node === this.node ? Number(row.owner) : -1,
+      deadline: Number(row.deadline),
+      requestId: Number(row.requestId),
+    };
   }
 
   #lease(row: Row): LeaseRecord {
-    return {
+    const lease = {
       id: String(row.id),
       account: String(row.account),
       feature: String(row.feature),
@@ -613,7 +676,12 @@ export class PostgresStore implements LicenseStore {
       grantedAt: (row.granted_at as Date).getTime(),
       expiresAt: (row.expires_at as Date).getTime(),
       owner: row.node === this.node ? Number(row.owner) : -1,
+      epoch: Number(row.epoch),
+      node: String(row.node),
     };
+    // Held through another node: its connection there, for a revocation notice (tellHolders).
+    if (row.node !== this.node) this.#holders.set(lease, Number(row.owner));
+    return lease;
   }
 
   #leasesInOrder(rows: Row[]): LeaseRecord[] {
@@ -683,6 +751,26 @@ export class PostgresStore implements LicenseStore {
     }
   }
 
+  /**
+   * Runs one statement as its own transaction; a deadlock or serialization failure (two batches locking
+   * the same pools) is retried, twice at most.
+   */
+  async #statement(
+    text: string | { readonly name: string; readonly text: string },
+    values: unknown[],
+  ): Promise<{ rows: Row[] }> {
+    const query = typeof text === 'string' ? { text, values } : { ...text, values };
+    for (let attempt = 0; ; attempt += 1) {
+      try {
+        return await this.#pool.query(query);
+      } catch (err) {
+        const code = (err as { code?: unknown }).code;
+        if (attempt < 2 && (code === '23505' || code === '40001' || code === '40P01')) continue;
+        throw classify(err, this.#connectionString);
+      }
+    }
+  }
+
   async #query(text: string, values: unknown[]): Promise<{ rows: Row[] }> {
     try {
       return await this.#pool.query(text, values);
@@ -724,14 +812,65 @@ export class PostgresStore implements LicenseStore {
   }
 }
 
-const LEASE_COLUMNS = 'account, id, feature, count, granted_at, expires_at, node, owner';
+/** A lease's columns, from `l` (the leases) and `s` (its session, whose expiry is the lease's). */
+const LEASE_COLUMNS =
+  'l.account, l.id, l.feature, l.count, l.granted_at, s.expires_at, l.node, l.owner, l.epoch';
+/** The leases and their sessions, as `l` and `s`. */
+const LIVE_JOIN = 'lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session';
 const WAITER_COLUMNS = 'seq, account, id, feature, count, node, owner, request_id, deadline, reported';
-/**
- * A waiter of this node ($4), or of a node that still says it is alive ($3: how long a node may be silent,
- * ms). A node never counts its own waiters dead, whatever its heartbeat did.
- */
-const LIVE_NODE = `(w.node = $4 OR EXISTS (SELECT 1 FROM lv_license_nodes n WHERE n.node = w.node
-  AND n.seen_at > now() - $3 * interval '1 millisecond'))`;
+
+/** A release or an acquire, as lv_license_batch takes it. */
+type BatchItem =
+  | {
+      readonly op: 'release';
+      readonly account: string;
+      readonly asked: ReadonlyArray<{ readonly id: string; readonly epoch: number | null }>;
+    }
+  | {
+      readonly op: 'acquire';
+      readonly account: string;
+      readonly id: string;
+      readonly feature: string;
+      readonly count: number;
+      readonly owner: number;
+      readonly requestId: number;
+      readonly wait: number;
+      readonly session: string;
+    };
+
+interface Pending {
+  readonly item: BatchItem;
+  readonly resolve: (row: Row) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+/** The batch statement, prepared once per connection. */
+const BATCH = { name: 'lv_license_batch', text: 'SELECT lv_license_batch($1::jsonb, $2, $3, $4, $5) AS r' };
+
+/** How long (ms) a statement may run before the database ends it. */
+const STATEMENT_TIMEOUT = 10_000;
+
+/** Calls in one batch at most. */
+const MAX_BATCH = 256;
+
+/** Releases sort first (they only free seats), then acquires by pool. */
+function poolKey(item: BatchItem): string {
+  return item.op === 'release' ? '' : `\u0001${item.account}\u0001${item.feature}`;
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function byGrant(a: LeaseRecord, b: LeaseRecord): number {
+  return a.grantedAt - b.grantedAt || compareText(a.id, b.id);
+}
+
+/** Seats in use in a pool, under its lock (lv_license_used: see functions.ts). */
+async function used_(c: PoolClient, account: string, feature: string): Promise<number> {
+  const rows = await c.query('SELECT lv_license_used($1, $2) AS used', [account, feature]);
+  return Number(rows.rows[0]?.used ?? 0);
+}
 
 function notify(c: PoolClient): Promise<unknown> {
   return c.query(`NOTIFY ${CHANNEL}`);
@@ -755,8 +894,8 @@ export function describeDatabase(url: string): string {
   }
 }
 
-/** Loads `pg`, or says how to get it. */
-async function loadPg(): Promise<typeof import('pg')> {
+/** Loads `pg`, or says how to get it (the accounts source shares it). */
+export async function loadPg(): Promise<typeof import('pg')> {
   try {
     const module = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
     return module.default ?? module;
@@ -786,7 +925,8 @@ function isConnectionFailure(err: unknown): boolean {
   );
 }
 
-function unavailable(err: unknown, url: string): StoreUnavailableError {
+/** A {@link StoreUnavailableError} for `err`, naming the database without its user or password. */
+export function unavailable(err: unknown, url: string): StoreUnavailableError {
   const reason = errorText(err);
   // pg's messages name no URL; a reason that did would have its password cut out with the URL.
   const safe = reason.includes(url) ? reason.replaceAll(url, describeDatabase(url)) : reason;
@@ -795,6 +935,7 @@ function unavailable(err: unknown, url: string): StoreUnavailableError {
   });
 }
 
-function classify(err: unknown, url: string): unknown {
+/** `err` as a {@link StoreUnavailableError} when it means the database is not there just now, else as it is. */
+export function classify(err: unknown, url: string): unknown {
   return isConnectionFailure(err) ? unavailable(err, url) : err;
 }

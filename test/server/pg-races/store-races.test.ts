@@ -18,11 +18,14 @@ afterAll(async () => {
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** A TCP proxy that delays every chunk from the database back to the node by `delay` ms (network latency). */
-async function latencyProxy(port: number, delay: number): Promise<number> {
+/**
+ * A TCP proxy that delays every chunk from the database back to the node by `delay` ms (network latency),
+ * and with `both`, every chunk to the database too.
+ */
+async function latencyProxy(port: number, delay: number, both = false): Promise<number> {
   const server = net.createServer((inbound) => {
     const outbound = net.connect(port, '127.0.0.1');
-    inbound.on('data', (d) => outbound.write(d));
+    inbound.on('data', (d) => (both ? setTimeout(() => outbound.write(d), delay) : outbound.write(d)));
     outbound.on('data', (d) => setTimeout(() => inbound.write(d), delay));
     inbound.on('error', () => outbound.destroy());
     outbound.on('error', () => inbound.destroy());
@@ -43,7 +46,7 @@ async function store(url: string, extra: object = {}) {
 describe('PostgresStore attack', () => {
   it('never renews a lease the database counted as expired (a late renewal over a slow link), so a pool of 1 holds 1', async () => {
     const url = await pg.database('d1');
-    const proxied = url.replace(`:${pg.port}/`, `:${await latencyProxy(pg.port, 400)}/`);
+    const proxied = url.replace(`:${pg.port}/`, `:${await latencyProxy(pg.port, 400, true)}/`);
     const ttl = 2_000;
     const a = await store(proxied, { leaseTtl: ttl }); // node A: 400 ms from the database
     const b = await store(url, { leaseTtl: ttl });
@@ -51,7 +54,9 @@ describe('PostgresStore attack', () => {
     const g = await b.acquire({ account: '', id: 'L', feature: 'FULL', count: 1, owner: 1, requestId: 1 });
     expect(g.kind).toBe('granted');
     const E = g.kind === 'granted' ? g.lease.expiresAt : 0;
-    // A's client renews L 150 ms before it expires (late, but in time by the database's clock when it starts).
+    // A's client renews L 150 ms before it expires: late, and the renewal (one statement) reaches the database
+    // 400 ms later, after L expired by the database's clock. A's connection is open already (the pool keeps it).
+    await a.counts();
     await sleep(E - Date.now() - 150);
     const renewing = a.renew('', ['L'], 7);
     await sleep(250); // now L has expired by the database's clock

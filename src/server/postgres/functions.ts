@@ -1,0 +1,414 @@
+/**
+ * Schema 3 of the PostgreSQL store (schema.ts applies it): sessions, the live-lease view, and the functions
+ * that make acquire, renew and release one round trip each.
+ *
+ * Liveness. A lease belongs to a session: one per client connection per node. The session's `expires_at`
+ * is the lease's expiry, so a heartbeat renewing 10,000 seats updates one row. A session whose time has
+ * come is dead for good: no statement extends it (each checks `expires_at > clock_timestamp()` on the row it
+ * updates), and its connection gets a new session instead.
+ *
+ * Exactness. A grant counts a pool's seats (`lv_license_used`) under the pool's row lock. The sessions it
+ * counts as dead it share-locks, so that none of them is renewed until the grant commits (a renewal of one
+ * waits, re-reads it, and finds it dead); the sessions it counts as live are counted, which can only
+ * over-count. A lease moves to another session (a reclaim, a renewal through a new connection) only while
+ * its old session is alive and locked against such a grant.
+ */
+export const MIGRATION_3 = `
+CREATE TABLE lv_license_sessions (
+  id text PRIMARY KEY,
+  node text NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX lv_license_sessions_node ON lv_license_sessions (node, expires_at);
+CREATE INDEX lv_license_sessions_expires ON lv_license_sessions (expires_at);
+ALTER TABLE lv_license_leases ADD COLUMN session text;
+-- Leases of schema 2 each get a session of their own that lasts as long as they did.
+INSERT INTO lv_license_sessions (id, node, expires_at)
+  SELECT 'v2/' || account || '/' || id, node, expires_at FROM lv_license_leases;
+UPDATE lv_license_leases SET session = 'v2/' || account || '/' || id;
+ALTER TABLE lv_license_leases ALTER COLUMN session SET NOT NULL;
+CREATE INDEX lv_license_leases_session ON lv_license_leases (session);
+DROP INDEX lv_license_leases_node;
+-- Leases one node took back that another holds the client's connection for: that node pushes
+-- lease-revoked, then deletes the row.
+CREATE TABLE lv_license_notices (
+  seq bigserial PRIMARY KEY,
+  node text NOT NULL,
+  lease jsonb NOT NULL,
+  code integer NOT NULL,
+  message text NOT NULL
+);
+CREATE INDEX lv_license_notices_node ON lv_license_notices (node, seq);
+
+-- The leases alive now, by the database's clock: what every count of seats in use is made of.
+CREATE VIEW lv_license_live_leases AS
+  SELECT l.account, l.id, l.feature, l.count, l.node, l.owner, l.epoch, l.session, l.granted_at, s.expires_at
+  FROM lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session
+  WHERE s.expires_at > clock_timestamp();
+
+CREATE FUNCTION lv_license_ms(t timestamptz) RETURNS float8 LANGUAGE sql IMMUTABLE
+  AS $$ SELECT (extract(epoch FROM t) * 1000)::float8 $$;
+
+-- A lease as the store reads it; p_expires is its session's expiry (the lease's own).
+CREATE FUNCTION lv_license_lease_json(l lv_license_leases, p_expires timestamptz) RETURNS jsonb
+LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('account', l.account, 'id', l.id, 'feature', l.feature, 'count', l.count,
+    'grantedAt', extract(epoch FROM l.granted_at) * 1000, 'expiresAt', extract(epoch FROM p_expires) * 1000,
+    'node', l.node, 'owner', l.owner, 'epoch', l.epoch)
+$$;
+
+CREATE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
+  SELECT jsonb_build_object('seq', w.seq, 'account', w.account, 'id', w.id, 'feature', w.feature,
+    'count', w.count, 'node', w.node, 'owner', w.owner, 'requestId', w.request_id,
+    'deadline', lv_license_ms(w.deadline), 'reported', w.reported)
+$$;
+
+-- Extends a live session (or makes it) and returns its id; a dead one is never extended: a new id
+-- takes its place, and the caller uses that from then on. With p_keep (ms), a session with more than
+-- that left is used as it is, without a write (nor a lock): p_keep is longer than any statement may run, so
+-- it is still alive when the caller commits. A grant passes it; a renewal does not.
+CREATE FUNCTION lv_license_session(p_session text, p_node text, p_ttl float8, p_keep float8 DEFAULT NULL)
+RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_id text;
+BEGIN
+  IF p_keep IS NOT NULL THEN
+    SELECT id INTO v_id FROM lv_license_sessions
+      WHERE id = p_session AND expires_at > clock_timestamp() + p_keep * interval '1 millisecond';
+    IF v_id IS NOT NULL THEN
+      RETURN v_id;
+    END IF;
+  END IF;
+  -- Twice: a transaction making the same session at the same moment wins the insert, and the second
+  -- round extends what it made.
+  FOR attempt IN 1 .. 2 LOOP
+    UPDATE lv_license_sessions SET expires_at = greatest(expires_at, clock_timestamp() + p_ttl * interval '1 millisecond')
+      WHERE id = p_session AND expires_at > clock_timestamp() RETURNING id INTO v_id;
+    IF v_id IS NOT NULL THEN
+      RETURN v_id;
+    END IF;
+    INSERT INTO lv_license_sessions (id, node, expires_at)
+      VALUES (p_session, p_node, clock_timestamp() + p_ttl * interval '1 millisecond')
+      ON CONFLICT (id) DO NOTHING RETURNING id INTO v_id;
+    IF v_id IS NOT NULL THEN
+      RETURN v_id;
+    END IF;
+  END LOOP;
+  IF v_id IS NULL THEN
+    v_id := p_node || '/' || gen_random_uuid()::text;
+    INSERT INTO lv_license_sessions (id, node, expires_at)
+      VALUES (v_id, p_node, clock_timestamp() + p_ttl * interval '1 millisecond');
+  END IF;
+  RETURN v_id;
+END $$;
+
+-- Seats in use in a pool; call it under the pool's row lock. The sessions counted as dead are
+-- share-locked until the transaction ends, so that none is renewed behind this count's back.
+CREATE FUNCTION lv_license_used(p_account text, p_feature text) RETURNS integer
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_dead text[];
+BEGIN
+  SELECT coalesce(array_agg(d.id), '{}') INTO v_dead FROM (
+    SELECT s.id FROM lv_license_sessions s
+    WHERE s.id IN (SELECT l.session FROM lv_license_leases l WHERE l.account = p_account AND l.feature = p_feature)
+      AND s.expires_at <= clock_timestamp()
+    FOR SHARE OF s) d;
+  RETURN (SELECT coalesce(sum(l.count), 0) FROM lv_license_leases l
+    WHERE l.account = p_account AND l.feature = p_feature AND l.session <> ALL (v_dead))::integer;
+END $$;
+
+-- Waiters in a pool's queue that still count: not past their deadline, and of this node or of a node
+-- heard from within p_dead ms.
+CREATE FUNCTION lv_license_queued(p_account text, p_feature text, p_node text, p_dead float8) RETURNS integer
+LANGUAGE sql STABLE AS $$
+  SELECT count(*)::integer FROM lv_license_waiters w
+  WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()
+    AND (w.node = p_node OR EXISTS (SELECT 1 FROM lv_license_nodes n
+      WHERE n.node = w.node AND n.seen_at > now() - p_dead * interval '1 millisecond'))
+$$;
+
+-- A waiter's 1-based place in its queue, among the waiters that count (itself always counts).
+CREATE FUNCTION lv_license_position(p_seq bigint, p_node text, p_dead float8) RETURNS integer
+LANGUAGE sql STABLE AS $$
+  SELECT count(*)::integer FROM lv_license_waiters w, lv_license_waiters me
+  WHERE me.seq = p_seq AND w.account = me.account AND w.feature = me.feature AND w.seq <= me.seq
+    AND (w.seq = me.seq OR (w.deadline > now() AND (w.node = p_node OR EXISTS (SELECT 1 FROM lv_license_nodes n
+      WHERE n.node = w.node AND n.seen_at > now() - p_dead * interval '1 millisecond'))))
+$$;
+
+-- Releases and acquires of many connections in one transaction (one commit for all). p_items is a JSON
+-- array of {op: 'release', account, ids, epochs} and {op: 'acquire', account, id, feature, count, owner,
+-- session, requestId, wait}; releases run first, then acquires, which the caller has sorted by pool (in
+-- arrival order within a pool). Returns {sessions: {asked: used}, results: [...]} in the items' order.
+CREATE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
+RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  r jsonb;
+  i integer;
+  v_results jsonb[] := array_fill(NULL::jsonb, ARRAY[jsonb_array_length(p_items)]);
+  v_sessions jsonb := '{}';
+  v_used jsonb := '{}';
+  v_exacts jsonb := '{}';
+  v_exact boolean;
+  v_key text;
+  v_session text;
+  v_account text;
+  v_id text;
+  v_feature text;
+  v_count integer;
+  v_owner integer;
+  v_wait float8;
+  v_total integer;
+  v_in_use integer;
+  v_queued integer;
+  v_position integer;
+  v_result jsonb;
+  v_replaced jsonb;
+  v_gone jsonb;
+  v_notify boolean := false;
+  v_lease lv_license_leases;
+  v_waiter lv_license_waiters;
+BEGIN
+  -- Releases: a lease goes only when the release is not older than it (its epoch), or, from a client
+  -- that sends no epoch, only through the node it is held through.
+  FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+    r := p_items -> i;
+    CONTINUE WHEN r ->> 'op' <> 'release';
+    WITH asked AS (
+      SELECT a.id, a.epoch FROM jsonb_to_recordset(r -> 'asked') AS a(id text, epoch bigint)
+    ), gone AS (
+      DELETE FROM lv_license_leases l USING asked a
+      WHERE l.account = r ->> 'account' AND l.id = a.id
+        AND (CASE WHEN a.epoch IS NULL THEN l.node = p_node ELSE l.epoch <= a.epoch END)
+      RETURNING l.*
+    )
+    SELECT coalesce(jsonb_agg(lv_license_lease_json(g::lv_license_leases, s.expires_at)
+      || jsonb_build_object('live', coalesce(s.expires_at > clock_timestamp(), false))), '[]')
+      INTO v_gone FROM gone g LEFT JOIN lv_license_sessions s ON s.id = g.session;
+    v_results[i + 1] := jsonb_build_object('released', v_gone);
+    IF jsonb_array_length(v_gone) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account') THEN
+      v_notify := true;
+    END IF;
+  END LOOP;
+  -- Each connection's session, in one order, before any pool is locked.
+  FOR v_session IN SELECT DISTINCT e ->> 'session' FROM jsonb_array_elements(p_items) e
+      WHERE e ->> 'op' = 'acquire' ORDER BY 1 LOOP
+    v_sessions := v_sessions || jsonb_build_object(v_session, lv_license_session(v_session, p_node, p_ttl, p_keep));
+  END LOOP;
+  FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+    r := p_items -> i;
+    CONTINUE WHEN r ->> 'op' <> 'acquire';
+    v_account := r ->> 'account';
+    v_id := r ->> 'id';
+    v_feature := r ->> 'feature';
+    v_count := (r ->> 'count')::integer;
+    v_owner := (r ->> 'owner')::integer;
+    v_wait := coalesce((r ->> 'wait')::float8, 0);
+    v_session := v_sessions ->> (r ->> 'session');
+    v_result := NULL;
+    v_replaced := NULL;
+    -- The pool's lock, then the id's: acquires of one id serialise whatever feature they name.
+    SELECT total INTO v_total FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
+    PERFORM pg_advisory_xact_lock(hashtext(v_account), hashtext(v_id));
+    v_key := v_account || chr(1) || v_feature;
+    IF v_used ? v_key THEN
+      v_in_use := (v_used ->> v_key)::integer;
+      v_exact := (v_exacts ->> v_key)::boolean;
+    ELSE
+      -- Every lease row of the pool, live or not swept yet: never fewer than the seats in use, so a grant
+      -- that fits under it fits. Only a pool that looks full is counted exactly (lv_license_used).
+      SELECT coalesce(sum(count), 0)::integer INTO v_in_use FROM lv_license_leases
+        WHERE account = v_account AND feature = v_feature;
+      v_exact := false;
+    END IF;
+    SELECT * INTO v_lease FROM lv_license_leases WHERE account = v_account AND id = v_id FOR UPDATE;
+    IF FOUND THEN
+      IF NOT EXISTS (SELECT 1 FROM lv_license_sessions s WHERE s.id = v_lease.session
+          AND s.expires_at > clock_timestamp()) THEN
+        -- Expired: gone for good, never brought back; the id may be granted afresh.
+        DELETE FROM lv_license_leases WHERE account = v_account AND id = v_id;
+        IF NOT v_exact AND v_lease.feature = v_feature THEN
+          v_in_use := v_in_use - v_lease.count;
+        END IF;
+      ELSIF v_lease.feature <> v_feature OR v_lease.count <> v_count THEN
+        v_result := jsonb_build_object('kind', 'conflict', 'held', true, 'feature', v_lease.feature, 'count', v_lease.count);
+      ELSE
+        UPDATE lv_license_leases SET session = v_session, node = p_node, owner = v_owner,
+            epoch = CASE WHEN session = v_session THEN epoch ELSE epoch + 1 END,
+            expires_at = clock_timestamp() + p_ttl * interval '1 millisecond'
+          WHERE account = v_account AND id = v_id RETURNING * INTO v_lease;
+        v_result := jsonb_build_object('kind', 'granted', 'reclaimed', true, 'lease',
+          lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session)));
+      END IF;
+    END IF;
+    IF v_result IS NULL THEN
+      SELECT * INTO v_waiter FROM lv_license_waiters WHERE account = v_account AND id = v_id FOR UPDATE;
+      IF FOUND THEN
+        IF v_waiter.feature <> v_feature OR v_waiter.count <> v_count THEN
+          v_result := jsonb_build_object('kind', 'conflict', 'held', false, 'feature', v_waiter.feature, 'count', v_waiter.count);
+        ELSE
+          v_replaced := lv_license_waiter_json(v_waiter);
+          IF v_total IS NOT NULL AND v_count <= v_total THEN
+            v_position := lv_license_position(v_waiter.seq, p_node, p_dead);
+            UPDATE lv_license_waiters SET node = p_node, owner = v_owner, request_id = (r ->> 'requestId')::integer,
+                reported = v_position,
+                deadline = CASE WHEN v_wait > 0 THEN now() + v_wait * interval '1 millisecond' ELSE deadline END
+              WHERE seq = v_waiter.seq;
+            v_result := jsonb_build_object('kind', 'queued', 'position', v_position);
+          ELSE
+            -- Its pool shrank below it since it queued: it leaves, and is answered as a new request would be.
+            DELETE FROM lv_license_waiters WHERE seq = v_waiter.seq;
+          END IF;
+        END IF;
+      END IF;
+    END IF;
+    IF v_result IS NULL THEN
+      IF v_total IS NULL OR v_total = 0 THEN
+        v_result := jsonb_build_object('kind', 'unknown-feature');
+      ELSIF v_count > v_total THEN
+        v_result := jsonb_build_object('kind', 'never', 'total', v_total);
+      ELSE
+        v_queued := 0;
+        IF EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature) THEN
+          v_queued := lv_license_queued(v_account, v_feature, p_node, p_dead);
+        END IF;
+        IF NOT v_exact AND (v_queued > 0 OR v_in_use + v_count > v_total) THEN
+          v_in_use := lv_license_used(v_account, v_feature);
+          v_exact := true;
+        END IF;
+        IF v_queued = 0 AND v_in_use + v_count <= v_total THEN
+          INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
+            VALUES (v_account, v_id, v_feature, v_count, clock_timestamp(),
+              clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_owner, v_session)
+            RETURNING * INTO v_lease;
+          v_in_use := v_in_use + v_count;
+          v_result := jsonb_build_object('kind', 'granted', 'reclaimed', false, 'lease',
+            lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session)));
+        ELSIF v_wait <= 0 THEN
+          v_result := jsonb_build_object('kind', 'exhausted', 'total', v_total, 'inUse', v_in_use);
+        ELSE
+          INSERT INTO lv_license_waiters (account, id, feature, count, node, owner, request_id, deadline, reported)
+            VALUES (v_account, v_id, v_feature, v_count, p_node, v_owner, (r ->> 'requestId')::integer,
+              now() + v_wait * interval '1 millisecond', v_queued + 1);
+          v_result := jsonb_build_object('kind', 'queued', 'position', v_queued + 1);
+        END IF;
+      END IF;
+    END IF;
+    v_used := v_used || jsonb_build_object(v_key, v_in_use);
+    v_exacts := v_exacts || jsonb_build_object(v_key, v_exact);
+    IF v_replaced IS NOT NULL THEN
+      v_result := v_result || jsonb_build_object('replaced', v_replaced);
+    END IF;
+    v_results[i + 1] := v_result;
+  END LOOP;
+  IF v_notify THEN
+    PERFORM pg_notify('lv_license_changed', '');
+  END IF;
+  RETURN jsonb_build_object('sessions', v_sessions, 'results', to_jsonb(v_results));
+END $$;
+
+-- One pool's share of a node's grant pass, in one statement (no lock is held between round trips, so a
+-- node frozen mid-pass cannot hold the pool): refuses this node's waiters the pool can never grant,
+-- grants this node's waiters while one of them heads the queue and fits, and reports the positions that
+-- moved. p_sessions maps this node's connections (owner) to their session; a connection without one gets
+-- one. Returns {total, refused: [waiter], granted: [{waiter, lease}], positions: [{waiter, position}],
+-- sessions: {owner: session}}.
+CREATE FUNCTION lv_license_drain(p_account text, p_feature text, p_node text, p_ttl float8, p_dead float8,
+  p_sessions jsonb) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_total integer;
+  v_used integer;
+  v_refused jsonb := '[]';
+  v_granted jsonb := '[]';
+  v_positions jsonb;
+  v_sessions jsonb := '{}';
+  v_session text;
+  v_head lv_license_waiters;
+  v_lease lv_license_leases;
+BEGIN
+  SELECT total INTO v_total FROM lv_license_pools WHERE account = p_account AND feature = p_feature FOR UPDATE;
+  WITH gone AS (
+    DELETE FROM lv_license_waiters WHERE node = p_node AND account = p_account AND feature = p_feature
+      AND count > coalesce(v_total, 0) RETURNING *
+  )
+  SELECT coalesce(jsonb_agg(lv_license_waiter_json(g::lv_license_waiters) ORDER BY g.seq), '[]') INTO v_refused
+    FROM gone g;
+  v_used := lv_license_used(p_account, p_feature);
+  LOOP
+    SELECT * INTO v_head FROM lv_license_waiters w
+      WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()
+        AND (w.node = p_node OR EXISTS (SELECT 1 FROM lv_license_nodes n
+          WHERE n.node = w.node AND n.seen_at > now() - p_dead * interval '1 millisecond'))
+      ORDER BY w.seq LIMIT 1 FOR UPDATE;
+    -- Another node's waiter is first: that node grants it (it hears of the change); FIFO holds.
+    EXIT WHEN NOT FOUND OR v_head.node <> p_node OR v_used + v_head.count > coalesce(v_total, 0);
+    DELETE FROM lv_license_waiters WHERE seq = v_head.seq;
+    v_session := coalesce(v_sessions ->> v_head.owner::text, p_sessions ->> v_head.owner::text,
+      p_node || '/' || gen_random_uuid()::text);
+    v_session := lv_license_session(v_session, p_node, p_ttl);
+    v_sessions := v_sessions || jsonb_build_object(v_head.owner::text, v_session);
+    INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
+      VALUES (p_account, v_head.id, p_feature, v_head.count, clock_timestamp(),
+        clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_head.owner, v_session)
+      ON CONFLICT (account, id) DO NOTHING RETURNING * INTO v_lease;
+    IF NOT FOUND THEN
+      -- The id is a lease already (which this waiter cannot merge into): it is refused, not merged.
+      v_refused := v_refused || jsonb_build_array(lv_license_waiter_json(v_head));
+      CONTINUE;
+    END IF;
+    v_used := v_used + v_head.count;
+    v_granted := v_granted || jsonb_build_array(jsonb_build_object('waiter', lv_license_waiter_json(v_head),
+      'lease', lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session))));
+  END LOOP;
+  WITH ranked AS (
+    SELECT w.seq, w.node, row_number() OVER (ORDER BY w.seq)::integer AS position FROM lv_license_waiters w
+    WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()
+      AND (w.node = p_node OR EXISTS (SELECT 1 FROM lv_license_nodes n
+        WHERE n.node = w.node AND n.seen_at > now() - p_dead * interval '1 millisecond'))
+  ), moved AS (
+    UPDATE lv_license_waiters w SET reported = ranked.position FROM ranked
+    WHERE w.seq = ranked.seq AND ranked.node = p_node AND w.reported <> ranked.position
+    RETURNING w.*, ranked.position
+  )
+  SELECT coalesce(jsonb_agg(jsonb_build_object('waiter', lv_license_waiter_json(ROW(m.seq, m.account, m.id,
+      m.feature, m.count, m.node, m.owner, m.request_id, m.deadline, m.reported)::lv_license_waiters),
+      'position', m.position) ORDER BY m.seq), '[]') INTO v_positions FROM moved m;
+  RETURN jsonb_build_object('total', v_total, 'refused', v_refused, 'granted', v_granted,
+    'positions', v_positions, 'sessions', v_sessions);
+END $$;
+
+-- A heartbeat: extends the connection's session (one row, however many leases it holds) and moves to it
+-- the listed leases held through another session that is still alive (a reconnect, another node), each
+-- with a new epoch. Returns {session, renewed: [ids], moved: {id: epoch}, expiresAt}.
+CREATE FUNCTION lv_license_renew(p_account text, p_ids text[], p_session text, p_node text, p_owner integer,
+  p_ttl float8) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_session text;
+  v_moved jsonb;
+  v_renewed text[];
+BEGIN
+  v_session := lv_license_session(p_session, p_node, p_ttl);
+  WITH alive AS (
+    SELECT s.id FROM lv_license_sessions s
+    WHERE s.id IN (SELECT l.session FROM lv_license_leases l
+        WHERE l.account = p_account AND l.id = ANY (p_ids) AND l.session <> v_session)
+      AND s.expires_at > clock_timestamp()
+    ORDER BY s.id FOR NO KEY UPDATE OF s
+  ), moved AS (
+    UPDATE lv_license_leases l SET session = v_session, node = p_node, owner = p_owner, epoch = l.epoch + 1,
+        expires_at = clock_timestamp() + p_ttl * interval '1 millisecond'
+      FROM alive WHERE l.session = alive.id AND l.account = p_account AND l.id = ANY (p_ids)
+      RETURNING l.id, l.epoch
+  )
+  SELECT coalesce(jsonb_object_agg(m.id, m.epoch), '{}') INTO v_moved FROM moved m;
+  SELECT coalesce(array_agg(l.id), '{}') INTO v_renewed FROM lv_license_leases l
+    WHERE l.account = p_account AND l.id = ANY (p_ids) AND l.session = v_session;
+  RETURN jsonb_build_object('session', v_session, 'renewed', to_jsonb(v_renewed), 'moved', v_moved,
+    'expiresAt', (SELECT lv_license_ms(expires_at) FROM lv_license_sessions WHERE id = v_session));
+END $$;
+`;
