@@ -250,11 +250,11 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
     }
     // Most releases are of one lease or a few: one frame, no splitting.
-    if (leases.length <= idsPerFrame(this.session?.maxFrameBytes)) {
-      await this.request('release', { leases: leases as string[] }, { onUnsettled });
-      return;
-    }
-    for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
+    const frames =
+      leases.length <= idsPerFrame(this.session?.maxFrameBytes)
+        ? [leases as string[]]
+        : idBatches(leases, this.session?.maxFrameBytes);
+    for (const batch of frames) {
       // With each lease's epoch (when the server gave one): a server sharing its pool with others then
       // knows this release from a stale one.
       const epochs = this.#epochs.forRelease(batch);
