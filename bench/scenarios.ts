@@ -76,8 +76,9 @@ export async function latencies(
 }
 
 /**
- * Bare requests and acquire + release pairs with `depth` in flight on one socket / one client, in
- * alternating rounds: requests per second and pairs per second, one sample per round.
+ * Bare requests, acquire + release pairs and (when given) the peer's pairs with `depth` in flight on one
+ * socket / one client, in alternating rounds: requests per second and pairs per second, one sample per
+ * round each.
  */
 export async function rates(
   echoPort: number,
@@ -85,13 +86,15 @@ export async function rates(
   depth: number,
   rounds: number,
   perRound: number,
-): Promise<{ bare: number[]; pairs: number[] }> {
+  peer?: () => Promise<void>,
+): Promise<{ bare: number[]; pairs: number[]; peer: number[] }> {
   const bare = await BareClient.connect(echoPort);
-  const samples = { bare: [] as number[], pairs: [] as number[] };
+  const samples = { bare: [] as number[], pairs: [] as number[], peer: [] as number[] };
   const perSecond = (count: number, since: number) => count / ((performance.now() - since) / 1_000);
   try {
     await inParallel(1_000, depth, () => bare.request());
     await inParallel(Math.min(500, perRound), depth, () => pair(client));
+    if (peer !== undefined) await inParallel(Math.min(500, perRound), depth, peer);
     for (let r = 0; r < rounds; r++) {
       let started = performance.now();
       await inParallel(perRound * 2, depth, () => bare.request());
@@ -99,6 +102,11 @@ export async function rates(
       started = performance.now();
       await inParallel(perRound, depth, () => pair(client));
       samples.pairs.push(perSecond(perRound, started));
+      if (peer !== undefined) {
+        started = performance.now();
+        await inParallel(perRound, depth, peer);
+        samples.peer.push(perSecond(perRound, started));
+      }
     }
   } finally {
     bare.close();
@@ -194,14 +202,18 @@ export async function failoverAfterBlackHole(
   return samples;
 }
 
-/** Heap and RSS bytes per open port, with `count` ports held by one client; one sample per round. */
+/**
+ * Heap and RSS bytes per open port, with `count` ports held by one client, and the ms it took to open
+ * them (100 at a time); one sample per round.
+ */
 export async function memoryPerPort(
   proc: ServerProcess,
   rounds: number,
   count: number,
-): Promise<{ heap: number[]; rss: number[]; gc: boolean }> {
+): Promise<{ heap: number[]; rss: number[]; openMs: number[]; gc: boolean }> {
   const heap: number[] = [];
   const rss: number[] = [];
+  const openMs: number[] = [];
   let gc = false;
   for (let r = 0; r < rounds; r++) {
     const name = `memory${r}`;
@@ -214,9 +226,11 @@ export async function memoryPerPort(
       });
       gc = await collect();
       const before = process.memoryUsage();
+      const started = performance.now();
       await inParallel(count, 100, async () => {
         ports.push(await client.openPort({ licenseType: 'SpeechPort' }));
       });
+      openMs.push(performance.now() - started);
       await collect();
       const after = process.memoryUsage();
       heap.push((after.heapUsed - before.heapUsed) / count);
@@ -229,25 +243,30 @@ export async function memoryPerPort(
       await proc.command({ op: 'close', name });
     }
   }
-  return { heap, rss, gc };
+  return { heap, rss, openMs, gc };
 }
 
-/** `clients` clients on one server, each doing acquire + release in a loop: grants per second per round. */
+/**
+ * `clients` clients on one server, each doing acquire + release in a loop: grants per second per round,
+ * and the server process's CPU (µs, `process.cpuUsage()` there) per grant per round.
+ */
 export async function fleetGrants(
   proc: ServerProcess,
   clients: number,
   rounds: number,
   roundMs: number,
-): Promise<number[]> {
+): Promise<{ rates: number[]; serverCpu: number[] }> {
   const address = await proc.start('fleet', { licenses: { TTS: clients * 2 }, maxConnections: clients + 10 });
   const fleet = Array.from({ length: clients }, () => new LicenseClient({ servers: address, ...QUIET }));
   const rates: number[] = [];
+  const serverCpu: number[] = [];
   try {
     await inParallel(clients, 20, async (i) => fleet[i]?.connect());
     const connected = (await proc.command({ op: 'connections', name: 'fleet' })).value;
     if (connected !== clients) throw new Error(`${connected} of ${clients} clients connected`);
     for (let r = 0; r < rounds; r++) {
       let grants = 0;
+      const cpu0 = await proc.cpu();
       const started = performance.now();
       const until = started + roundMs;
       await Promise.all(
@@ -259,10 +278,11 @@ export async function fleetGrants(
         }),
       );
       rates.push(grants / ((performance.now() - started) / 1_000));
+      serverCpu.push(((await proc.cpu()) - cpu0) / grants);
     }
   } finally {
     await Promise.all(fleet.map((c) => c.close()));
     await proc.command({ op: 'close', name: 'fleet' });
   }
-  return rates;
+  return { rates, serverCpu };
 }

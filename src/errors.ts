@@ -395,7 +395,11 @@ export function errorFromReturnCode(
  * if (signal.aborted) throw abortError(signal, 'acquire TTS');
  * ```
  */
-export function abortError(signal: AbortSignal, what: string, server?: string): LicenseError {
+export function abortError(
+  signal: { readonly reason: unknown },
+  what: string,
+  server?: string,
+): LicenseError {
   const reason: unknown = signal.reason;
   if (isLicenseError(reason)) return reason;
   if (reason instanceof Error && reason.name === 'TimeoutError') {

@@ -4,6 +4,7 @@
  * from here, so a rule about time (a clamp, an `unref`) is written once.
  */
 import { abortError, type LicenseError, TimeoutError } from './errors.js';
+import type { Signal } from './signal.js';
 
 /**
  * The longest delay `setTimeout` takes (2^31-1 ms, about 24.8 days). A longer one fires after 1 ms with a
@@ -20,7 +21,7 @@ export function timerDelay(ms: number): number {
  * Calls `listener` once when `signal` aborts, and returns the function that stops listening. Nothing
  * happens for no signal. (A signal that has already aborted is the caller's to check.)
  */
-export function onAbort(signal: AbortSignal | undefined, listener: () => void): () => void {
+export function onAbort(signal: Signal | undefined, listener: () => void): () => void {
   if (signal === undefined) return () => {};
   signal.addEventListener('abort', listener, { once: true });
   return () => signal.removeEventListener('abort', listener);
@@ -30,7 +31,7 @@ export function onAbort(signal: AbortSignal | undefined, listener: () => void): 
  * Resolves after `ms` (at once for 0), or rejects with the signal's reason when `signal` aborts. The timer
  * never keeps the process alive by itself (it is `unref`'d: the caller awaiting it has its own deadline).
  */
-export function delay(ms: number, signal: AbortSignal): Promise<void> {
+export function delay(ms: number, signal: Signal): Promise<void> {
   if (signal.aborted) return Promise.reject(signal.reason);
   if (ms <= 0) return Promise.resolve();
   return new Promise<void>((resolve, reject) => {
@@ -52,8 +53,8 @@ export function delay(ms: number, signal: AbortSignal): Promise<void> {
  */
 export function raceAbort<T>(
   promise: Promise<T>,
-  signal: AbortSignal | undefined,
-  abortErrorOf: (signal: AbortSignal) => unknown,
+  signal: Signal | undefined,
+  abortErrorOf: (signal: Signal) => unknown,
 ): Promise<T> {
   if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(abortErrorOf(signal));
@@ -88,7 +89,7 @@ export function withDeadline<T>(
   ms: number,
   options: {
     what: string;
-    signal?: AbortSignal | undefined;
+    signal?: Signal | undefined;
     onGiveUp?: () => void;
     /** The error at the deadline; a {@link StepTimeoutError} naming `what` by default. */
     onTimeout?: () => LicenseError;
@@ -109,7 +110,7 @@ export function withDeadline<T>(
       options.onGiveUp?.();
       reject(err);
     };
-    const stop = onAbort(signal, () => giveUp(abortError(signal as AbortSignal, what)));
+    const stop = onAbort(signal, () => giveUp(abortError(signal as Signal, what)));
     const timer = setTimeout(
       () => giveUp(options.onTimeout?.() ?? new StepTimeoutError(`${what} did not finish within ${ms} ms.`)),
       timerDelay(ms),
@@ -188,7 +189,7 @@ export function retryDelay(attempt: number, backoff: Backoff, random: () => numb
  * The p-retry options of a retry loop with `backoff` that never gives up by itself (its signal ends it);
  * its waits follow {@link retryDelay}.
  */
-export function retryForever(backoff: Backoff, signal: AbortSignal) {
+export function retryForever(backoff: Backoff, signal: Signal) {
   return {
     retries: Number.POSITIVE_INFINITY,
     minTimeout: backoff.min,
@@ -196,6 +197,7 @@ export function retryForever(backoff: Backoff, signal: AbortSignal) {
     factor: 2,
     randomize: true,
     unref: true,
-    signal,
+    // p-retry reads only what a Signal has (aborted, reason, throwIfAborted, abort listeners).
+    signal: signal as AbortSignal,
   } as const;
 }

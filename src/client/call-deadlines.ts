@@ -4,11 +4,12 @@
  * armed for the earliest deadline serves them all: nothing accumulates over millions of calls.
  */
 import { type LicenseError, TimeoutError } from '../errors.js';
+import { LightSignal, type Signal } from '../signal.js';
 import { DeadlineTimer } from '../timing.js';
 
 /** One call's signal, and the function that must be called when the call ends. */
 export interface CallSignal {
-  readonly signal: AbortSignal;
+  readonly signal: Signal;
   done(): void;
 }
 
@@ -21,7 +22,7 @@ interface Call {
 
 /** The calls in flight and their deadlines. */
 export class CallDeadlines {
-  readonly #calls = new Map<AbortController, Call>();
+  readonly #calls = new Map<LightSignal, Call>();
   readonly #timeout: () => number;
   #closed: LicenseError | undefined;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
@@ -36,23 +37,34 @@ export class CallDeadlines {
    * when {@link CallDeadlines.abortAll} runs. The deadline's reason is this library's `TimeoutError`.
    */
   start(signal: AbortSignal | undefined, extra: number, operation: string): CallSignal {
-    const controller = new AbortController();
+    // A plain signal, not an AbortController: one per call is a measurable share of a call's CPU.
+    const own = new LightSignal();
     const ms = this.#timeout() + extra;
     const deadline = Date.now() + ms;
-    const onCaller = () => controller.abort(signal?.reason);
-    this.#calls.set(controller, { deadline, ms, operation });
+    this.#calls.set(own, { deadline, ms, operation });
     this.#deadlines.schedule(deadline);
-    if (this.#closed !== undefined) controller.abort(this.#closed);
-    if (signal?.aborted === true) onCaller();
-    else signal?.addEventListener('abort', onCaller, { once: true });
+    if (this.#closed !== undefined) own.abort(this.#closed);
+    if (signal === undefined) {
+      return {
+        signal: own,
+        done: () => this.#end(own),
+      };
+    }
+    const onCaller = () => own.abort(signal.reason);
+    if (signal.aborted) onCaller();
+    else signal.addEventListener('abort', onCaller, { once: true });
     return {
-      signal: controller.signal,
+      signal: own,
       done: () => {
-        this.#calls.delete(controller);
-        if (this.#calls.size === 0) this.#deadlines.clear();
-        signal?.removeEventListener('abort', onCaller);
+        this.#end(own);
+        signal.removeEventListener('abort', onCaller);
       },
     };
+  }
+
+  #end(own: LightSignal): void {
+    this.#calls.delete(own);
+    if (this.#calls.size === 0) this.#deadlines.clear();
   }
 
   /** Aborts every call in flight, and every call started from now on, with `reason`. */
@@ -64,10 +76,10 @@ export class CallDeadlines {
   /** Aborts every call past its deadline; returns the earliest deadline left. */
   #sweep(now: number): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const [controller, call] of this.#calls) {
+    for (const [own, call] of this.#calls) {
       if (call.deadline <= now) {
-        if (!controller.signal.aborted) {
-          controller.abort(
+        if (!own.aborted) {
+          own.abort(
             new TimeoutError(`${call.operation} did not finish within ${call.ms} ms (operationTimeout).`),
           );
         }

@@ -110,6 +110,14 @@ const channels: { [K in keyof ChannelPayloads]: ReturnType<typeof channel> } = {
 };
 
 /**
+ * Whether anyone subscribes to the tracing channel of `operation`: when nobody does, a caller on a hot
+ * path skips building what {@link traced} would take.
+ */
+export function isTraced(operation: TracedCall): boolean {
+  return tracers[operation].hasSubscribers;
+}
+
+/**
  * Runs `call` traced on its channel when someone subscribes (else just runs it). `learn` fills in what the
  * result tells (lease, server) before the subscribers hear of the end.
  */

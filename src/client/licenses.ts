@@ -4,7 +4,7 @@
  * licenses; LicenseClient checks arguments, keeps the call deadlines and turns failures into the errors
  * of its API.
  */
-import type { PoolServer } from '../cluster/pool-types.js';
+import type { PoolLink, PoolServer } from '../cluster/pool-types.js';
 import { ServerPool } from '../cluster/server-pool.js';
 import { DEFAULTS } from '../defaults.js';
 import {
@@ -19,12 +19,13 @@ import { LeaseKeeper } from '../leases/lease-keeper.js';
 import { LeaseTable, type TrackedLease } from '../leases/lease-table.js';
 import { LicenseCache } from '../leases/license-cache.js';
 import { ReturnCode } from '../protocol/return-codes.js';
+import type { Signal } from '../signal.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { leasePrefix } from './arguments.js';
 import { CacheReturns } from './cache-returns.js';
 import type { CallSignal } from './call-deadlines.js';
 import type { ClientStatus } from './call-options.js';
-import { traced } from './diagnostics.js';
+import { isTraced, traced } from './diagnostics.js';
 import type { LicenseClientEvents } from './events.js';
 import { forwardEvents } from './forward-events.js';
 import { Holdings } from './holdings.js';
@@ -65,11 +66,13 @@ export class Licenses {
   };
   readonly #leaseHost: LeaseHost = {
     release: (lease) =>
-      traced(
-        'release',
-        { lease: lease.id, feature: lease.feature, count: lease.count, server: lease.server },
-        () => this.release(lease.id),
-      ),
+      !isTraced('release')
+        ? this.release(lease.id)
+        : traced(
+            'release',
+            { lease: lease.id, feature: lease.feature, count: lease.count, server: lease.server },
+            () => this.release(lease.id),
+          ),
     stands: (lease) => this.#holdings.stands(lease),
   };
 
@@ -146,7 +149,7 @@ export class Licenses {
   async licenseFor(
     type: PortLicenseType,
     wait: number | undefined,
-    signal: AbortSignal,
+    signal: Signal,
     operation: string,
   ): Promise<Lease> {
     const features = featuresFor(type);
@@ -180,7 +183,7 @@ export class Licenses {
     feature: string,
     count: number,
     wait: number | undefined,
-    signal: AbortSignal,
+    signal: Signal,
     operation: string,
   ): Promise<Lease> {
     const id = `${this.#idPrefix}-${this.#nextLease++}`;
@@ -188,7 +191,12 @@ export class Licenses {
     try {
       const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
       this.#inflight.add(acquiring);
-      const { link } = await acquiring.finally(() => this.#inflight.delete(acquiring));
+      let link: PoolLink;
+      try {
+        ({ link } = await acquiring);
+      } finally {
+        this.#inflight.delete(acquiring);
+      }
       const record: TrackedLease = { id, feature, count, server: link.server, state: 'held' };
       this.#keeper.track(record);
       const lease = this.#handleFor(record);

@@ -123,9 +123,12 @@ export interface Candidate {
  */
 export function orderForNewWork<T extends Candidate>(
   servers: readonly T[],
-  exclude: ReadonlySet<string> = new Set(),
+  exclude?: ReadonlySet<string>,
 ): T[] {
-  const usable = servers.filter((s) => s.state !== 'closed' && !exclude.has(s.server));
+  const only = servers.length === 1 ? servers[0] : undefined;
+  // One server (the common case, on every acquire): no sorting, no intermediate arrays.
+  if (only !== undefined) return only.state === 'closed' || exclude?.has(only.server) === true ? [] : [only];
+  const usable = servers.filter((s) => s.state !== 'closed' && exclude?.has(s.server) !== true);
   const byPriority = (a: T, b: T) => a.priority - b.priority;
   const healthy = usable.filter((s) => s.state !== 'down').sort(byPriority);
   const down = usable.filter((s) => s.state === 'down').sort(byPriority);

@@ -4,6 +4,7 @@
  */
 import type { LicenseError } from '../errors.js';
 import type { HelloResult, Push } from '../protocol/messages.js';
+import type { Signal } from '../signal.js';
 import type { SocketFactory, TransportTlsOptions } from '../transport/dial.js';
 
 /** How every link of a client connects: built once, frozen, shared. */
@@ -40,7 +41,7 @@ export interface ServerLinkEvents {
 
 /** Options of one request through a link. */
 export interface LinkRequestOptions {
-  signal?: AbortSignal | undefined;
+  signal?: Signal | undefined;
   /** The answer's deadline; defaults to the request timeout. */
   timeout?: number | undefined;
   /** Called when the request was sent and ended without the server's answer (see `Connection.request`). */

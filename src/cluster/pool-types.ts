@@ -4,6 +4,7 @@
  */
 import type { LicenseError } from '../errors.js';
 import type { AcquireResult, Push } from '../protocol/messages.js';
+import type { Signal } from '../signal.js';
 import type { Backoff } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import type { LeaseEpochs } from './lease-epochs.js';
@@ -76,7 +77,7 @@ export interface AcquireRequest {
   /** Queue at the first server that answered "exhausted" for up to this many ms. */
   wait?: number | undefined;
   /** Aborts the whole call (the caller's signal combined with the call's deadline). */
-  signal: AbortSignal;
+  signal: Signal;
   /** Servers not to ask (the one a lease is migrating away from). */
   exclude?: ReadonlySet<string> | undefined;
   /** For events and messages: `openPort`, `acquire`, `migrate`... */

@@ -18,7 +18,7 @@ import {
   SocketsError,
   TimeoutError,
 } from '../errors.js';
-import { idBatches } from '../protocol/batches.js';
+import { idBatches, idsPerFrame } from '../protocol/batches.js';
 import type {
   AcquireResult,
   HelloResult,
@@ -27,6 +27,7 @@ import type {
   RequestOp,
   ResultOf,
 } from '../protocol/messages.js';
+import type { Signal } from '../signal.js';
 import { delay, raceAbort, retryDelay, retryForever, timerDelay } from '../timing.js';
 import type { Connection } from '../transport/connection.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
@@ -59,6 +60,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   readonly #epochs: LeaseEpochs;
   #credentials: ConnectionCredentials | undefined;
   #state: LinkState = { kind: 'idle' };
+  /** A draining server's connection to leave once its last answer is in (see leaveIfDraining). */
+  #leaving: Connection | undefined;
   /** Ends the dial in progress and the redial loop when the link closes. */
   readonly #closing = new AbortController();
   /** The redial loop, while it runs (one at a time). */
@@ -126,7 +129,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    *
    * @throws {LicenseError} why the server cannot be reached or talked to.
    */
-  connection(signal?: AbortSignal): Promise<Connection> {
+  connection(signal?: Signal): Promise<Connection> {
     const state = this.#state;
     const now = this.#settings.now();
     switch (state.kind) {
@@ -171,7 +174,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     params: ParamsOf<Op>,
     options: LinkRequestOptions = {},
   ): Promise<ResultOf<Op>> {
-    const connection = await this.connection(options.signal);
+    // The open connection without a promise hop (every request on a busy client), else connect.
+    const state = this.#state;
+    const open =
+      (state.kind === 'up' || state.kind === 'draining') && state.connection.state === 'open'
+        ? state.connection
+        : undefined;
+    const connection = open ?? (await this.connection(options.signal));
     const started = this.#settings.now();
     try {
       const result = await connection.request(op, params, {
@@ -190,6 +199,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         this.health.noteError(err);
       }
       throw err;
+    } finally {
+      if (this.#leaving === connection && connection.pendingCount === 0) this.leaveIfDraining();
     }
   }
 
@@ -238,7 +249,12 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       if (state.kind === 'backing-off' && state.error instanceof TimeoutError) throw state.error;
       await this.connection(AbortSignal.timeout(this.#settings.requestTimeout));
     }
-    for (const batch of idBatches(leases, this.session?.maxFrameBytes)) {
+    // Most releases are of one lease or a few: one frame, no splitting.
+    const frames =
+      leases.length <= idsPerFrame(this.session?.maxFrameBytes)
+        ? [leases as string[]]
+        : idBatches(leases, this.session?.maxFrameBytes);
+    for (const batch of frames) {
       // With each lease's epoch (when the server gave one): a server sharing its pool with others then
       // knows this release from a stale one.
       const epochs = this.#epochs.forRelease(batch);
@@ -271,7 +287,13 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    */
   leaveIfDraining(): void {
     const state = this.#state;
-    if (state.kind !== 'draining' || state.connection.pendingCount > 0) return;
+    if (state.kind !== 'draining') return;
+    if (state.connection.pendingCount > 0) {
+      // The last answers (a release of what moved away, say) come first; then it leaves.
+      this.#leaving = state.connection;
+      return;
+    }
+    this.#leaving = undefined;
     void state.connection.close();
   }
 
@@ -293,7 +315,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     }
   }
 
-  #wait(attempt: Promise<Connection>, signal: AbortSignal | undefined): Promise<Connection> {
+  #wait(attempt: Promise<Connection>, signal: Signal | undefined): Promise<Connection> {
     return raceAbort(attempt, signal, (s) => abortError(s, `Connecting to ${this.server}`, this.server));
   }
 

@@ -19,6 +19,7 @@ import {
 } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
 import { ReturnCode } from '../protocol/return-codes.js';
+import type { Signal } from '../signal.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
 import { orderForNewWork } from './health.js';
@@ -123,13 +124,15 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
   }
 
   /** Renews leases on `server` (see {@link ServerLink.renew}). */
-  async renew(server: string, leases: readonly string[]): Promise<Set<string>> {
-    return this.#known(server).renew(leases);
+  renew(server: string, leases: readonly string[]): Promise<Set<string>> {
+    const link = this.link(server);
+    return link === undefined ? Promise.reject(this.#unknown(server)) : link.renew(leases);
   }
 
   /** Gives leases back on `server` (see {@link ServerLink.release}). */
-  async release(server: string, leases: readonly string[]): Promise<void> {
-    return this.#known(server).release(leases);
+  release(server: string, leases: readonly string[]): Promise<void> {
+    const link = this.link(server);
+    return link === undefined ? Promise.reject(this.#unknown(server)) : link.release(leases);
   }
 
   /** Takes a lease again on `server` under its id (see {@link ServerLink.reacquire}). */
@@ -169,7 +172,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
    * @throws {LicenseError} the non-retryable error of a server (authentication, incompatibility), or
    * `NoServerRespondingError` with every server's error.
    */
-  async connectFirst(signal: AbortSignal): Promise<PoolLink> {
+  async connectFirst(signal: Signal): Promise<PoolLink> {
     const errors: LicenseError[] = [];
     for (const link of orderForNewWork(this.#links)) {
       try {
@@ -194,7 +197,13 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
   async acquire(request: AcquireRequest): Promise<Granted> {
     const attempt: Attempt = { errors: [], uncertain: new Set(), granted: undefined };
     try {
-      const granted = await this.#passes(request, attempt);
+      let granted: Granted;
+      try {
+        // The first pass at once, with no retry machinery: the common case.
+        granted = await this.#pass(request, attempt);
+      } catch (err) {
+        granted = await this.#retry(err, request, attempt);
+      }
       attempt.uncertain.delete(granted.link.server);
       return granted;
     } catch (err) {
@@ -217,19 +226,14 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
   }
 
   /**
-   * The first pass at once (the common case, with no retry machinery); further passes only while no
-   * server answers at all, with the one backoff policy ({@link retryDelay}, then p-retry), until the
-   * call's deadline or signal.
+   * After a first pass that failed with `err`: further passes only while no server answers at all, with
+   * the one backoff policy ({@link retryDelay}, then p-retry), until the call's deadline or signal.
    */
-  async #passes(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
+  async #retry(err: unknown, request: AcquireRequest, attempt: Attempt): Promise<Granted> {
     const retries = (error: unknown): error is NoServerRespondingError =>
       request.retry !== false && error instanceof NoServerRespondingError && !request.signal.aborted;
-    try {
-      return await this.#pass(request, attempt);
-    } catch (err) {
-      if (!retries(err)) throw err;
-      this.emit('retry', { attempt: 1, error: err, operation: request.operation });
-    }
+    if (!retries(err)) throw err;
+    this.emit('retry', { attempt: 1, error: err, operation: request.operation });
     const backoff = this.#retryDelay;
     await delay(retryDelay(1, backoff), request.signal);
     // p-retry's first wait is its minTimeout: the policy's second step.
@@ -288,10 +292,12 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
 
   #known(server: string): PoolLink {
     const link = this.link(server);
-    if (link === undefined) {
-      throw new SocketsError(`${server} is not one of this client's license servers.`, { server });
-    }
+    if (link === undefined) throw this.#unknown(server);
     return link;
+  }
+
+  #unknown(server: string): SocketsError {
+    return new SocketsError(`${server} is not one of this client's license servers.`, { server });
   }
 
   async #pass(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
@@ -418,7 +424,7 @@ function sameCredentials(
  * opposed to the caller's signal: at the deadline the servers' answers are the better error, while a
  * caller's abort or `AbortSignal.timeout()` is reported as such.
  */
-function isDeadline(signal: AbortSignal): boolean {
+function isDeadline(signal: Signal): boolean {
   const reason: unknown = signal.reason;
   return isLicenseError(reason) && reason.code === ReturnCode.LV_TIME_OUT;
 }

@@ -12,7 +12,10 @@ import type { LogFn } from '../log.js';
 import type { Push } from '../protocol/messages.js';
 import { timerDelay } from '../timing.js';
 import type { LeaseServers } from './lease-servers.js';
-import type { LeaseTable, TrackedLease } from './lease-table.js';
+import type { LeasePhase, LeaseTable, TrackedLease } from './lease-table.js';
+
+/** The phase a heartbeat renews. */
+const HELD: readonly LeasePhase[] = ['held'];
 
 /** Options of a {@link LeaseKeeper}. */
 export interface LeaseKeeperOptions {
@@ -78,6 +81,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    * when it returns (or when their TTL runs out).
    */
   async release(ids: readonly string[]): Promise<void> {
+    const [only] = ids;
+    if (ids.length === 1 && only !== undefined) return this.#releaseOne(only);
     const steps = ids.map((id) => this.#steps.get(id)).filter((p) => p !== undefined);
     const byServer = new Map<string, string[]>();
     for (const id of ids) {
@@ -88,27 +93,47 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       this.#table.delete(id);
       if (!lost) byServer.set(record.server, [...(byServer.get(record.server) ?? []), id]);
     }
-    await Promise.all(
-      [...byServer].map(async ([server, leases]) => {
-        try {
-          await this.#servers.release(server, leases);
-        } catch (err) {
-          for (const id of leases) this.#orphan(server, id);
-          this.#options.log(
-            'warn',
-            'release failed; the seats go back when the server is reachable again, or by their TTL',
-            {
-              server,
-              leases,
-              error: asLicenseError(err, server).message,
-            },
-          );
-        }
-        this.#schedule(server);
-      }),
-    );
+    const [first] = byServer;
+    if (byServer.size === 1 && first !== undefined) {
+      // One server (one lease, the common case): no array of promises to wait for.
+      await this.#releaseOn(first[0], first[1]);
+    } else {
+      await Promise.all([...byServer].map(([server, leases]) => this.#releaseOn(server, leases)));
+    }
     // A migration in flight may still take a seat elsewhere; it gives it back, and release() waits for that.
-    await Promise.all(steps);
+    if (steps.length > 0) await Promise.all(steps);
+  }
+
+  /** {@link LeaseKeeper.release} of one id (every `lease.release()`): no maps or arrays to build. */
+  async #releaseOne(id: string): Promise<void> {
+    const step = this.#steps.get(id);
+    const record = this.#table.get(id);
+    if (record !== undefined) {
+      const lost = record.state === 'lost';
+      this.#table.transition(record, 'released');
+      this.#table.delete(id);
+      if (!lost) await this.#releaseOn(record.server, [id]);
+    }
+    if (step !== undefined) await step;
+  }
+
+  /** Gives `leases` back on `server`; what it cannot reach now is kept as orphans for later. */
+  async #releaseOn(server: string, leases: string[]): Promise<void> {
+    try {
+      await this.#servers.release(server, leases);
+    } catch (err) {
+      for (const id of leases) this.#orphan(server, id);
+      this.#options.log(
+        'warn',
+        'release failed; the seats go back when the server is reachable again, or by their TTL',
+        {
+          server,
+          leases,
+          error: asLicenseError(err, server).message,
+        },
+      );
+    }
+    this.#schedule(server);
   }
 
   /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
@@ -137,12 +162,14 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    * on every grant or release would starve the renewals of a busy client's long-held seats.
    */
   #schedule(server: string): void {
-    if (this.#closed || !this.#table.hasOn(server, ['held'])) {
+    if (this.#closed) {
       clearTimeout(this.#beats.get(server));
       this.#beats.delete(server);
       return;
     }
-    if (this.#beats.has(server)) return;
+    // A timer armed while nothing is held is left to run out: its beat finds nothing and stops (a client
+    // that acquires and releases one lease at a time would otherwise make and clear a timer per pair).
+    if (this.#beats.has(server) || !this.#table.hasOn(server, HELD)) return;
     const timer = setTimeout(() => void this.#beat(server), timerDelay(this.#interval(server)));
     timer.unref();
     this.#beats.set(server, timer);

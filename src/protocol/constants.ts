@@ -6,7 +6,7 @@
 export const PROTOCOL_NAME = 'lv-license';
 
 /** The protocol version this library speaks, `MAJOR.MINOR`. */
-export const PROTOCOL_VERSION = '1.1';
+export const PROTOCOL_VERSION = '1.2';
 
 /** The MAJOR version this library can talk to: peers with another MAJOR are incompatible. */
 export const SUPPORTED_MAJOR = 1;
@@ -16,6 +16,12 @@ export const DEFAULT_LICENSE_PORT = 7569;
 
 /** The largest frame (UTF-8 bytes of one JSON line, without its line terminator) either side accepts by default. */
 export const DEFAULT_MAX_FRAME_BYTES = 65_536;
+
+/**
+ * The most requests one `batch` request may carry (protocol 1.2); a server announces its own limit, at most
+ * this, in the `batch` field of its `hello` result.
+ */
+export const MAX_BATCH_REQUESTS = 256;
 
 /** The SASL mechanism name the `auth-start` request carries. */
 export const SCRAM_MECHANISM = 'SCRAM-SHA-256';

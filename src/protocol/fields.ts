@@ -135,6 +135,22 @@ export function readStringArray(
   });
 }
 
+/** An array-of-objects field, of at most `max` items. */
+export function readObjectArray(
+  obj: Record<string, unknown>,
+  name: string,
+  ctx: FieldContext,
+  max: number = Number.POSITIVE_INFINITY,
+): Array<Record<string, unknown>> {
+  const value = required(obj, name, ctx);
+  if (!Array.isArray(value)) fieldError(ctx, name, 'must be an array of objects');
+  if (value.length > max) fieldError(ctx, name, `must have at most ${max} items`);
+  value.forEach((item: unknown, index) => {
+    if (!isRecord(item)) fieldError(ctx, `${name}[${index}]`, 'must be an object');
+  });
+  return value as Array<Record<string, unknown>>;
+}
+
 /**
  * An optional array of fencing epochs, one per id of `ids` (an integer >= 1, or `null` for an id whose
  * epoch the sender does not know).

@@ -43,6 +43,11 @@ export interface HelloResult {
    * that announce the same cluster hold the same leases: a lease is reclaimed on any of them by its id.
    */
   cluster?: string;
+  /**
+   * Since 1.2: the server takes `batch` requests of at most this many requests each. Absent: send one
+   * frame per request.
+   */
+  batch?: number;
 }
 
 /** `auth-start`: carries the SCRAM client-first-message. */
@@ -152,6 +157,25 @@ export interface PingResult {
   time: number;
 }
 
+/**
+ * `batch` (since 1.2, to a server whose `hello` result has `batch`): several requests in one frame, each a
+ * whole request object with its own `id` and `op` (one of {@link BATCHABLE_OPS}).
+ */
+export interface BatchParams {
+  requests: Array<Record<string, unknown>>;
+}
+/**
+ * The result of `batch`: the responses decided while the server handled the batch, each as it would have
+ * been framed alone. A request answered later (an acquire that waits in a queue) is answered in a frame of
+ * its own.
+ */
+export interface BatchResult {
+  responses: Array<Record<string, unknown>>;
+}
+
+/** The operations a `batch` request may carry. */
+export const BATCHABLE_OPS: readonly RequestOp[] = Object.freeze(['acquire', 'release']);
+
 /** The fields of each request, by operation. */
 export interface ParamsByOp {
   hello: HelloParams;
@@ -163,6 +187,7 @@ export interface ParamsByOp {
   release: ReleaseParams;
   status: StatusParams;
   ping: PingParams;
+  batch: BatchParams;
 }
 
 /** The result of each request, by operation. */
@@ -176,6 +201,7 @@ export interface ResultByOp {
   release: ReleaseResult;
   status: StatusResult;
   ping: PingResult;
+  batch: BatchResult;
 }
 
 /** The name of an operation. */
@@ -192,6 +218,7 @@ export const REQUEST_OPS: readonly RequestOp[] = Object.freeze([
   'release',
   'status',
   'ping',
+  'batch',
 ]);
 
 /** The fields of a request of operation `Op`. */

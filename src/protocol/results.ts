@@ -12,6 +12,7 @@ import {
   readChoice,
   readInteger,
   readObject,
+  readObjectArray,
   readOptionalEpochMap,
   readOptionalInteger,
   readOptionalString,
@@ -36,6 +37,7 @@ type ResultReaders = {
 const RESULTS: ResultReaders = {
   hello: (obj, ctx) => {
     const cluster = readOptionalString(obj, 'cluster', ctx);
+    const batch = readOptionalInteger(obj, 'batch', ctx, 1);
     return {
       version: readString(obj, 'version', ctx),
       server: readString(obj, 'server', ctx),
@@ -43,6 +45,7 @@ const RESULTS: ResultReaders = {
       leaseTtl: readInteger(obj, 'leaseTtl', ctx, 1),
       maxFrameBytes: readInteger(obj, 'maxFrameBytes', ctx, 1),
       ...(cluster === undefined ? {} : { cluster }),
+      ...(batch === undefined ? {} : { batch }),
     };
   },
   'auth-start': (obj, ctx) => ({ message: readString(obj, 'message', ctx) }),
@@ -84,6 +87,8 @@ const RESULTS: ResultReaders = {
   }),
   status: (obj, ctx) => ({ features: readFeatures(readObject(obj, 'features', ctx), ctx) }),
   ping: (obj, ctx) => ({ time: readInteger(obj, 'time', ctx, 0) }),
+  // Each response is checked as a frame of its own would be (parseServerFrame) by the connection.
+  batch: (obj, ctx) => ({ responses: readObjectArray(obj, 'responses', ctx) }),
 };
 
 function readFeatures(obj: Record<string, unknown>, ctx: FieldContext): Record<string, FeatureStatus> {

@@ -3,7 +3,13 @@
  * ProtocolError (reason `invalid-message`) that names the field at fault. Unknown fields are ignored
  * and left out of the returned value, as the versioning rule asks.
  */
-import { FEATURE_PATTERN, LEASE_ID_PATTERN, PROTOCOL_NAME, SCRAM_MECHANISM } from './constants.js';
+import {
+  FEATURE_PATTERN,
+  LEASE_ID_PATTERN,
+  MAX_BATCH_REQUESTS,
+  PROTOCOL_NAME,
+  SCRAM_MECHANISM,
+} from './constants.js';
 import {
   collect,
   type FieldContext,
@@ -13,6 +19,7 @@ import {
   readChoice,
   readInteger,
   readObject,
+  readObjectArray,
   readOptionalEpochs,
   readOptionalInteger,
   readOptionalString,
@@ -100,6 +107,13 @@ const PARAMS: ParamsReaders = {
   },
   status: (obj, ctx) => withOptional({}, 'feature', readOptionalString(obj, 'feature', ctx, FEATURE_PATTERN)),
   ping: () => ({}),
+  // Each request of a batch is checked on its own (parseRequest), so that one bad request is answered
+  // alone; here only the envelope is: an array of 1 to MAX_BATCH_REQUESTS objects.
+  batch: (obj, ctx) => {
+    const requests = readObjectArray(obj, 'requests', ctx, MAX_BATCH_REQUESTS);
+    if (requests.length === 0) fieldError(ctx, 'requests', 'must have at least one request');
+    return { requests };
+  },
 };
 
 /**

@@ -22,6 +22,23 @@ export interface ReceivedRequest {
 /** How many requests {@link FaultPlan.requests} keeps. */
 export const REQUEST_LOG_LIMIT = 10_000;
 
+/** One request as recorded, before it is read. */
+interface RawRequest {
+  readonly at: number;
+  readonly connection: number;
+  readonly account: string | undefined;
+  readonly request: Request;
+}
+
+/** A recorded request as a test reads it: no id, SCRAM messages redacted, a batch by its size. */
+function received({ at, connection, account, request }: RawRequest): ReceivedRequest {
+  const { id: _id, op, ...params } = request;
+  const safe: Record<string, unknown> = { ...params };
+  // Its requests are recorded one by one as they are handled; anything in it never reaches the log.
+  if (op === 'batch') safe.requests = request.requests.length;
+  return Object.freeze({ at, connection, account, op, params: Object.freeze(safe) });
+}
+
 /** Fault injection and request recording for one server. */
 export class FaultPlan {
   /** A black hole: connections are accepted and read, nothing is answered, no lease expires. */
@@ -29,7 +46,8 @@ export class FaultPlan {
   /** Milliseconds to hold every response. */
   delay = 0;
   readonly #faults = new Map<RequestOp, { code: number; times: number }>();
-  readonly #requests: ReceivedRequest[] | undefined;
+  /** What arrived, as it arrived: the redacted, frozen copies are made only when a test reads them. */
+  readonly #requests: RawRequest[] | undefined;
 
   /** @param record - keep a log of the requests received (tests read it; a production server does not). */
   constructor(record = false) {
@@ -55,17 +73,20 @@ export class FaultPlan {
   record(connection: number, account: string | undefined, request: Request): void {
     const requests = this.#requests;
     if (requests === undefined) return;
-    const { id: _id, op, ...params } = request;
-    const safe: Record<string, unknown> = { ...params };
-    if (op === 'auth-start' || op === 'auth-finish') safe.message = '[redacted]';
-    requests.push(Object.freeze({ at: Date.now(), connection, account, op, params: Object.freeze(safe) }));
+    // Kept as it came (requests are never changed after parsing): this runs for every request. SCRAM
+    // messages (rare) are redacted at once, so that they are never held.
+    const kept =
+      request.op === 'auth-start' || request.op === 'auth-finish'
+        ? { ...request, message: '[redacted]' }
+        : request;
+    requests.push({ at: Date.now(), connection, account, request: kept });
     // Trimmed in chunks, not one shift() per request (which would copy 10,000 entries each time).
     if (requests.length >= 2 * REQUEST_LOG_LIMIT) requests.splice(0, REQUEST_LOG_LIMIT);
   }
 
   /** The requests recorded so far, oldest first (at most the last {@link REQUEST_LOG_LIMIT}). */
   requests(): ReceivedRequest[] {
-    return (this.#requests ?? []).slice(-REQUEST_LOG_LIMIT);
+    return (this.#requests ?? []).slice(-REQUEST_LOG_LIMIT).map(received);
   }
 }
 

@@ -10,7 +10,11 @@ import * as tls from 'node:tls';
 import { ConfigError } from '../errors.js';
 import { buildGreeting, errorResponse } from '../protocol/builders.js';
 import { encodeFrame } from '../protocol/codec.js';
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_REQUESTS } from '../protocol/constants.js';
+
+/** Requests per `batch` frame a server takes unless told otherwise. */
+const DEFAULT_MAX_BATCH = 128;
+
 import type { AuthMode, Greeting } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { type ScramCredentials, ScramServer } from '../protocol/scram.js';
@@ -132,9 +136,15 @@ export class LicenseServer implements AsyncDisposable {
     this.#ownsStore = store === undefined;
     this.#store = store ?? new MemoryStore({ leaseTtl: options.leaseTtl ?? 30_000 });
     this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
+    const maxBatch = Math.max(
+      0,
+      Math.min(MAX_BATCH_REQUESTS, Math.floor(options.maxBatch ?? DEFAULT_MAX_BATCH)),
+    );
     this.#greeting = buildGreeting({
       server: options.name ?? `lv-license-client/${LIBRARY_VERSION}`,
       auth: this.#auth,
+      // Batching came with 1.2: a server without it is a 1.1 server.
+      ...(maxBatch > 0 ? {} : { version: '1.1' }),
     });
     if (accounts !== undefined) {
       this.#credentials = buildCredentialLookup(accounts, options.scramIterations);
@@ -146,6 +156,7 @@ export class LicenseServer implements AsyncDisposable {
       store: this.#store,
       guard: this.#guard,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxBatch,
       maxAuthFailures: options.maxAuthFailuresPerConnection ?? 3,
       paused: () => faults.paused,
       responseDelay: () => faults.delay,
@@ -157,6 +168,11 @@ export class LicenseServer implements AsyncDisposable {
       reporting: () => this.#listeners.size > 0 || this.#options.log !== undefined,
       emit: (event) => this.#emit(event),
       afterChange: (deadline) => this.#afterChange(deadline),
+      leaseGranted: (expiresAt) => {
+        // The timer already fires earlier (an older lease expires first): this grant needs no pass.
+        if (this.#nextCheckAt !== undefined && this.#nextCheckAt <= expiresAt) return;
+        this.#afterChange(expiresAt);
+      },
       sessionFor: (id) => this.#sessions.get(id),
       subscriptionEnd: (account) => this.#subscriptionEnds.get(account),
       subscriptionEnded: (account) => this.#subscriptionEnded(account),

@@ -55,6 +55,12 @@ export interface LicenseServerOptions {
   maxConnections?: number;
   /** The largest frame accepted. @defaultValue 65536 */
   maxFrameBytes?: number;
+  /**
+   * Requests one `batch` frame may carry (protocol 1.2), announced in the `hello` result; at most 256.
+   * 0 turns batching off: the server then speaks protocol 1.1, announces no `batch`, and answers a `batch`
+   * request with -13 (LV_NOT_IMPLEMENTED), as a server from before batching does. @defaultValue 128
+   */
+  maxBatch?: number;
   /** A connection that has not authenticated (or said hello) within this many ms is closed. @defaultValue 10000 */
   authTimeout?: number;
   /** Failed authentications before a connection is closed. @defaultValue 3 */

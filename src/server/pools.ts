@@ -22,7 +22,12 @@ interface QueueEntry {
   reported: number;
 }
 
-const pairKey = (a: string, b: string): string => JSON.stringify([a, b]);
+/**
+ * The map key of an (account, lease id) or (account, feature) pair: a plain string, one per pair. The
+ * second part's length comes first, so no account name and id can make the key of another pair. (It was
+ * `JSON.stringify([a, b])`: a tenth of the server's CPU under load.)
+ */
+const pairKey = (a: string, b: string): string => `${b.length}:${b}:${a}`;
 
 function describeAccount(account: string): string {
   return account === ANONYMOUS_ACCOUNT ? 'the anonymous pool' : `account ${JSON.stringify(account)}`;

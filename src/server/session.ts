@@ -6,14 +6,15 @@
  */
 import type { Socket } from 'node:net';
 import { encodeFrame, FrameDecoder } from '../protocol/codec.js';
-import type {
-  AuthMode,
-  Greeting,
-  ParamsOf,
-  Push,
-  Request,
-  RequestOp,
-  ResultOf,
+import {
+  type AuthMode,
+  BATCHABLE_OPS,
+  type Greeting,
+  type ParamsOf,
+  type Push,
+  type Request,
+  type RequestOp,
+  type ResultOf,
 } from '../protocol/messages.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { ReturnCode } from '../protocol/return-codes.js';
@@ -34,6 +35,8 @@ export interface SessionHost {
   readonly store: LicenseStore;
   readonly guard: AuthFailureGuard;
   readonly maxFrameBytes: number;
+  /** Requests per `batch` frame, announced in `hello`; 0: no batching (a 1.1 server). */
+  readonly maxBatch: number;
   readonly maxAuthFailures: number;
   /** Is the server paused (a black hole)? */
   paused(): boolean;
@@ -55,6 +58,11 @@ export interface SessionHost {
    * or waiter just added (epoch ms), so the server's timer can fire in time.
    */
   afterChange(deadline?: number): void;
+  /**
+   * A lease was granted: nothing was freed, so only its expiry (epoch ms) can matter, and only when the
+   * server's timer is not already armed for an earlier moment.
+   */
+  leaseGranted(expiresAt: number): void;
   /** The session of connection `id`, while it is open. */
   sessionFor(id: number): Session | undefined;
   /**
@@ -109,6 +117,11 @@ export class Session {
   #throttled = false;
   /** A malformed frame was read: nothing after it is decoded. */
   #garbled = false;
+  /**
+   * While a `batch` is handled: the ids of its requests not answered yet, and the answers given so far,
+   * which leave together in the batch's answer instead of a frame each.
+   */
+  #batch: { readonly ids: Set<number>; readonly responses: object[] } | undefined;
 
   constructor(id: number, socket: Socket, host: SessionHost, idleTimeout: number) {
     this.id = id;
@@ -205,6 +218,14 @@ export class Session {
 
   #send(message: object): void {
     if (this.#closing || this.#socket.destroyed) return;
+    const batch = this.#batch;
+    if (batch !== undefined) {
+      const id = (message as { id?: unknown }).id;
+      if (typeof id === 'number' && batch.ids.delete(id)) {
+        batch.responses.push(message);
+        return;
+      }
+    }
     let frame: Buffer;
     try {
       frame = encodeFrame(message, this.#host.maxFrameBytes);
@@ -244,6 +265,12 @@ export class Session {
    * must hear of every lease), an answer becomes an error that says why; anything else is logged.
    */
   #tooLarge(message: object, err: unknown): void {
+    const responses = (message as { result?: { responses?: unknown } }).result?.responses;
+    if (Array.isArray(responses)) {
+      // A batch's answer too large for one frame: each answer goes in a frame of its own.
+      for (const response of responses as object[]) this.#send(response);
+      return;
+    }
     const push = message as Partial<Push> & { leases?: unknown };
     if (push.push === 'lease-revoked' && Array.isArray(push.leases) && push.leases.length > 1) {
       const half = Math.ceil(push.leases.length / 2);
@@ -344,48 +371,58 @@ export class Session {
     }
     const handler = this.#handlers[request.op] as Handler<RequestOp>;
     const started = this.#host.observed() ? performance.now() : undefined;
-    const timed = (): void => {
-      if (started === undefined) return;
-      const seconds = (performance.now() - started) / 1000;
-      this.#host.emit({ type: 'request', time: Date.now(), op: request.op, seconds });
-    };
-    const done = (result: object | undefined): void => {
-      if (result !== undefined) this.answer(request.id, result);
-      timed();
-    };
-    const failed = (err: unknown): void => {
-      timed();
-      if (err instanceof StoreUnavailableError) {
-        if (request.op === 'acquire') {
-          const { lease, feature, count } = request;
-          this.#denied({ lease, feature, count }, 'store-unavailable', ReturnCode.LV_NO_SERVER_AVAILABLE);
-        }
-        this.#host.log(
-          `connection ${this.id}: ${request.op} failed, the license store is unavailable: ${err.message}`,
-        );
-        this.fail(
-          request.id,
-          ReturnCode.LV_NO_SERVER_AVAILABLE,
-          'This license server cannot reach its license store just now: ask another server, or retry shortly.',
-        );
-        return;
-      }
-      const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
-      this.fail(request.id, code, errorText(err));
-    };
     try {
       const result = handler(request as never);
-      if (!(result instanceof Promise)) return void done(result);
-      return result.then(done, failed);
+      if (!(result instanceof Promise)) return void this.#done(request, result, started);
+      return result.then(
+        (value) => this.#done(request, value, started),
+        (err: unknown) => this.#failed(request, err, started),
+      );
     } catch (err) {
-      failed(err);
+      this.#failed(request, err, started);
       return undefined;
     }
+  }
+
+  /** Reports a request's time, when someone listens to events. */
+  #timed(request: Request, started: number | undefined): void {
+    if (started === undefined) return;
+    const seconds = (performance.now() - started) / 1000;
+    this.#host.emit({ type: 'request', time: Date.now(), op: request.op, seconds });
+  }
+
+  #done(request: Request, result: object | undefined, started: number | undefined): void {
+    if (result !== undefined) this.answer(request.id, result);
+    this.#timed(request, started);
+  }
+
+  #failed(request: Request, err: unknown, started: number | undefined): void {
+    this.#timed(request, started);
+    if (err instanceof StoreUnavailableError) {
+      if (request.op === 'acquire') {
+        const { lease, feature, count } = request;
+        this.#denied({ lease, feature, count }, 'store-unavailable', ReturnCode.LV_NO_SERVER_AVAILABLE);
+      }
+      this.#host.log(
+        `connection ${this.id}: ${request.op} failed, the license store is unavailable: ${err.message}`,
+      );
+      this.fail(
+        request.id,
+        ReturnCode.LV_NO_SERVER_AVAILABLE,
+        'This license server cannot reach its license store just now: ask another server, or retry shortly.',
+      );
+      return;
+    }
+    const code = err instanceof ProtocolError ? err.code : ReturnCode.LV_EXCEPTION;
+    this.fail(request.id, code, errorText(err));
   }
 
   /** Which operations are allowed in the connection's current state. */
   #gate(op: RequestOp): [number, string] | undefined {
     if (op === 'ping') return undefined;
+    if (op === 'batch' && this.#host.maxBatch === 0) {
+      return [ReturnCode.LV_NOT_IMPLEMENTED, 'request: "op" names an unknown operation "batch".'];
+    }
     if (op === 'hello') {
       return this.#helloDone ? [ReturnCode.LV_INVALID_API_PARAMETER, 'hello was already sent.'] : undefined;
     }
@@ -433,6 +470,7 @@ export class Session {
         auth: this.#host.auth,
         leaseTtl: this.#host.store.leaseTtl,
         maxFrameBytes: this.#host.maxFrameBytes,
+        ...(this.#host.maxBatch > 0 ? { batch: this.#host.maxBatch } : {}),
         ...(this.#host.store.cluster === undefined ? {} : { cluster: this.#host.store.cluster }),
       };
     },
@@ -520,7 +558,68 @@ export class Session {
       };
     },
     ping: () => ({ time: Date.now() }),
+    batch: (req) => this.#handleBatch(req),
   };
+
+  /**
+   * A `batch`: its requests are handled one after the other, in order, exactly as if each had come in a
+   * frame of its own; the answers decided meanwhile leave together in the batch's answer. A request
+   * answered later (an acquire that waits in a queue) is answered in its own frame.
+   */
+  async #handleBatch(req: ParamsOf<'batch'> & { id: number }): Promise<Answer<'batch'>> {
+    if (req.requests.length > this.#host.maxBatch) {
+      this.fail(
+        req.id,
+        ReturnCode.LV_INVALID_API_PARAMETER,
+        `batch request: "requests" must have at most ${this.#host.maxBatch} items (this server's "batch" in hello).`,
+      );
+      return undefined;
+    }
+    const parsed = req.requests.map((value) => parseRequest(value));
+    const ids = new Set<number>();
+    for (const [index, request] of parsed.entries()) {
+      const { id } = request;
+      if (id === null || id === req.id || ids.has(id)) {
+        this.fail(
+          req.id,
+          ReturnCode.LV_INVALID_API_PARAMETER,
+          `batch request: "requests[${index}].id" must be a request id of its own, not the batch's nor another request's.`,
+        );
+        return undefined;
+      }
+      ids.add(id);
+    }
+    const batch = { ids, responses: [] as object[] };
+    this.#batch = batch;
+    try {
+      for (const request of parsed) {
+        if (this.#closing) break;
+        if (request instanceof ProtocolError) {
+          this.fail(request.id, request.code, request.message);
+          continue;
+        }
+        if (!BATCHABLE_OPS.includes(request.op)) {
+          this.fail(
+            request.id,
+            ReturnCode.LV_INVALID_API_PARAMETER,
+            `batch request: ${request.op} cannot be batched; only ${BATCHABLE_OPS.join(' and ')} can.`,
+          );
+          continue;
+        }
+        const pending = this.#handle(request);
+        if (pending !== undefined) {
+          await pending.catch((err: unknown) => {
+            this.#host.log(
+              `connection ${this.id}: ${request.op} was not answered: ${(err as Error).message}`,
+            );
+          });
+        }
+      }
+    } finally {
+      this.#batch = undefined;
+    }
+    return { responses: batch.responses as Array<Record<string, unknown>> };
+  }
 
   get #accountName(): string {
     return this.#account ?? ANONYMOUS_ACCOUNT;
@@ -529,7 +628,8 @@ export class Session {
   async #acquire(req: ParamsOf<'acquire'> & { id: number }): Promise<Answer<'acquire'>> {
     const { store } = this.#host;
     const account = this.#accountName;
-    if (await this.#refusedNow(req, account)) return undefined;
+    const refused = this.#refusedNow(req, account);
+    if (refused === true || (refused !== false && (await refused))) return undefined;
     const outcome = await store.acquire({
       account,
       id: req.lease,
@@ -555,7 +655,7 @@ export class Session {
       // While the store decided, the connection may have closed, the server begun to drain, or the
       // subscription ended: what was just granted or queued is undone.
       const closed = this.#closing;
-      if (closed || this.#host.draining() || (await this.#host.subscriptionEnded(account))) {
+      if (closed || this.#host.draining() || (await this.#ended(account))) {
         if (outcome.kind === 'queued') {
           if (closed) await store.dropOwner(this.id);
           else await store.cancel(account, req.lease);
@@ -577,7 +677,7 @@ export class Session {
             kind: outcome.reclaimed ? 'reclaimed' : 'new',
             waited: false,
           });
-        this.#host.afterChange(Date.now() + store.leaseTtl);
+        this.#host.leaseGranted(Date.now() + store.leaseTtl);
         return this.grantResult(outcome.lease, outcome.reclaimed);
       case 'queued':
         if (this.#host.reporting()) {
@@ -609,8 +709,20 @@ export class Session {
     }
   }
 
-  /** Refuses an acquire, and says so, when the server drains or the subscription has ended. */
-  async #refusedNow(req: ParamsOf<'acquire'> & { id: number }, account: string): Promise<boolean> {
+  /**
+   * Whether the subscription of `account` has ended: at once (no promise) for an account whose
+   * subscription was never cancelled, the common case on the hot path.
+   */
+  #ended(account: string): boolean | Promise<boolean> {
+    if (this.#host.subscriptionEnd(account) === undefined) return false;
+    return this.#host.subscriptionEnded(account);
+  }
+
+  /**
+   * Refuses an acquire, and says so, when the server drains or the subscription has ended; answers
+   * without a promise when neither can be the case.
+   */
+  #refusedNow(req: ParamsOf<'acquire'> & { id: number }, account: string): boolean | Promise<boolean> {
     if (this.#host.draining()) {
       this.#denied(req, 'draining', ReturnCode.LV_NO_SERVER_AVAILABLE);
       this.fail(
@@ -620,7 +732,17 @@ export class Session {
       );
       return true;
     }
-    if (await this.#host.subscriptionEnded(account)) {
+    const ended = this.#ended(account);
+    if (ended === false) return false;
+    return this.#refuseEnded(req, account, ended);
+  }
+
+  async #refuseEnded(
+    req: ParamsOf<'acquire'> & { id: number },
+    account: string,
+    ended: true | Promise<boolean>,
+  ): Promise<boolean> {
+    if (await ended) {
       const end = new Date(this.#host.subscriptionEnd(account) ?? 0).toISOString().slice(0, 10);
       this.#denied(req, 'expired', ReturnCode.LV_EXPIRED_LICENSE);
       this.fail(

@@ -15,11 +15,12 @@ import {
   SocketsError,
 } from '../errors.js';
 import { type DecodedItem, encodeFrame, FrameDecoder } from '../protocol/codec.js';
-import { DEFAULT_MAX_FRAME_BYTES } from '../protocol/constants.js';
-import type { Greeting, ParamsOf, Push, RequestOp, ResultOf } from '../protocol/messages.js';
+import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_REQUESTS } from '../protocol/constants.js';
+import type { Greeting, ParamsOf, Push, RequestOp, Response, ResultOf } from '../protocol/messages.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
+import type { Signal } from '../signal.js';
 import { PendingRequests } from './pending.js';
 import { connectError } from './socket-errors.js';
 
@@ -36,7 +37,7 @@ export interface RequestOptions {
   /** Milliseconds to wait for the answer; defaults to the connection's request timeout. 0 = no limit. */
   timeout?: number | undefined;
   /** Drops this request (not the connection) when it fires. */
-  signal?: AbortSignal | undefined;
+  signal?: Signal | undefined;
   /**
    * Called when the request ends without the server's answer (no answer in time, the connection lost,
    * an abort after it was sent): the server may have acted on it. Not called for an answer, good or bad.
@@ -82,6 +83,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #greetingWaiters: Array<(item: Greeting | LicenseError) => void> = [];
   #firstBytes = '';
   #corked = false;
+  /** Requests per `batch` frame the server takes (its `hello` said so); 0: one frame per request. */
+  #maxBatch = 0;
+  /** Acquires and releases made in this tick, sent together once it ends. */
+  #batchQueue: Array<{ id: number; op: RequestOp } & Record<string, unknown>> = [];
+  /** The `batch` frames in flight: their id, and the ids of the requests they carry. */
+  readonly #batches = new Map<number, number[]>();
 
   constructor(socket: Socket, settings: ConnectionSettings) {
     super();
@@ -145,6 +152,15 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
+   * Sends the acquires (without `wait`) and releases made in the same tick together, in `batch` frames of
+   * at most `max` requests: for a server whose `hello` result announced `batch` (protocol 1.2). A request
+   * made alone in its tick still leaves in a frame of its own, in the same tick: nothing waits for company.
+   */
+  useBatches(max: number): void {
+    this.#maxBatch = max >= 2 ? Math.min(max, MAX_BATCH_REQUESTS) : 0;
+  }
+
+  /**
    * Sends one request and waits for its answer.
    *
    * @throws {LicenseError} the server's error as its class (`LicensesExceededError` for -26...),
@@ -165,6 +181,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return Promise.reject(abortError(options.signal, `The ${op} request`, this.server));
     }
     const id = this.#pending.nextId();
+    if (this.#maxBatch > 0 && isBatchable(op, params)) {
+      const answer = this.#pending.track(id, op, {
+        timeout: options.timeout ?? this.#requestTimeout,
+        signal: options.signal,
+        onUnsettled: options.onUnsettled,
+      });
+      if (this.#batchQueue.length === 0) process.nextTick(() => this.#sendBatched());
+      this.#batchQueue.push({ id, op, ...params });
+      return answer as Promise<ResultOf<Op>>;
+    }
+    // What was queued for a batch goes first: requests leave in the order they were made.
+    if (this.#batchQueue.length > 0) this.#sendBatched();
     let frame: Buffer;
     try {
       frame = encodeFrame({ id, op, ...params }, this.#maxFrameBytes);
@@ -191,6 +219,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    */
   close(): Promise<void> {
     if (this.#state === 'open') {
+      // Requests made in this tick (releases, say) leave before the end of the stream, as all others do.
+      this.#sendBatched();
       this.#state = 'closing';
       const reason = new SocketsError(`The connection to ${this.server} was closed by this client.`, {
         server: this.server,
@@ -228,6 +258,53 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       });
     }
     this.#socket.write(frame);
+  }
+
+  /** Sends the requests queued in this tick: alone, or in `batch` frames. */
+  #sendBatched(): void {
+    const queued = this.#batchQueue;
+    if (queued.length === 0) return;
+    this.#batchQueue = [];
+    if (this.#state !== 'open') return; // their promises were rejected with the connection's error
+    // A request aborted or timed out before it left is not sent at all.
+    const live = queued.filter((request) => this.#pending.opOf(request.id) !== undefined);
+    for (let i = 0; i < live.length; i += this.#maxBatch) this.#sendGroup(live.slice(i, i + this.#maxBatch));
+  }
+
+  /** One frame for `group`: the request itself when alone, else a `batch`, halved until it fits. */
+  #sendGroup(group: ReadonlyArray<{ id: number; op: RequestOp } & Record<string, unknown>>): void {
+    const [first] = group;
+    if (first === undefined) return;
+    if (group.length === 1) {
+      try {
+        this.#write(encodeFrame(first, this.#maxFrameBytes));
+      } catch (err) {
+        this.#pending.reject(
+          first.id,
+          new InvalidParameterError(`The ${first.op} request is too large to send to ${this.server}.`, {
+            server: this.server,
+            cause: err,
+          }),
+          true,
+        );
+      }
+      return;
+    }
+    const id = this.#pending.nextId();
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ id, op: 'batch', requests: group }, this.#maxFrameBytes);
+    } catch {
+      const half = Math.ceil(group.length / 2);
+      this.#sendGroup(group.slice(0, half));
+      this.#sendGroup(group.slice(half));
+      return;
+    }
+    this.#batches.set(
+      id,
+      group.map((request) => request.id),
+    );
+    this.#write(frame);
   }
 
   #flush(): void {
@@ -283,9 +360,19 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#malformed(new ProtocolError('unexpected-message', 'a second greeting arrived'));
       return;
     }
-    const { response } = frame;
+    this.#onResponse(frame.response);
+  }
+
+  /** A response: a request's answer, or a batch's answers, each handled as if it had come alone. */
+  #onResponse(response: Response): void {
     if (response.id === null) {
       if (!response.ok) this.#fail(this.#refusal(response.error.code, response.error.message));
+      return;
+    }
+    const carried = this.#batches.get(response.id);
+    if (carried !== undefined) {
+      this.#batches.delete(response.id);
+      this.#onBatchAnswer(response, carried);
       return;
     }
     const op = this.#pending.opOf(response.id);
@@ -303,6 +390,46 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const result = parseResult(op as RequestOp, response.result);
     if (result instanceof ProtocolError) this.#pending.reject(response.id, this.#wireError(result));
     else this.#pending.resolve(response.id, result);
+  }
+
+  /**
+   * The answer to a `batch`: each of its responses is handled as a frame of its own would be. A request it
+   * does not answer is answered later in a frame of its own (an acquire waiting in a queue). A refused
+   * batch refuses every request it carried.
+   */
+  #onBatchAnswer(response: Response, carried: readonly number[]): void {
+    if (!response.ok) {
+      const { code, message } = response.error;
+      for (const id of carried) {
+        this.#pending.reject(
+          id,
+          errorFromReturnCode(code, this.#serverSays(message), { server: this.server }),
+          true,
+        );
+      }
+      return;
+    }
+    const result = parseResult('batch', response.result);
+    if (result instanceof ProtocolError) {
+      this.#malformed(result);
+      return;
+    }
+    for (const item of result.responses) {
+      const inner = parseServerFrame(item);
+      if (inner instanceof ProtocolError || inner.kind !== 'response' || inner.response.id === null) {
+        this.#malformed(
+          inner instanceof ProtocolError
+            ? inner
+            : new ProtocolError(
+                'invalid-message',
+                'batch result: "responses" must hold responses with an id.',
+              ),
+        );
+        return;
+      }
+      this.#onResponse(inner.response);
+      if (this.#state !== 'open') return;
+    }
   }
 
   #serverSays(message: string): string {
@@ -372,6 +499,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#settleGreeting(reason);
     this.#pending.rejectAll(reason);
     this.#writeQueue.length = 0;
+    this.#batchQueue = [];
+    this.#batches.clear();
     this.emit('close', { error: this.#closeError });
   }
+}
+
+/**
+ * What goes in a `batch`: releases, and acquires that do not wait in a queue (a waiting acquire is
+ * answered late and alone anyway, and its cancel must never overtake it).
+ */
+function isBatchable(op: RequestOp, params: object): boolean {
+  return op === 'release' || (op === 'acquire' && (params as { wait?: unknown }).wait === undefined);
 }

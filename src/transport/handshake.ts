@@ -110,6 +110,8 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
       options.credentials === undefined
         ? undefined
         : await authenticate(connection, server, options.credentials, options.signal);
+    // A 1.2 server takes batches: requests made in the same tick then share frames.
+    if (session.batch !== undefined) connection.useBatches(session.batch);
     return { connection, greeting, session, account, rtt };
   } catch (err) {
     connection.destroy();

@@ -5,6 +5,7 @@
  * request itself when thousands are pipelined).
  */
 import { abortError, type LicenseError, RequestTimeoutError } from '../errors.js';
+import type { Signal } from '../signal.js';
 import { DeadlineTimer } from '../timing.js';
 
 interface Entry {
@@ -14,7 +15,7 @@ interface Entry {
   /** Epoch ms after which the request times out; `Infinity` for none. */
   readonly deadline: number;
   readonly timeout: number;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: Signal | undefined;
   readonly onAbort: (() => void) | undefined;
   readonly onUnsettled: (() => void) | undefined;
 }
@@ -31,7 +32,7 @@ export function isNoAnswer(err: unknown): err is RequestTimeoutError {
 export interface TrackOptions {
   /** Reject with a {@link TimeoutError} after this many ms; 0 or undefined waits for ever. */
   timeout?: number | undefined;
-  signal?: AbortSignal | undefined;
+  signal?: Signal | undefined;
   /**
    * Called when the request ends without an answer from the server (no answer in time, the connection
    * lost, the caller's abort): the server may or may not have acted on it.

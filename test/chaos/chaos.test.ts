@@ -22,7 +22,8 @@ const DURATION_MS = Number(process.env.CHAOS_DURATION_MS ?? 12_000);
 const SETTLE_MS = 4 * LEASE_TTL + 2_000;
 const POLL_MS = 50;
 
-describe('chaos', () => {
+// Servers that batch (protocol 1.2), and the same with one that does not (1.1): same seed, same checks.
+describe.each(['all', 'all but one'] as const)('chaos (%s of the servers batch)', (batching) => {
   it(
     `keeps every invariant under random faults (seed ${SEED}; replay with CHAOS_SEED=${SEED})`,
     async () => {
@@ -31,7 +32,7 @@ describe('chaos', () => {
       const onRejection = (reason: unknown) => rejections.push(reason);
       process.on('unhandledRejection', onRejection);
       const baseline = resourceCounts();
-      const world = new ChaosWorld(makeRng(SEED));
+      const world = new ChaosWorld(makeRng(SEED), batching);
       const report = (phase: string) =>
         [
           `${tag} INVARIANT VIOLATED (${phase}):`,
@@ -76,6 +77,7 @@ describe('chaos', () => {
         for (const v of holding) world.violations.push(`after settling ${SETTLE_MS} ms: ${v}`);
         world.stats.settledIn = SETTLE_MS - (settleBy - Date.now());
         world.stats.heldAtEnd = world.servers.map((s) => s.server.inUse());
+        world.stats.batches = world.batchesReceived();
         expect(world.violations, report('during the run or after settling')).toEqual([]);
 
         // Liveness: once the application gives everything back, the seats return to the servers, and
@@ -120,7 +122,9 @@ describe('chaos', () => {
       } while (left.length > 0 && Date.now() < cleanBy);
       expect(left, `${tag} handles left open after closing every client and server`).toEqual([]);
       expect(rejections.map(String), `${tag} unhandled rejections`).toEqual([]);
-      console.log(`${tag} ok (auth mode: ${world.authMode}): ${JSON.stringify(world.stats)}`);
+      console.log(
+        `${tag} ok (auth mode: ${world.authMode}; batching: ${batching}): ${JSON.stringify(world.stats)}`,
+      );
     },
     DURATION_MS + 60_000,
   );

@@ -57,11 +57,19 @@ export interface ChaosStats {
   licenseErrors: Record<string, number>;
   faults: Record<string, number>;
   clientRestarts: number;
+  /** `batch` frames the servers received (protocol 1.2), as far as their request logs reach. */
+  batches?: number;
   /** ms the clients took to settle after the faults stopped. */
   settledIn?: number;
   /** Seats in use on each server once settled. */
   heldAtEnd?: number[];
 }
+
+/**
+ * Which servers take `batch` frames (protocol 1.2): all of them, or all but the first, which speaks 1.1
+ * and gets one frame per operation (clients list it first in a third of the rotations).
+ */
+export type ChaosBatching = 'all' | 'all but one';
 
 export class ChaosWorld {
   readonly rng: Rng;
@@ -78,9 +86,12 @@ export class ChaosWorld {
   /** Seats per feature on each server. */
   readonly pool: Readonly<Record<string, number>> = POOL;
 
-  constructor(rng: Rng) {
+  readonly batching: ChaosBatching;
+
+  constructor(rng: Rng, batching: ChaosBatching = 'all') {
     this.rng = rng;
     this.authMode = rng.chance(0.5);
+    this.batching = batching;
   }
 
   async start(serverCount: number, clientCount: number): Promise<void> {
@@ -91,6 +102,7 @@ export class ChaosWorld {
         leaseTtl: LEASE_TTL,
         // Room for every client and as many more: the flood fault fills the rest with idle connections.
         maxConnections: 2 * clientCount,
+        ...(this.batching === 'all but one' && i === 0 ? { maxBatch: 0 } : {}),
         ...(this.authMode
           ? { accounts: { [ACCOUNT.username]: { password: ACCOUNT.password, licenses: this.pool } } }
           : { licenses: this.pool }),
@@ -383,6 +395,14 @@ export class ChaosWorld {
     this.#stopFaults = true;
     await Promise.all([...this.#pending].map((p) => p.catch(() => {})));
     await Promise.all(this.clients.map((c) => c.client.close()));
+  }
+
+  /** The `batch` frames the servers received so far (their request logs keep the last 10,000 requests). */
+  batchesReceived(): number {
+    return this.servers.reduce(
+      (sum, s) => sum + s.server.requests().filter((r) => r.op === 'batch').length,
+      0,
+    );
   }
 
   async closeServers(): Promise<void> {

@@ -36,7 +36,18 @@ const anyValue = fc.oneof(
   fc.jsonValue({ maxDepth: 2 }),
 );
 
-const FIELDS = ['lease', 'feature', 'count', 'wait', 'leases', 'version', 'client', 'mechanism', 'message'];
+const FIELDS = [
+  'lease',
+  'feature',
+  'count',
+  'wait',
+  'leases',
+  'version',
+  'client',
+  'mechanism',
+  'message',
+  'requests',
+];
 
 const requestLike = fc
   .tuple(
@@ -119,6 +130,9 @@ describe('message checks under fuzzing', () => {
           'account',
           'version',
           'time',
+          'responses',
+          'batch',
+          'cluster',
         ),
         anyValue,
         { maxKeys: 6 },

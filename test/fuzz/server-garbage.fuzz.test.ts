@@ -43,6 +43,8 @@ const junkLine = fc.oneof(
     '{"op":"ping"}',
     '{"id":"8","op":"ping"}',
     '{"id":9,"op":"explode"}',
+    '{"id":10,"op":"batch","requests":[{"id":11,"op":"acquire","lease":"thief-2","feature":"FULL","count":1}]}',
+    '{"id":12,"op":"batch","requests":[{"id":12,"op":"batch","requests":[]},{"op":"release"},7]}',
     '[1,2,3]',
     '{"id":1,"op":"hello","version":"9.0"}',
   ),

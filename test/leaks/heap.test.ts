@@ -24,14 +24,24 @@ interface Report {
   rss: number;
 }
 
-describe('heap after 10,000 ports', () => {
+// A server that batches (protocol 1.2: the client sends what one tick asks in batch frames) and one that
+// does not (1.1: a frame per operation).
+describe.each([
+  { batching: 'batching server', maxBatch: 128 },
+  { batching: 'server without batching', maxBatch: 0 },
+])('heap after 10,000 ports ($batching)', ({ maxBatch }) => {
   let server: FakeLicenseServer;
   let report: Report;
   let stderr = '';
   let exitCode: number | null = null;
 
   beforeAll(async () => {
-    server = await FakeLicenseServer.start({ port: 0, host: '127.0.0.1', licenses: { FULL: PORTS } });
+    server = await FakeLicenseServer.start({
+      port: 0,
+      host: '127.0.0.1',
+      licenses: { FULL: PORTS },
+      maxBatch,
+    });
     const child = spawn(
       process.execPath,
       [

@@ -19,12 +19,15 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => s.close()));
 });
 
-async function holdMany(): Promise<{ server: FakeLicenseServer; client: LicenseClient; lost: () => number }> {
+async function holdMany(
+  maxBatch: number,
+): Promise<{ server: FakeLicenseServer; client: LicenseClient; lost: () => number }> {
   const server = await FakeLicenseServer.start({
     port: 0,
     host: '127.0.0.1',
     licenses: { TTS: LEASES },
     leaseTtl: TTL,
+    maxBatch,
   });
   servers.push(server);
   const client = new LicenseClient({ servers: server.address, licenseCachePeriod: 0, gracePeriod: 60_000 });
@@ -40,9 +43,13 @@ async function holdMany(): Promise<{ server: FakeLicenseServer; client: LicenseC
   return { server, client, lost: () => lost };
 }
 
-describe(`${LEASES} leases on one server`, () => {
+// With batching (protocol 1.2: 250 acquires of one tick in batch frames) and without (1.1).
+describe.each([
+  { batching: 'batching server', maxBatch: 128 },
+  { batching: 'server without batching', maxBatch: 0 },
+])(`${LEASES} leases on one server ($batching)`, ({ maxBatch }) => {
   it('renews them, so no seat ever expires (the renew frame is over 64 KiB)', async () => {
-    const { server, lost } = await holdMany();
+    const { server, lost } = await holdMany(maxBatch);
     let fewest = server.inUse();
     const until = Date.now() + 3 * TTL;
     while (Date.now() < until) {
@@ -55,7 +62,7 @@ describe(`${LEASES} leases on one server`, () => {
   }, 20_000);
 
   it('gives them back on close() (the release frame is over 64 KiB)', async () => {
-    const { server, client } = await holdMany();
+    const { server, client } = await holdMany(maxBatch);
     await client.close();
     expect(server.inUse()).toBe(0);
   }, 20_000);

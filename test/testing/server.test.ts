@@ -69,7 +69,7 @@ describe('FakeLicenseServer basics', () => {
     expect(greeting).toMatchObject({
       type: 'greeting',
       protocol: 'lv-license',
-      version: '1.1', // protocol 1.1: 1.0 plus hello's optional cluster
+      version: '1.2', // protocol 1.2: 1.1 (hello's optional cluster) plus batch
       auth: 'none',
     });
     expect(String(greeting.message)).toContain('license server');
@@ -87,11 +87,12 @@ describe('FakeLicenseServer basics', () => {
     expect(errorCode(await client.request('acquire', { lease: 'a', feature: 'FULL', count: 1 }))).toBe(-54);
     const hello = await client.request('hello', { version: '1.0', client: 'test/1' });
     expect(result(hello)).toEqual({
-      version: '1.1',
+      version: '1.2',
       server: 'lv-license-client-fake/0.1.0',
       auth: 'none',
       leaseTtl: 12_000,
       maxFrameBytes: 65_536,
+      batch: 128,
     });
     expect(errorCode(await client.request('hello', { version: '1.0' }))).toBe(-54);
   });

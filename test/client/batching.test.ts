@@ -1,0 +1,87 @@
+/**
+ * The client's batching, from the client's side and the seats on the server: what callers ask in one tick
+ * shares frames on a 1.2 server, a lone call still leaves alone, a refusal inside a batch reaches only its
+ * caller, and a server without batching still gets one frame per operation.
+ */
+import { describe, expect, it } from 'vitest';
+import { AbortError, type Lease, LicensesExceededError } from '../../src/index.js';
+import type { FakeLicenseServer } from '../../src/testing/index.js';
+import { makeClient, startServer } from '../helpers/cluster.js';
+
+const opsOf = (server: FakeLicenseServer) => server.requests().map((r) => r.op);
+const count = (server: FakeLicenseServer, op: string) => opsOf(server).filter((o) => o === op).length;
+
+describe.each([
+  { name: 'a 1.2 server (batching)', maxBatch: 128 },
+  { name: 'a server without batching (1.1)', maxBatch: 0 },
+])('acquire and release against $name', ({ maxBatch }) => {
+  it('takes and gives back the seats of calls made in one tick; a refusal reaches only its caller', async () => {
+    const server = await startServer({ licenses: { FULL: 3 }, maxBatch });
+    const client = makeClient([server]);
+    await client.connect();
+    const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => client.acquire('FULL')));
+    const granted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const refused = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason] : []));
+    expect(granted).toHaveLength(3);
+    expect(refused).toHaveLength(2);
+    for (const error of refused) expect(error).toBeInstanceOf(LicensesExceededError);
+    expect(server.inUse('FULL')).toBe(3);
+    expect(client.status().leases.map((l) => l.state)).toEqual(['held', 'held', 'held']);
+
+    await Promise.all(granted.map((lease: Lease) => lease.release()));
+    expect(server.inUse('FULL')).toBe(0);
+    expect(client.status().leases).toEqual([]);
+    // Every acquire and release reached the server; together in batches only where the server said so.
+    expect(count(server, 'acquire')).toBe(5);
+    expect(count(server, 'release')).toBe(3);
+    if (maxBatch > 0) expect(count(server, 'batch')).toBe(2);
+    else expect(count(server, 'batch')).toBe(0);
+  });
+
+  it('sends a call made alone in a frame of its own', async () => {
+    const server = await startServer({ licenses: { FULL: 1 }, maxBatch });
+    const client = makeClient([server]);
+    const lease = await client.acquire('FULL');
+    await lease.release();
+    expect(opsOf(server)).toEqual(['hello', 'acquire', 'release']);
+    expect(server.inUse('FULL')).toBe(0);
+  });
+});
+
+describe('batching', () => {
+  it('never sends a call aborted in the tick it was made, and the others of that tick go on', async () => {
+    const server = await startServer({ licenses: { FULL: 2 } });
+    const client = makeClient([server]);
+    await client.connect();
+    const abort = new AbortController();
+    const first = client.acquire('FULL');
+    const aborted = client.acquire('FULL', { signal: abort.signal });
+    const third = client.acquire('FULL');
+    // The calls reach the connection over a few microtasks: abort once they wait there, in the same tick.
+    await Promise.resolve();
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    abort.abort();
+    await expect(aborted).rejects.toBeInstanceOf(AbortError);
+    const leases = await Promise.all([first, third]);
+    expect(server.inUse('FULL')).toBe(2);
+    const acquired = server.requests().filter((r) => r.op === 'acquire');
+    expect(acquired.map((r) => r.params.lease)).toEqual(leases.map((l) => l.id));
+    await Promise.all(leases.map((l) => l.release()));
+    expect(server.inUse('FULL')).toBe(0);
+  });
+
+  it('splits what one tick asks into batches of at most what the server takes', async () => {
+    const server = await startServer({ licenses: { TTS: 20 }, maxBatch: 8 });
+    const client = makeClient([server]);
+    await client.connect();
+    const leases = await Promise.all(Array.from({ length: 20 }, () => client.acquire('TTS')));
+    expect(server.inUse('TTS')).toBe(20);
+    const sizes = server
+      .requests()
+      .filter((r) => r.op === 'batch')
+      .map((r) => r.params.requests);
+    expect(sizes).toEqual([8, 8, 4]);
+    await Promise.all(leases.map((l) => l.release()));
+    expect(server.inUse('TTS')).toBe(0);
+  });
+});
