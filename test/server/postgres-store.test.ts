@@ -8,6 +8,7 @@ import { LicenseServer, PostgresStore } from '../../src/server/index.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
 import { describeStoreContract } from './store-contract.js';
+import { describeStoreModel } from './store-model.js';
 
 let pg: TestPostgres;
 
@@ -19,19 +20,45 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
     await pg?.stop();
   });
 
-  describeStoreContract('PostgresStore', async (leaseTtl) => {
-    const store = await PostgresStore.connect({
-      connectionString: await pg.database('contract'),
-      leaseTtl,
-      migrate: true,
-    });
-    return {
-      store,
-      // The database's clock decides: time passes for real.
-      advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
-      dispose: () => store.close(),
-    };
-  });
+  describeStoreContract(
+    'PostgresStore',
+    async (leaseTtl) => {
+      const store = await PostgresStore.connect({
+        connectionString: await pg.database('contract'),
+        leaseTtl,
+        migrate: true,
+      });
+      return {
+        store,
+        // The database's clock decides: time passes for real.
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+        now: Date.now,
+        dispose: () => store.close(),
+      };
+    },
+    // Real time passes (the model sleeps past deadlines), so a few runs: about 10 s.
+    { runs: 8, steps: 30, leaseTtl: 400, guard: 150, timeout: 120_000 },
+  );
+
+  describeStoreModel(
+    'Two PostgresStore nodes on one database',
+    async (leaseTtl) => {
+      const url = await pg.database('model');
+      const nodes = [
+        await PostgresStore.connect({ connectionString: url, leaseTtl, migrate: true, node: 'node-a' }),
+        await PostgresStore.connect({ connectionString: url, leaseTtl, node: 'node-b' }),
+      ];
+      return {
+        nodes,
+        now: Date.now,
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+        dispose: async () => {
+          for (const node of nodes) await node.close();
+        },
+      };
+    },
+    { nodes: 2, runs: 8, steps: 30, leaseTtl: 400, guard: 150, timeout: 120_000 },
+  );
 });
 
 describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL pool', () => {

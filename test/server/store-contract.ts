@@ -1,15 +1,19 @@
 /**
- * The rules every LicenseStore keeps, as one suite a store's test file runs with its own factory: the
- * MemoryStore here, a store on a database later. The factory gets a clock the suite moves by hand.
+ * The rules every LicenseStore keeps, as one suite a store's test file runs with its own factory: examples
+ * of each rule, then the model test (store-model.ts), generated calls checked against a reference model.
+ * The factory gets a clock the suite moves by hand (or, for a store on a database, real time).
  */
 import { describe, expect, it } from 'vitest';
 import type { AcquireRequest, LicenseStore } from '../../src/server/index.js';
+import { describeStoreModel, type StoreModelOptions } from './store-model.js';
 
 /** What the suite needs from a store under test. */
 export interface StoreUnderTest {
   readonly store: LicenseStore;
-  /** Moves the store's clock forward by `ms`. */
+  /** Moves the store's clock forward by `ms` (at least). */
   advance(ms: number): Promise<void> | void;
+  /** The store's clock (epoch ms). @defaultValue Date.now */
+  now?(): number;
   /** Lets go of the store (and whatever it runs on). */
   dispose(): Promise<void>;
 }
@@ -19,8 +23,25 @@ export type StoreFactory = (leaseTtl: number) => Promise<StoreUnderTest>;
 
 const TTL = 1_000;
 
-export function describeStoreContract(name: string, make: StoreFactory): void {
+/** How the model test runs for a store: a hand-moved clock affords many runs, a database a few. */
+export type StoreContractModel = Omit<StoreModelOptions, 'nodes'>;
+
+export function describeStoreContract(name: string, make: StoreFactory, model: StoreContractModel): void {
   describe(`${name} keeps the LicenseStore rules`, () => {
+    describeStoreModel(
+      name,
+      async (leaseTtl) => {
+        const subject = await make(leaseTtl);
+        return {
+          nodes: [subject.store],
+          now: () => subject.now?.() ?? Date.now(),
+          advance: (ms) => subject.advance(ms),
+          dispose: () => subject.dispose(),
+        };
+      },
+      model,
+    );
+
     async function withStore(run: (s: StoreUnderTest) => Promise<void>): Promise<void> {
       const subject = await make(TTL);
       try {
