@@ -188,6 +188,33 @@ export function describeStoreContract(name: string, make: StoreFactory, model: S
         expect(await store.leases()).toEqual([]);
       }));
 
+    it('takes back only what a shrink must, even while a release of the newest lease races it', async () => {
+      // Leases x, z, y (y the newest) and the pool shrinks to 1 while y is released. Either order leaves x:
+      // release first, then z goes; shrink first, y and z go and the release finds y gone. A shrink that
+      // counted y as in use but found it released takes x as well, a seat the rules say its holder keeps.
+      const subject = await make(60_000);
+      try {
+        const { store } = subject;
+        for (let attempt = 0; attempt < 20; attempt += 1) {
+          const account = `race${attempt}`;
+          await store.setTotal(account, 'FULL', 3);
+          for (const id of ['x', 'z', 'y']) await store.acquire(ask({ account, id }));
+          const [revoked, released] = await Promise.all([
+            store.setTotal(account, 'FULL', 1),
+            store.release(account, ['y']),
+          ]);
+          const gone = [...revoked.map((l) => l.id), ...released.released].sort();
+          expect({ attempt, left: (await store.leases({ account })).map((l) => l.id), gone }).toEqual({
+            attempt,
+            left: ['x'],
+            gone: ['y', 'z'],
+          });
+        }
+      } finally {
+        await subject.dispose();
+      }
+    });
+
     it("drops a closed connection's waiters but keeps its leases for a reclaim", () =>
       withStore(async ({ store }) => {
         await store.setTotal('alice', 'FULL', 1);

@@ -61,7 +61,15 @@ type Op =
       owner: number;
       wait: 'none' | 'short' | 'long';
     }
-  | { op: 'burst'; account: string; feature: string; ids: string[]; nodes: number[] }
+  | {
+      op: 'burst';
+      account: string;
+      feature: string;
+      ids: string[];
+      release: string[];
+      renew: string[];
+      nodes: number[];
+    }
   | { op: 'renew'; node: number; account: string; ids: string[]; owner: number }
   | { op: 'release'; node: number; account: string; ids: string[] }
   | { op: 'revoke'; node: number; account: string; ids: string[] | undefined }
@@ -108,12 +116,14 @@ function opArbitrary(nodes: number): fc.Arbitrary<Op> {
         .map(({ pool: [account, feature], ...rest }) => ({ ...rest, account, feature })),
     },
     {
-      weight: 2,
+      weight: 3,
       arbitrary: fc
         .record({
           op: fc.constant('burst'),
           pool,
           ids: fc.uniqueArray(id, { minLength: 2, maxLength: 4 }),
+          release: fc.uniqueArray(id, { maxLength: 2 }),
+          renew: fc.uniqueArray(id, { maxLength: 2 }),
           nodes: fc.array(node, { minLength: 4, maxLength: 4 }),
         })
         .map(({ pool: [account, feature], ...rest }) => ({ ...rest, account, feature })),
@@ -659,43 +669,81 @@ class Harness {
   }
 
   /**
-   * Acquires at once, one seat each, new ids, on one pool, through the nodes given: whatever order the store
-   * takes them in, it grants exactly as many as fit and refuses the rest.
+   * Calls at once on one pool, through the nodes given: acquires of new ids (one seat each, no wait), releases
+   * of held leases (each through the node that holds it) and renewals. Whatever order the store takes them
+   * in, it grants no more than fit once the releases are done, and no fewer than fit before them.
    */
   async burst(op: Extract<Op, { op: 'burst' }>): Promise<void> {
     const { model } = this;
+    const inPool = (id: string) => {
+      const lease = model.leases.get(pair(op.account, id));
+      return lease !== undefined && lease.feature === op.feature ? lease : undefined;
+    };
+    const freeing = op.release.map(inPool).filter((l): l is ModelLease => l !== undefined);
+    const renewing = op.renew
+      .filter((id) => !op.release.includes(id))
+      .map(inPool)
+      .filter((l): l is ModelLease => l !== undefined);
     const ids = op.ids.filter(
       (id) => !model.leases.has(pair(op.account, id)) && !model.waiter(op.account, id),
     );
     const total = model.totals.get(pair(op.account, op.feature)) ?? 0;
     const inUse = model.used(op.account, op.feature);
+    const freed = freeing.reduce((sum, l) => sum + l.count, 0);
     const queued = model.queue(op.account, op.feature).length;
-    const nodeOf = (i: number) => (op.nodes[i] ?? 0) % this.subject.nodes.length;
+    const nodeOf = (i: number) => (op.nodes[i % op.nodes.length] ?? 0) % this.subject.nodes.length;
     const { value, b, a } = await this.timed(() =>
-      Promise.all(
-        ids.map((id, i) =>
-          this.node(nodeOf(i)).acquire({
-            account: op.account,
-            id,
-            feature: op.feature,
-            count: 1,
-            owner: 1,
-            requestId: this.step,
-          }),
+      Promise.all([
+        Promise.all(
+          ids.map((id, i) =>
+            this.node(nodeOf(i)).acquire({
+              account: op.account,
+              id,
+              feature: op.feature,
+              count: 1,
+              owner: 1,
+              requestId: this.step,
+            }),
+          ),
         ),
-      ),
+        Promise.all(freeing.map((l) => this.node(l.node).release(op.account, [l.id]))),
+        Promise.all(renewing.map((l, i) => this.node(nodeOf(i + 1)).renew(op.account, [l.id], 2))),
+      ]),
     );
-    const fits = total === 0 || queued > 0 ? 0 : Math.min(ids.length, total - inUse);
-    const granted = ids.filter((_, i) => value[i]?.kind === 'granted');
-    expect(granted.length, `${this.doing}: ${JSON.stringify(value)}`).toBe(fits);
+    const [acquired, released, renewed] = value;
+    for (const [i, lease] of freeing.entries()) {
+      expect(released[i], this.doing).toEqual({
+        released: [lease.id],
+        unknown: [],
+        leases: [leaseView(lease, lease.node)],
+      });
+      model.leases.delete(pair(lease.account, lease.id));
+    }
+    for (const [i, lease] of renewing.entries()) {
+      expect(renewed[i], this.doing).toEqual({ renewed: [lease.id], unknown: [] });
+      lease.owner = 2;
+      lease.node = nodeOf(i + 1);
+      lease.expLo = b + this.ttl;
+      lease.expHi = a + this.ttl;
+    }
+    const granted = ids.filter((_, i) => acquired[i]?.kind === 'granted');
+    const fitsBefore = total === 0 || queued > 0 ? 0 : Math.min(ids.length, total - inUse);
+    const fitsAfter = total === 0 || queued > 0 ? 0 : Math.min(ids.length, total - inUse + freed);
+    expect(granted.length, `${this.doing}: ${JSON.stringify(acquired)}`).toBeGreaterThanOrEqual(fitsBefore);
+    expect(granted.length, `${this.doing}: ${JSON.stringify(acquired)}`).toBeLessThanOrEqual(fitsAfter);
     for (const [i, id] of ids.entries()) {
-      const outcome = value[i];
+      const outcome = acquired[i];
       if (total === 0) {
         expect(outcome, this.doing).toEqual({ kind: 'unknown-feature' });
         continue;
       }
       if (outcome?.kind !== 'granted') {
-        expect(outcome, this.doing).toEqual({ kind: 'exhausted', total, inUse: queued > 0 ? inUse : total });
+        // Refused behind a queue (seats in use as the releases left them), or because every seat was taken.
+        expect(outcome, this.doing).toEqual({
+          kind: 'exhausted',
+          total,
+          inUse: queued > 0 ? within(inUse - freed, inUse) : total,
+        });
         continue;
       }
       const lease: ModelLease = {
