@@ -37,7 +37,7 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
       };
     },
     // Real time passes (the model sleeps past deadlines), so a few runs: about 10 s.
-    { runs: 10, steps: 50, leaseTtl: 400, guard: 150, timeout: 120_000 },
+    { runs: 12, steps: 50, leaseTtl: 600, guard: 150, timeout: 120_000 },
   );
 
   describeStoreModel(
@@ -57,7 +57,7 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
         },
       };
     },
-    { nodes: 2, runs: 10, steps: 50, leaseTtl: 400, guard: 150, timeout: 120_000 },
+    { nodes: 2, runs: 12, steps: 50, leaseTtl: 600, guard: 150, timeout: 120_000 },
   );
 });
 

@@ -70,6 +70,8 @@ type Op =
       renew: string[];
       nodes: number[];
     }
+  | { op: 'crowd'; acquires: Array<Extract<Op, { op: 'acquire' }>> }
+  | { op: 'race'; calls: RaceCall[] }
   | { op: 'renew'; node: number; account: string; ids: string[]; owner: number }
   | { op: 'release'; node: number; account: string; ids: string[] }
   | { op: 'revoke'; node: number; account: string; ids: string[] | undefined }
@@ -80,6 +82,23 @@ type Op =
   | { op: 'drain'; node: number }
   | { op: 'expire'; node: number }
   | { op: 'sleep'; ms: 'tick' | 'quarter' | 'half' | 'ttl' };
+
+/** A call a race may run: one store call each, answered in full by what the store returns. */
+type RaceCall = Extract<
+  Op,
+  {
+    op:
+      | 'acquire'
+      | 'renew'
+      | 'release'
+      | 'revoke'
+      | 'revokeAll'
+      | 'cancel'
+      | 'setTotal'
+      | 'dropOwner'
+      | 'drain';
+  }
+>;
 
 function opArbitrary(nodes: number): fc.Arbitrary<Op> {
   const node = fc.nat(nodes - 1);
@@ -105,16 +124,46 @@ function opArbitrary(nodes: number): fc.Arbitrary<Op> {
     { weight: 3, arbitrary: fc.integer({ min: 2, max: 3 }) },
     { weight: 1, arbitrary: fc.constant(0) },
   );
-  const wait = fc.constantFrom('none', 'none', 'short', 'long', 'long') as fc.Arbitrary<
+  const wait = fc.constantFrom('none', 'none', 'short', 'long', 'long', 'long') as fc.Arbitrary<
     'none' | 'short' | 'long'
   >;
+  const acquire = fc
+    .record({ op: fc.constant('acquire'), node, pool, id, count, owner, wait })
+    .map(({ pool: [account, feature], ...rest }) => ({ ...rest, account, feature }));
+  const renew = fc.record({ op: fc.constant('renew'), node, account, ids, owner });
+  const release = fc.record({ op: fc.constant('release'), node, account, ids });
+  const revoke = fc.record({
+    op: fc.constant('revoke'),
+    node,
+    account,
+    ids: fc.option(ids, { nil: undefined }),
+  });
+  const revokeAll = fc.record({ op: fc.constant('revokeAll'), node });
+  const cancel = fc.record({ op: fc.constant('cancel'), node, account, id });
+  const setTotal = (total: fc.Arbitrary<number>) =>
+    fc.record({ op: fc.constant('setTotal'), node, account, feature, total });
+  const dropOwner = fc.record({ op: fc.constant('dropOwner'), node, owner });
+  const drain = fc.record({ op: fc.constant('drain'), node });
+  const raceCall: fc.Arbitrary<RaceCall> = fc.oneof(
+    { weight: 6, arbitrary: acquire },
+    { weight: 2, arbitrary: renew },
+    { weight: 2, arbitrary: release },
+    { weight: 1, arbitrary: revoke },
+    { weight: 1, arbitrary: revokeAll },
+    { weight: 1, arbitrary: cancel },
+    { weight: 2, arbitrary: setTotal(fc.nat(3)) },
+    { weight: 1, arbitrary: dropOwner },
+    { weight: 3, arbitrary: drain },
+  );
   return fc.oneof(
     {
-      weight: 16,
+      // Calls at once, through any nodes: the store's answers and state must be those of some order of them.
+      weight: 4,
       arbitrary: fc
-        .record({ op: fc.constant('acquire'), node, pool, id, count, owner, wait })
-        .map(({ pool: [account, feature], ...rest }) => ({ ...rest, account, feature })),
+        .array(raceCall, { minLength: 2, maxLength: 3 })
+        .map((calls) => ({ op: 'race' as const, calls })),
     },
+    { weight: 16, arbitrary: acquire },
     {
       weight: 3,
       arbitrary: fc
@@ -128,31 +177,35 @@ function opArbitrary(nodes: number): fc.Arbitrary<Op> {
         })
         .map(({ pool: [account, feature], ...rest }) => ({ ...rest, account, feature })),
     },
-    { weight: 4, arbitrary: fc.record({ op: fc.constant('renew'), node, account, ids, owner }) },
-    { weight: 3, arbitrary: fc.record({ op: fc.constant('release'), node, account, ids }) },
     {
-      weight: 1,
-      arbitrary: fc.record({
-        op: fc.constant('revoke'),
-        node,
-        account,
-        ids: fc.option(ids, { nil: undefined }),
-      }),
+      // Several acquires in a row on one pool, most of them willing to wait: a queue builds up.
+      weight: 3,
+      arbitrary: fc
+        .record({
+          pool,
+          acquires: fc.array(
+            fc.record({ node, id, count, owner, wait: fc.constantFrom('none', 'long', 'long', 'short') }),
+            { minLength: 2, maxLength: 5 },
+          ),
+        })
+        .map(({ pool: [account, feature], acquires }) => ({
+          op: 'crowd' as const,
+          acquires: acquires.map((a) => ({ op: 'acquire' as const, account, feature, ...a })),
+        })),
     },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('revokeAll'), node }) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('cancel'), node, account, id }) },
+    { weight: 4, arbitrary: renew },
+    { weight: 3, arbitrary: release },
+    { weight: 1, arbitrary: revoke },
+    { weight: 1, arbitrary: revokeAll },
+    { weight: 1, arbitrary: cancel },
     {
       weight: 3,
-      arbitrary: fc.record({
-        op: fc.constant('setTotal'),
-        node,
-        account,
-        feature,
-        total: fc.oneof({ weight: 12, arbitrary: fc.nat(3) }, { weight: 1, arbitrary: fc.constant(-1) }),
-      }),
+      arbitrary: setTotal(
+        fc.oneof({ weight: 12, arbitrary: fc.nat(3) }, { weight: 1, arbitrary: fc.constant(-1) }),
+      ),
     },
-    { weight: 1, arbitrary: fc.record({ op: fc.constant('dropOwner'), node, owner }) },
-    { weight: 5, arbitrary: fc.record({ op: fc.constant('drain'), node }) },
+    { weight: 1, arbitrary: dropOwner },
+    { weight: 5, arbitrary: drain },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('expire'), node }) },
     {
       weight: 2,
@@ -167,14 +220,26 @@ function opArbitrary(nodes: number): fc.Arbitrary<Op> {
 /** The calls every run starts with, so that the generated ones find pools to work on. */
 const PRELUDE: readonly Op[] = [
   { op: 'setTotal', node: 0, account: 'a', feature: 'FULL', total: 2 },
-  { op: 'setTotal', node: 0, account: '', feature: 'FULL', total: 3 },
+  { op: 'setTotal', node: 0, account: '', feature: 'FULL', total: 1 },
   { op: 'setTotal', node: 0, account: 'a', feature: 'TTS', total: 1 },
 ];
 
-export const STATS = new Map<string, number>();
+/** How often each kind of step and outcome came up, printed with LV_STORE_MODEL_STATS=1 (to judge coverage). */
+const STATS = new Map<string, number>();
+const tally = (tag: string, n = 1): void => {
+  STATS.set(tag, (STATS.get(tag) ?? 0) + n);
+};
 const pair = (a: string, b: string): string => JSON.stringify([a, b]);
 /** Code-point order, as the stores sort account and feature names. */
 const byCodePoint = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
+
+/** Every order of `items`. */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((item, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [item, ...rest]),
+  );
+}
 
 /** A number in [lo, hi], as an asymmetric matcher for toEqual. */
 function within(lo: number, hi: number) {
@@ -228,6 +293,20 @@ class Model {
   /** pair(account, feature) -> FIFO queue. */
   readonly queues = new Map<string, ModelWaiter[]>();
   #seq = 0;
+
+  /** A copy to try one order of concurrent calls on. */
+  clone(): Model {
+    const copy = new Model();
+    for (const [key, total] of this.totals) copy.totals.set(key, total);
+    for (const [key, lease] of this.leases) copy.leases.set(key, { ...lease });
+    for (const [key, queue] of this.queues)
+      copy.queues.set(
+        key,
+        queue.map((w) => ({ ...w })),
+      );
+    copy.#seq = this.#seq;
+    return copy;
+  }
 
   nextSeq(): number {
     this.#seq += 1;
@@ -329,7 +408,9 @@ const byId = <T extends { account: string; id: string }>(items: readonly T[]): T
 
 /** Runs one generated sequence against the stores and the model. */
 class Harness {
-  readonly model = new Model();
+  model = new Model();
+  /** Set while the model replays a call the store already answered (a race): its answer and clock readings. */
+  replaying: { value: unknown; b: number; a: number } | undefined;
   step = 0;
   /** What the current step is, for a failure's message. */
   doing = '';
@@ -351,6 +432,7 @@ class Harness {
 
   /** Runs `call` between two clock readings. */
   async timed<T>(call: () => Promise<T>): Promise<{ value: T; b: number; a: number }> {
+    if (this.replaying !== undefined) return this.replaying as { value: T; b: number; a: number };
     const b = this.subject.now();
     const value = await call();
     const a = this.subject.now();
@@ -358,7 +440,7 @@ class Harness {
   }
 
   async run(op: Op): Promise<void> {
-    STATS.set(op.op, (STATS.get(op.op) ?? 0) + 1);
+    tally(op.op);
     this.step += 1;
     this.doing = `step ${this.step}: ${JSON.stringify(op)}`;
     await this.settle();
@@ -404,7 +486,7 @@ class Harness {
         due = more;
       }
       if (target > now) await this.subject.advance(target - now);
-      STATS.set('sweep', (STATS.get('sweep') ?? 0) + 1);
+      tally('sweep');
       await this.sweep();
     }
   }
@@ -449,6 +531,11 @@ class Harness {
         return this.acquire(op);
       case 'burst':
         return this.burst(op);
+      case 'race':
+        return this.race(op.calls);
+      case 'crowd':
+        for (const acquire of op.acquires) await this.acquire(acquire);
+        return;
       case 'renew': {
         const { value, b, a } = await this.timed(() =>
           this.node(op.node).renew(op.account, op.ids, op.owner),
@@ -476,6 +563,9 @@ class Harness {
           .map((id) => model.leases.get(pair(op.account, id)))
           .filter((l): l is ModelLease => l !== undefined && l.node === op.node);
         const { value } = await this.timed(() => this.node(op.node).release(op.account, op.ids));
+        if (unique.some((id) => (model.leases.get(pair(op.account, id))?.node ?? op.node) !== op.node)) {
+          tally('release:held-on-another-node');
+        }
         const released = mine.map((l) => l.id);
         expect({ ...value, leases: byId(value.leases) }, this.doing).toEqual({
           released,
@@ -574,7 +664,7 @@ class Harness {
     const waiting = model.waiter(op.account, op.id);
     const { value: outcome, b, a } = await this.timed(() => this.node(op.node).acquire(request));
     const tag = `acquire:${outcome.kind}${outcome.kind === 'granted' && outcome.reclaimed ? ':reclaim' : ''}${outcome.replaced ? ':replaced' : ''}`;
-    STATS.set(tag, (STATS.get(tag) ?? 0) + 1);
+    tally(tag);
     const conflict = { kind: 'conflict', message: expect.any(String) };
     if (op.count < 1) {
       expect(outcome, this.doing).toEqual(conflict);
@@ -586,6 +676,7 @@ class Harness {
         return;
       }
       // A re-sent acquire for a held id: the same lease, refreshed, now this node's and this owner's.
+      if (held.node !== op.node) tally('acquire:reclaim-from-another-node');
       held.owner = op.owner;
       held.node = op.node;
       held.expLo = b + this.ttl;
@@ -777,6 +868,72 @@ class Harness {
     }
   }
 
+  /**
+   * Runs `calls` at once, then looks for an order of them that explains every answer (the model replays each
+   * call with the answer the store gave) and what the store shows after (`observe`): the store must behave
+   * as if the calls had run one at a time, in some order.
+   */
+  async race(calls: RaceCall[]): Promise<void> {
+    const invoke = (call: RaceCall): Promise<unknown> => {
+      const store = this.node(call.node);
+      switch (call.op) {
+        case 'acquire': {
+          const wait = { none: 0, short: this.ttl / 2, long: this.ttl * 3 }[call.wait];
+          return store.acquire({
+            account: call.account,
+            id: call.id,
+            feature: call.feature,
+            count: call.count,
+            owner: call.owner,
+            requestId: this.step,
+            ...(wait > 0 ? { wait } : {}),
+          });
+        }
+        case 'renew':
+          return store.renew(call.account, call.ids, call.owner);
+        case 'release':
+          return store.release(call.account, call.ids);
+        case 'revoke':
+          return store.revoke(call.account, call.ids);
+        case 'revokeAll':
+          return store.revokeAll();
+        case 'cancel':
+          return store.cancel(call.account, call.id);
+        case 'setTotal':
+          return store.setTotal(call.account, call.feature, call.total);
+        case 'dropOwner':
+          return store.dropOwner(call.owner);
+        case 'drain':
+          return store.drain();
+      }
+    };
+    const { value: answers, b, a } = await this.timed(() => Promise.all(calls.map(invoke)));
+    const failures: string[] = [];
+    for (const order of permutations(calls.map((_, i) => i))) {
+      const trial = new Harness(this.subject, this.options);
+      trial.model = this.model.clone();
+      trial.step = this.step;
+      try {
+        for (const i of order) {
+          trial.replaying = { value: answers[i], b, a };
+          trial.doing = `${this.doing}, as call ${i + 1} in the order ${order.map((j) => j + 1).join(', ')}`;
+          await trial.apply(calls[i] as RaceCall);
+        }
+        trial.replaying = undefined;
+        await trial.observe();
+      } catch (err) {
+        failures.push(String(err instanceof Error ? err.message : err).split('\n')[0] as string);
+        continue;
+      }
+      tally(`race:order-${order.join('')}`);
+      this.model = trial.model;
+      return;
+    }
+    throw new Error(
+      `${this.doing}: no order of these calls explains what the store answered and shows: ${JSON.stringify(answers)}\n${failures.join('\n')}`,
+    );
+  }
+
   async drain(node: number): Promise<void> {
     const { model } = this;
     const expected = { granted: [] as object[], positions: [] as object[], refused: [] as object[] };
@@ -795,7 +952,11 @@ class Harness {
       }
       // FIFO: heads that fit, while the head is this node's (another node answers its own).
       let used = model.used(account, feature);
-      for (let head = queue[0]; head !== undefined && head.node === node; head = queue[0]) {
+      for (let head = queue[0]; head !== undefined; head = queue[0]) {
+        if (head.node !== node) {
+          tally('drain:head-on-another-node');
+          break;
+        }
         if (used + head.count > (total ?? 0)) break;
         model.removeWaiter(head);
         const lease: ModelLease = {
@@ -824,8 +985,7 @@ class Harness {
         expected.positions.push({ waiter: waiterView(waiter, node), position: index + 1 });
       }
     }
-    for (const k of ['granted', 'positions', 'refused'] as const)
-      STATS.set(`drain:${k}`, (STATS.get(`drain:${k}`) ?? 0) + value[k].length);
+    for (const k of ['granted', 'positions', 'refused'] as const) tally(`drain:${k}`, value[k].length);
     const ofWaiter = (x: { waiter: Waiter }) => x.waiter;
     expect(
       {
@@ -912,7 +1072,8 @@ class Harness {
 /**
  * Registers the model test for a store (or a pool of nodes): `make` gives fresh, empty stores whose leases
  * live `leaseTtl` ms. The seed comes from LV_STORE_MODEL_SEED when set (and LV_STORE_MODEL_PATH replays one
- * shrunk case); a failure prints both.
+ * shrunk case); a failure prints both. LV_STORE_MODEL_RUNS=N runs N sequences instead (a longer soak), and
+ * LV_STORE_MODEL_STATS=1 prints how often each kind of step and outcome came up.
  */
 export function describeStoreModel(
   name: string,
@@ -926,6 +1087,7 @@ export function describeStoreModel(
       const seed =
         seedText === undefined || seedText === '' ? Math.floor(Math.random() * 0x7fffffff) : Number(seedText);
       const nodes = options.nodes ?? 1;
+      STATS.clear();
       let runs = 0;
       let inconclusive = 0;
       let steps = 0;
@@ -952,7 +1114,7 @@ export function describeStoreModel(
       try {
         const path = process.env.LV_STORE_MODEL_PATH;
         await fc.assert(property, {
-          numRuns: options.runs,
+          numRuns: Number(process.env.LV_STORE_MODEL_RUNS) || options.runs,
           seed,
           ...(path === undefined || path === '' ? {} : { path }),
         });
@@ -969,8 +1131,11 @@ export function describeStoreModel(
         );
       }
       expect(steps).toBeGreaterThan(0);
-      if (process.env.LV_STORE_MODEL_STATS) console.log(name, runs, steps, inconclusive, [...STATS].sort());
+      if (process.env.LV_STORE_MODEL_STATS === '1') {
+        console.log(`${name}: ${runs} runs, ${steps} steps, ${inconclusive} inconclusive`, [...STATS].sort());
+      }
     },
-    options.timeout ?? 60_000,
+    // A soak (LV_STORE_MODEL_RUNS) takes as long as it takes.
+    Number(process.env.LV_STORE_MODEL_RUNS) > 0 ? 3_600_000 : (options.timeout ?? 60_000),
   );
 }
