@@ -20,20 +20,32 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
     await pg?.stop();
   });
 
+  /** Drops a database the suite made (the model test makes one per run: hundreds in a soak). */
+  async function dropDatabase(url: string): Promise<void> {
+    const { default: pgModule } = await import('pg');
+    const admin = new pgModule.Client({ connectionString: pg.url });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+
   describeStoreContract(
     'PostgresStore',
     async (leaseTtl) => {
-      const store = await PostgresStore.connect({
-        connectionString: await pg.database('contract'),
-        leaseTtl,
-        migrate: true,
-      });
+      const url = await pg.database('contract');
+      const store = await PostgresStore.connect({ connectionString: url, leaseTtl, migrate: true });
       return {
         store,
         // The database's clock decides: time passes for real.
         advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
         now: Date.now,
-        dispose: () => store.close(),
+        dispose: async () => {
+          await store.close();
+          await dropDatabase(url);
+        },
       };
     },
     // Real time passes (the model sleeps past deadlines), so a few runs: about 10 s.
@@ -54,6 +66,7 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
         advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
         dispose: async () => {
           for (const node of nodes) await node.close();
+          await dropDatabase(url);
         },
       };
     },
