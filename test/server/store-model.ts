@@ -10,7 +10,13 @@
  * a step runs (before each step it sleeps past whatever would fall due within GUARD ms, then sweeps with
  * `expire()` on every node), and when a step took so long that a deadline may have passed in the middle of it,
  * the run stops there, counted as inconclusive, never as passed or failed on a guess. With a hand-moved clock
- * (MemoryStore) a step takes no time and no run is ever inconclusive.
+ * (MemoryStore) a step takes no time and no run is ever inconclusive. A store may tie a lease's life to its
+ * connection's session (PostgresStore does), so that renewing one lease extends the others of that connection:
+ * the model checks each lease's end against the rules as a lower bound and then takes it from what the store
+ * shows.
+ *
+ * Concurrency. `burst` and `race` steps make calls at once; a race's answers and the state after it must be
+ * those of some order of its calls (the model replays every order on a copy, with the store's answers).
  */
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
