@@ -238,6 +238,35 @@ export function describeStoreContract(name: string, make: StoreFactory, model: S
       }
     });
 
+    it('answers an acquire of a waiting id under another type as a conflict, even while a drain grants the waiter', async () => {
+      // Waiting (acquire first) or granted (drain first), the id is taken under FULL: asking for it under a
+      // type the account does not have is a conflict either way. An acquire that saw neither the waiter nor
+      // the lease (the drain moved it in between) answers as if the id were new.
+      const subject = await make(60_000);
+      try {
+        const { store } = subject;
+        for (let attempt = 0; attempt < 30; attempt += 1) {
+          const account = `moving${attempt}`;
+          // Six waiters granted in one drain, w first, and the acquire a moment after the drain began: the
+          // window in which w is neither waiting nor held (to another transaction) is as wide as it gets.
+          await store.setTotal(account, 'FULL', 6);
+          await store.acquire(ask({ account, id: 'h', count: 6 }));
+          for (const id of ['w', 'x1', 'x2', 'x3', 'x4', 'x5'])
+            await store.acquire(ask({ account, id, wait: 60_000 }));
+          await store.release(account, ['h']);
+          const [, again] = await Promise.all([
+            store.drain(),
+            new Promise((resolve) => setTimeout(resolve, attempt % 4)).then(() =>
+              store.acquire(ask({ account, id: 'w', feature: 'TTS', owner: 2 })),
+            ),
+          ]);
+          expect({ attempt, kind: again.kind }).toEqual({ attempt, kind: 'conflict' });
+        }
+      } finally {
+        await subject.dispose();
+      }
+    });
+
     it("drops a closed connection's waiters but keeps its leases for a reclaim", () =>
       withStore(async ({ store }) => {
         await store.setTotal('alice', 'FULL', 1);
