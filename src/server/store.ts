@@ -52,7 +52,9 @@ export interface LeaseFilter {
  * - a lease lives {@link LicenseStore.leaseTtl} ms from its grant or last renewal, and is never renewed
  *   or reclaimed once it has expired. A store may tie a lease's life to its connection's instead
  *   (PostgresStore does, so that a heartbeat is one row however many seats it renews): a renewal then
- *   keeps every lease its connection holds, named or not, but never one that had expired.
+ *   keeps every lease its connection holds, named or not, but never one that had expired, and a new lease
+ *   lives until its connection's next renewal is due (at least two thirds of the TTL) rather than a whole
+ *   TTL from its grant.
  *
  * Owners are connection numbers of the one server that uses the store; a store shared by several servers
  * tells them apart itself. The engine calls {@link LicenseStore.drain} after anything that frees seats or

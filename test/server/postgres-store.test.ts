@@ -8,6 +8,7 @@ import { LicenseServer, PostgresStore } from '../../src/server/index.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
 import { describeStoreContract } from './store-contract.js';
+import { describeStoreModel } from './store-model.js';
 
 let pg: TestPostgres;
 
@@ -19,19 +20,58 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
     await pg?.stop();
   });
 
-  describeStoreContract('PostgresStore', async (leaseTtl) => {
-    const store = await PostgresStore.connect({
-      connectionString: await pg.database('contract'),
-      leaseTtl,
-      migrate: true,
-    });
-    return {
-      store,
-      // The database's clock decides: time passes for real.
-      advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
-      dispose: () => store.close(),
-    };
-  });
+  /** Drops a database the suite made (the model test makes one per run: hundreds in a soak). */
+  async function dropDatabase(url: string): Promise<void> {
+    const { default: pgModule } = await import('pg');
+    const admin = new pgModule.Client({ connectionString: pg.url });
+    await admin.connect();
+    try {
+      await admin.query(`DROP DATABASE IF EXISTS ${new URL(url).pathname.slice(1)} WITH (FORCE)`);
+    } finally {
+      await admin.end();
+    }
+  }
+
+  describeStoreContract(
+    'PostgresStore',
+    async (leaseTtl) => {
+      const url = await pg.database('contract');
+      const store = await PostgresStore.connect({ connectionString: url, leaseTtl, migrate: true });
+      return {
+        store,
+        // The database's clock decides: time passes for real.
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+        now: Date.now,
+        dispose: async () => {
+          await store.close();
+          await dropDatabase(url);
+        },
+      };
+    },
+    // Real time passes (the model sleeps past deadlines), so a few runs: about 10 s.
+    { runs: 12, steps: 50, leaseTtl: 600, guard: 150, timeout: 120_000 },
+  );
+
+  describeStoreModel(
+    'Two PostgresStore nodes on one database',
+    async (leaseTtl) => {
+      const url = await pg.database('model');
+      const nodes = [
+        await PostgresStore.connect({ connectionString: url, leaseTtl, migrate: true, node: 'node-a' }),
+        await PostgresStore.connect({ connectionString: url, leaseTtl, node: 'node-b' }),
+      ];
+      return {
+        nodes,
+        now: Date.now,
+        advance: (ms) => new Promise((resolve) => setTimeout(resolve, ms + 5)),
+        dispose: async () => {
+          for (const node of nodes) await node.close();
+          await dropDatabase(url);
+        },
+      };
+    },
+    { nodes: 2, runs: 12, steps: 50, leaseTtl: 600, guard: 150, timeout: 120_000 },
+  );
 });
 
 describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL pool', () => {

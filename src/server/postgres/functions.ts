@@ -440,6 +440,10 @@ DECLARE
   v_renewed text[];
 BEGIN
   v_session := lv_license_session(p_session, p_node, p_ttl);
+  -- The listed leases held through another session are locked first (normally none: a heartbeat names the
+  -- leases of its own connection), so that one a reclaim is moving right now is seen where it went.
+  PERFORM 1 FROM lv_license_leases
+    WHERE account = p_account AND id = ANY (p_ids) AND session <> v_session ORDER BY id FOR UPDATE;
   WITH alive AS (
     SELECT s.id FROM lv_license_sessions s
     WHERE s.id IN (SELECT l.session FROM lv_license_leases l
@@ -453,8 +457,11 @@ BEGIN
       RETURNING l.id, l.epoch
   )
   SELECT coalesce(jsonb_object_agg(m.id, m.epoch), '{}') INTO v_moved FROM moved m;
+  -- Renewed: every listed lease alive now. That is one of this session, or one a reclaim moved elsewhere
+  -- since (it lives there; in either order of the two, it is held).
   SELECT coalesce(array_agg(l.id), '{}') INTO v_renewed FROM lv_license_leases l
-    WHERE l.account = p_account AND l.id = ANY (p_ids) AND l.session = v_session;
+    JOIN lv_license_sessions s ON s.id = l.session
+    WHERE l.account = p_account AND l.id = ANY (p_ids) AND s.expires_at > clock_timestamp();
   RETURN jsonb_build_object('session', v_session, 'renewed', to_jsonb(v_renewed), 'moved', v_moved,
     'expiresAt', (SELECT lv_license_ms(expires_at) FROM lv_license_sessions WHERE id = v_session));
 END $$;

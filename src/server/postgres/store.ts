@@ -596,9 +596,11 @@ export class PostgresStore implements LicenseStore {
         this.node,
         this.leaseTtl,
         this.#heartbeat * 5,
-        // A session with more left than this (half a TTL, and longer than a statement may run) is not
-        // extended by a grant: a busy connection's grants do not all queue on its session's row.
-        Math.max(this.leaseTtl / 2, STATEMENT_TIMEOUT + 1_000),
+        // A session with more left than this (two thirds of a TTL, and longer than a statement may run) is
+        // not extended by a grant: a busy connection's grants do not all queue on its session's row. A new
+        // lease then lives at least two thirds of a TTL before its connection's next heartbeat renews it,
+        // which comes every third of one.
+        Math.max((this.leaseTtl * 2) / 3, STATEMENT_TIMEOUT + 1_000),
       ]);
       const answer = rows.rows[0]?.r as { sessions: Record<string, string>; results: Row[] };
       for (const [index, { item, resolve }] of order.entries()) {
