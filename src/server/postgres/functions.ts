@@ -103,28 +103,10 @@ BEGIN
   RETURN v_id;
 END $$;
 
--- Every pool keeps the seats of all its lease rows, live or not swept yet, in bound (a trigger on the
--- leases): a pool's seats in use are never more, so a grant that fits under it fits, at the cost of one
--- row read.
-ALTER TABLE lv_license_pools ADD COLUMN bound integer NOT NULL DEFAULT 0;
-UPDATE lv_license_pools p SET bound = coalesce((SELECT sum(l.count) FROM lv_license_leases l
-  WHERE l.account = p.account AND l.feature = p.feature), 0);
-CREATE FUNCTION lv_license_bound() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN
-    UPDATE lv_license_pools SET bound = bound - OLD.count WHERE account = OLD.account AND feature = OLD.feature;
-  END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    UPDATE lv_license_pools SET bound = bound + NEW.count WHERE account = NEW.account AND feature = NEW.feature;
-  END IF;
-  RETURN NULL;
-END $$;
-CREATE TRIGGER lv_license_bound AFTER INSERT OR DELETE OR UPDATE OF account, feature, count
-  ON lv_license_leases FOR EACH ROW EXECUTE FUNCTION lv_license_bound();
-
--- Seats in use in a pool, exactly; call it under the pool's row lock. The pool's bound, less the leases of
--- sessions that are dead by the clock and not swept yet: those sessions are share-locked until the
--- transaction ends, so that none is renewed behind this count's back.
+-- Seats in use in a pool, exactly; call it under the pool's row lock, as a statement of its own (it then
+-- sees every release committed before it; one committed after can only make it count high, as if the
+-- release came later). The sessions counted as dead are share-locked until the transaction ends, so that
+-- none is renewed behind this count's back.
 CREATE FUNCTION lv_license_used(p_account text, p_feature text) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -132,12 +114,11 @@ DECLARE
 BEGIN
   SELECT coalesce(array_agg(d.id), '{}') INTO v_dead FROM (
     SELECT s.id FROM lv_license_sessions s
-    WHERE s.expires_at <= clock_timestamp() AND EXISTS (SELECT 1 FROM lv_license_leases l
-      WHERE l.session = s.id AND l.account = p_account AND l.feature = p_feature)
+    WHERE s.id IN (SELECT l.session FROM lv_license_leases l WHERE l.account = p_account AND l.feature = p_feature)
+      AND s.expires_at <= clock_timestamp()
     FOR SHARE OF s) d;
-  RETURN (SELECT coalesce(max(p.bound), 0) FROM lv_license_pools p WHERE p.account = p_account AND p.feature = p_feature)
-    - (SELECT coalesce(sum(l.count), 0) FROM lv_license_leases l
-       WHERE l.session = ANY (v_dead) AND l.account = p_account AND l.feature = p_feature)::integer;
+  RETURN (SELECT coalesce(sum(l.count), 0) FROM lv_license_leases l
+    WHERE l.account = p_account AND l.feature = p_feature AND l.session <> ALL (v_dead))::integer;
 END $$;
 
 -- Waiters in a pool's queue that still count: not past their deadline, and of this node or of a node
@@ -196,17 +177,6 @@ DECLARE
   v_lease lv_license_leases;
   v_waiter lv_license_waiters;
 BEGIN
-  -- Every pool the batch touches is locked first, in one order (a release changes its pool's bound):
-  -- two batches never wait for each other's pools crosswise.
-  PERFORM 1 FROM lv_license_pools p
-    WHERE (p.account, p.feature) IN (
-      SELECT e ->> 'account', e ->> 'feature' FROM jsonb_array_elements(p_items) e WHERE e ->> 'op' = 'acquire'
-      UNION
-      SELECT l.account, l.feature FROM jsonb_array_elements(p_items) e
-        CROSS JOIN LATERAL jsonb_to_recordset(e -> 'asked') AS a(id text, epoch bigint)
-        JOIN lv_license_leases l ON l.account = e ->> 'account' AND l.id = a.id
-        WHERE e ->> 'op' = 'release')
-    ORDER BY p.account COLLATE "C", p.feature COLLATE "C" FOR UPDATE;
   -- Releases: a lease goes only when the release is not older than it (its epoch), or, from a client
   -- that sends no epoch, only through the node it is held through.
   FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
@@ -254,11 +224,12 @@ BEGIN
       v_total := (v_totals ->> v_key)::integer;
       v_waiting := (v_waitings ->> v_key)::boolean;
     ELSE
-      -- The pool's bound: every lease row of it, live or not swept yet, never fewer than the seats in use,
-      -- so a grant that fits under it fits. Only a pool that looks full is counted exactly (lv_license_used).
-      SELECT total, bound INTO v_total, v_in_use FROM lv_license_pools
-        WHERE account = v_account AND feature = v_feature FOR UPDATE;
-      v_in_use := coalesce(v_in_use, 0);
+      SELECT total INTO v_total FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
+      -- Every lease row of the pool, live or not swept yet: never fewer than the seats in use (grants wait
+      -- for the pool's lock; releases only lower it), so a grant that fits under it fits. A pool that looks
+      -- full is counted again, exactly and afresh (lv_license_used), before anyone is refused or queued.
+      SELECT coalesce(sum(count), 0)::integer INTO v_in_use FROM lv_license_leases
+        WHERE account = v_account AND feature = v_feature;
       v_exact := false;
       v_waiting := EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature);
     END IF;

@@ -292,7 +292,6 @@ export class PostgresStore implements LicenseStore {
 
   revoke(account: string, ids?: readonly string[]): Promise<LeaseRecord[]> {
     return this.#tx(async (c) => {
-      await c.query(lockPools('SELECT account, feature FROM lv_license_pools WHERE account = $1'), [account]);
       const gone = await c.query(
         `DELETE FROM lv_license_leases l USING lv_license_sessions s
          WHERE s.id = l.session AND l.account = $1 AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))
@@ -306,7 +305,6 @@ export class PostgresStore implements LicenseStore {
 
   revokeAll(): Promise<LeaseRecord[]> {
     return this.#tx(async (c) => {
-      await c.query(lockPools('SELECT account, feature FROM lv_license_leases WHERE node = $1'), [this.node]);
       const gone = await c.query(
         `DELETE FROM lv_license_leases l USING lv_license_sessions s
          WHERE s.id = l.session AND l.node = $1 AND s.expires_at > clock_timestamp() RETURNING ${LEASE_COLUMNS}`,
@@ -319,12 +317,6 @@ export class PostgresStore implements LicenseStore {
 
   expire(): Promise<ExpireResult> {
     return this.#tx(async (c) => {
-      await c.query(
-        lockPools(`SELECT l.account, l.feature FROM lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session
-           WHERE s.expires_at <= clock_timestamp()
-             AND (s.node = $1 OR s.expires_at <= clock_timestamp() - $2 * interval '1 millisecond')`),
-        [this.node, this.leaseTtl],
-      );
       // This node's sessions whose time has come, and their leases (a lease's expiry is its session's).
       const expired = await c.query(
         `WITH s AS (
@@ -881,16 +873,6 @@ function byGrant(a: LeaseRecord, b: LeaseRecord): number {
 async function used_(c: PoolClient, account: string, feature: string): Promise<number> {
   const rows = await c.query('SELECT lv_license_used($1, $2) AS used', [account, feature]);
   return Number(rows.rows[0]?.used ?? 0);
-}
-
-/**
- * Locks the pools `pairs` (a query of account, feature) names, in one order: deleting leases changes their
- * pools' rows (the bound a trigger keeps), and every writer takes pools in this order, so two never wait
- * for each other crosswise.
- */
-function lockPools(pairs: string): string {
-  return `SELECT 1 FROM lv_license_pools WHERE (account, feature) IN (${pairs})
-    ORDER BY account COLLATE "C", feature COLLATE "C" FOR UPDATE`;
 }
 
 function notify(c: PoolClient): Promise<unknown> {
