@@ -136,3 +136,58 @@ describe.skipIf(!postgresAvailable)('PostgresStore sessions', () => {
     ]);
   });
 });
+
+describe.skipIf(!postgresAvailable)('PostgresStore batches', () => {
+  let pg: TestPostgres;
+  beforeAll(async () => {
+    pg = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await pg?.stop();
+  });
+
+  it('fails only the call the database refuses, not the others of its batch; holds any request id and wait', async () => {
+    const store = await PostgresStore.connect({
+      connectionString: await pg.database('batches'),
+      migrate: true,
+    });
+    try {
+      await store.setTotal('acme', 'FULL', 4);
+      const ask = (id: string, extra: object = {}) =>
+        store.acquire({ account: 'acme', id, feature: 'FULL', count: 1, owner: 1, requestId: 1, ...extra });
+      const outcomes = await Promise.allSettled([
+        ask('a'),
+        // PostgreSQL cannot hold a NUL in text: this one call fails...
+        store.acquire({
+          account: 'bad\u0000name',
+          id: 'x',
+          feature: 'FULL',
+          count: 1,
+          owner: 1,
+          requestId: 2,
+        }),
+        ask('b', { requestId: 2 ** 52 }),
+        // ...a count past any pool is refused as such, not by the database...
+        ask('c', { count: 3_000_000_000 }),
+        ask('d'),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual([
+        'fulfilled',
+        'rejected',
+        'fulfilled',
+        'fulfilled',
+        'fulfilled',
+      ]);
+      const values = outcomes.map((o) => (o.status === 'fulfilled' ? o.value.kind : 'failed'));
+      expect(values).toEqual(['granted', 'failed', 'granted', 'conflict', 'granted']);
+      // ...and a waiter keeps a request id beyond 32 bits, and a wait of a year.
+      await ask('e');
+      expect(await ask('w', { requestId: 2 ** 52 + 1, wait: 365 * 24 * 3_600_000 })).toMatchObject({
+        kind: 'queued',
+      });
+      expect(await store.waiters()).toEqual([expect.objectContaining({ id: 'w', requestId: 2 ** 52 + 1 })]);
+    } finally {
+      await store.close();
+    }
+  });
+});

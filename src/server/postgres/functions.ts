@@ -28,6 +28,8 @@ INSERT INTO lv_license_sessions (id, node, expires_at)
 UPDATE lv_license_leases SET session = 'v2/' || account || '/' || id;
 ALTER TABLE lv_license_leases ALTER COLUMN session SET NOT NULL;
 CREATE INDEX lv_license_leases_session ON lv_license_leases (session);
+-- A request id is the client's: any safe integer.
+ALTER TABLE lv_license_waiters ALTER COLUMN request_id TYPE bigint;
 DROP INDEX lv_license_leases_node;
 -- Leases one node took back that another holds the client's connection for: that node pushes
 -- lease-revoked, then deletes the row.
@@ -263,7 +265,7 @@ BEGIN
           v_replaced := lv_license_waiter_json(v_waiter);
           IF v_total IS NOT NULL AND v_count <= v_total THEN
             v_position := lv_license_position(v_waiter.seq, p_node, p_dead);
-            UPDATE lv_license_waiters SET node = p_node, owner = v_owner, request_id = (r ->> 'requestId')::integer,
+            UPDATE lv_license_waiters SET node = p_node, owner = v_owner, request_id = (r ->> 'requestId')::bigint,
                 reported = v_position,
                 deadline = CASE WHEN v_wait > 0 THEN now() + v_wait * interval '1 millisecond' ELSE deadline END
               WHERE seq = v_waiter.seq;
@@ -301,7 +303,7 @@ BEGIN
           v_result := jsonb_build_object('kind', 'exhausted', 'total', v_total, 'inUse', v_in_use);
         ELSE
           INSERT INTO lv_license_waiters (account, id, feature, count, node, owner, request_id, deadline, reported)
-            VALUES (v_account, v_id, v_feature, v_count, p_node, v_owner, (r ->> 'requestId')::integer,
+            VALUES (v_account, v_id, v_feature, v_count, p_node, v_owner, (r ->> 'requestId')::bigint,
               now() + v_wait * interval '1 millisecond', v_queued + 1);
           v_result := jsonb_build_object('kind', 'queued', 'position', v_queued + 1);
           v_waiting := true;

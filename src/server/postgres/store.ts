@@ -209,7 +209,13 @@ export class PostgresStore implements LicenseStore {
         conflict(`An acquire must ask for a whole number of seats, at least 1, not ${count}.`),
       );
     }
-    const wait = request.wait !== undefined && request.wait > 0 ? request.wait : 0;
+    if (count > MAX_INT) {
+      return Promise.resolve(
+        conflict(`${count} ${feature} seat(s) were asked for: more than any pool holds, so this can never be granted.`),
+      );
+    }
+    // A wait the database's timestamps can hold (24 days is far beyond any caller's patience).
+    const wait = request.wait !== undefined && request.wait > 0 ? Math.min(request.wait, MAX_INT) : 0;
     const item = {
       op: 'acquire',
       account,
@@ -601,6 +607,12 @@ export class PostgresStore implements LicenseStore {
         resolve(answer.results[index] as Row);
       }
     } catch (err) {
+      // A call the database refuses (a bug, a value it cannot hold) must not fail the others of its batch:
+      // each is tried alone, and only the one at fault fails. An unreachable database fails them all.
+      if (order.length > 1 && !(err instanceof StoreUnavailableError)) {
+        await Promise.all(order.map((entry) => this.#runBatch([entry])));
+        return;
+      }
       for (const { reject } of order) reject(err);
     }
   }
@@ -846,6 +858,9 @@ interface Pending {
   readonly resolve: (row: Row) => void;
   readonly reject: (err: unknown) => void;
 }
+
+/** The largest value of a PostgreSQL integer (a count, a total, a wait in ms). */
+const MAX_INT = 2 ** 31 - 1;
 
 /** The batch statement, prepared once per connection. */
 const BATCH = { name: 'lv_license_batch', text: 'SELECT lv_license_batch($1::jsonb, $2, $3, $4, $5) AS r' };
