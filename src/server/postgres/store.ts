@@ -211,7 +211,9 @@ export class PostgresStore implements LicenseStore {
     }
     if (count > MAX_INT) {
       return Promise.resolve(
-        conflict(`${count} ${feature} seat(s) were asked for: more than any pool holds, so this can never be granted.`),
+        conflict(
+          `${count} ${feature} seat(s) were asked for: more than any pool holds, so this can never be granted.`,
+        ),
       );
     }
     // A wait the database's timestamps can hold (24 days is far beyond any caller's patience).
