@@ -532,6 +532,7 @@ export class Session {
         this.#accountName,
         req.leases,
         req.epochs,
+        this.id,
       );
       if (this.#host.reporting()) {
         for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });

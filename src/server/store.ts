@@ -91,13 +91,15 @@ export interface LicenseStore {
   renew(account: string, ids: readonly string[], owner: number): Promise<RenewResult>;
   /**
    * Frees the seats of each held lease. `epochs` (in the order of `ids`; `null`: not known) fences a store
-   * several servers share: a lease whose {@link LeaseRecord.epoch} is newer has moved since, and stays.
-   * Without an epoch, such a store releases only leases held through this server.
+   * several servers share: a lease whose {@link LeaseRecord.epoch} is newer has moved since, and stays,
+   * unless `owner` (the connection the release came on) holds it. Without an epoch, such a store releases
+   * only leases held through this server.
    */
   release(
     account: string,
     ids: readonly string[],
     epochs?: ReadonlyArray<number | null>,
+    owner?: number,
   ): Promise<ReleaseResult>;
   /**
    * Takes leases back (an operator's decision, an ended subscription): the given ids of `account`, or every

@@ -56,7 +56,7 @@ CREATE FUNCTION lv_license_lease_json(l lv_license_leases, p_expires timestamptz
 LANGUAGE sql IMMUTABLE AS $$
   SELECT jsonb_build_object('account', l.account, 'id', l.id, 'feature', l.feature, 'count', l.count,
     'grantedAt', extract(epoch FROM l.granted_at) * 1000, 'expiresAt', extract(epoch FROM p_expires) * 1000,
-    'node', l.node, 'owner', l.owner, 'epoch', l.epoch)
+    'node', l.node, 'owner', l.owner, 'epoch', l.epoch, 'session', l.session)
 $$;
 
 CREATE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
@@ -74,6 +74,7 @@ RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   v_id text;
+  v_name text;
 BEGIN
   IF p_keep IS NOT NULL THEN
     SELECT id INTO v_id FROM lv_license_sessions
@@ -82,27 +83,55 @@ BEGIN
       RETURN v_id;
     END IF;
   END IF;
-  -- Twice: a transaction making the same session at the same moment wins the insert, and the second
-  -- round extends what it made.
-  FOR attempt IN 1 .. 2 LOOP
-    UPDATE lv_license_sessions SET expires_at = greatest(expires_at, clock_timestamp() + p_ttl * interval '1 millisecond')
-      WHERE id = p_session AND expires_at > clock_timestamp() RETURNING id INTO v_id;
-    IF v_id IS NOT NULL THEN
-      RETURN v_id;
-    END IF;
-    INSERT INTO lv_license_sessions (id, node, expires_at)
-      VALUES (p_session, p_node, clock_timestamp() + p_ttl * interval '1 millisecond')
-      ON CONFLICT (id) DO NOTHING RETURNING id INTO v_id;
-    IF v_id IS NOT NULL THEN
-      RETURN v_id;
-    END IF;
+  -- A dead session's successor has a new random id (a name once dead is never asked for again, so nothing
+  -- bound to it can come back). Each name is tried twice: a transaction making it at the same moment wins
+  -- the insert, and the second round extends what it made.
+  v_name := p_session;
+  LOOP
+    FOR attempt IN 1 .. 2 LOOP
+      UPDATE lv_license_sessions SET expires_at = greatest(expires_at, clock_timestamp() + p_ttl * interval '1 millisecond')
+        WHERE id = v_name AND expires_at > clock_timestamp() RETURNING id INTO v_id;
+      IF v_id IS NOT NULL THEN
+        RETURN v_id;
+      END IF;
+      INSERT INTO lv_license_sessions (id, node, expires_at)
+        VALUES (v_name, p_node, clock_timestamp() + p_ttl * interval '1 millisecond')
+        ON CONFLICT (id) DO NOTHING RETURNING id INTO v_id;
+      IF v_id IS NOT NULL THEN
+        RETURN v_id;
+      END IF;
+    END LOOP;
+    v_name := p_node || '/' || gen_random_uuid()::text;
   END LOOP;
-  IF v_id IS NULL THEN
-    v_id := p_node || '/' || gen_random_uuid()::text;
-    INSERT INTO lv_license_sessions (id, node, expires_at)
-      VALUES (v_id, p_node, clock_timestamp() + p_ttl * interval '1 millisecond');
+END $$;
+
+-- The last step of a statement that bound leases to sessions: each of those sessions must outlive the
+-- commit that follows at once (by a margin), or a lease would be committed dead and counted free by the
+-- next grant. A statement that waited longer than a TTL for its locks (a TTL of a few hundred ms on a busy
+-- database) is refused as a serialization failure, and the store runs it again.
+CREATE FUNCTION lv_license_assert_alive(p_sessions jsonb) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements_text(p_sessions) x(id)
+      LEFT JOIN lv_license_sessions s ON s.id = x.id
+      WHERE s.id IS NULL OR s.expires_at <= clock_timestamp() + interval '100 milliseconds') THEN
+    RAISE EXCEPTION 'a session ran out while its leases were granted; run the call again'
+      USING ERRCODE = '40001';
   END IF;
-  RETURN v_id;
+END $$;
+
+-- The session a lease is about to be bound to, made sure of at that moment: one made sure of when its batch
+-- began may have run short while the batch waited for pools (or, with a TTL shorter than a statement may
+-- run, died). With more than p_keep left it is used as it is; otherwise it is extended (its row then locked
+-- to the end of the transaction, so no sweep can take it) or succeeded.
+CREATE FUNCTION lv_license_live_session(p_session text, p_node text, p_ttl float8, p_keep float8) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM lv_license_sessions WHERE id = p_session
+      AND expires_at > clock_timestamp() + coalesce(p_keep, 0) * interval '1 millisecond') THEN
+    RETURN p_session;
+  END IF;
+  RETURN lv_license_session(p_session, p_node, p_ttl);
 END $$;
 
 -- Seats in use in a pool, exactly; call it under the pool's row lock, as a statement of its own (it then
@@ -144,8 +173,8 @@ $$;
 
 -- Releases and acquires of many connections in one transaction (one commit for all). p_items is a JSON
 -- array of {op: 'release', account, ids, epochs} and {op: 'acquire', account, id, feature, count, owner,
--- session, requestId, wait}; releases run first, then acquires, which the caller has sorted by pool (in
--- arrival order within a pool). Returns {sessions: {asked: used}, results: [...]} in the items' order.
+-- session, requestId, wait}; acquires run first, which the caller has sorted by pool (in arrival order
+-- within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the items' order.
 CREATE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
@@ -179,27 +208,6 @@ DECLARE
   v_lease lv_license_leases;
   v_waiter lv_license_waiters;
 BEGIN
-  -- Releases: a lease goes only when the release is not older than it (its epoch), or, from a client
-  -- that sends no epoch, only through the node it is held through.
-  FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
-    r := p_items -> i;
-    CONTINUE WHEN r ->> 'op' <> 'release';
-    WITH asked AS (
-      SELECT a.id, a.epoch FROM jsonb_to_recordset(r -> 'asked') AS a(id text, epoch bigint)
-    ), gone AS (
-      DELETE FROM lv_license_leases l USING asked a
-      WHERE l.account = r ->> 'account' AND l.id = a.id
-        AND (CASE WHEN a.epoch IS NULL THEN l.node = p_node ELSE l.epoch <= a.epoch END)
-      RETURNING l.*
-    )
-    SELECT coalesce(jsonb_agg(lv_license_lease_json(g::lv_license_leases, s.expires_at)
-      || jsonb_build_object('live', coalesce(s.expires_at > clock_timestamp(), false))), '[]')
-      INTO v_gone FROM gone g LEFT JOIN lv_license_sessions s ON s.id = g.session;
-    v_results[i + 1] := jsonb_build_object('released', v_gone);
-    IF jsonb_array_length(v_gone) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account') THEN
-      v_notify := true;
-    END IF;
-  END LOOP;
   -- Each connection's session, in one order, before any pool is locked.
   FOR v_session IN SELECT DISTINCT e ->> 'session' FROM jsonb_array_elements(p_items) e
       WHERE e ->> 'op' = 'acquire' ORDER BY 1 LOOP
@@ -248,6 +256,8 @@ BEGIN
       ELSIF v_lease.feature <> v_feature OR v_lease.count <> v_count THEN
         v_result := jsonb_build_object('kind', 'conflict', 'held', true, 'feature', v_lease.feature, 'count', v_lease.count);
       ELSE
+        v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
+        v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
         UPDATE lv_license_leases SET session = v_session, node = p_node, owner = v_owner,
             epoch = CASE WHEN session = v_session THEN epoch ELSE epoch + 1 END,
             expires_at = clock_timestamp() + p_ttl * interval '1 millisecond'
@@ -292,6 +302,8 @@ BEGIN
           v_exact := true;
         END IF;
         IF v_queued = 0 AND v_in_use + v_count <= v_total THEN
+          v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
+          v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
           INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
             VALUES (v_account, v_id, v_feature, v_count, clock_timestamp(),
               clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_owner, v_session)
@@ -319,6 +331,33 @@ BEGIN
     END IF;
     v_results[i + 1] := v_result;
   END LOOP;
+  -- Releases, after the acquires: a lease row is never locked by a batch that then waits for a pool (a
+  -- shrink holds its pool and then locks the pool's leases). A lease goes when the release is not older
+  -- than it (its epoch), or when the releasing connection holds it (whatever epoch it named: it may have
+  -- missed the answer that moved the lease to it), or, from a client that sends no epoch, only through the
+  -- node it is held through.
+  FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+    r := p_items -> i;
+    CONTINUE WHEN r ->> 'op' <> 'release';
+    WITH asked AS (
+      SELECT a.id, a.epoch FROM jsonb_to_recordset(r -> 'asked') AS a(id text, epoch bigint)
+    ), gone AS (
+      DELETE FROM lv_license_leases l USING asked a
+      WHERE l.account = r ->> 'account' AND l.id = a.id
+        AND (l.session = r ->> 'session'
+          OR (CASE WHEN a.epoch IS NULL THEN l.node = p_node ELSE l.epoch <= a.epoch END))
+      RETURNING l.*
+    )
+    SELECT coalesce(jsonb_agg(lv_license_lease_json(g::lv_license_leases, s.expires_at)
+      || jsonb_build_object('live', coalesce(s.expires_at > clock_timestamp(), false))), '[]')
+      INTO v_gone FROM gone g LEFT JOIN lv_license_sessions s ON s.id = g.session;
+    v_results[i + 1] := jsonb_build_object('released', v_gone);
+    IF jsonb_array_length(v_gone) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account') THEN
+      v_notify := true;
+    END IF;
+  END LOOP;
+  PERFORM lv_license_assert_alive((SELECT coalesce(jsonb_agg(DISTINCT x.value), '[]')
+    FROM jsonb_each_text(v_sessions) x));
   IF v_notify THEN
     PERFORM pg_notify('lv_license_changed', '');
   END IF;
@@ -332,7 +371,7 @@ END $$;
 -- one. Returns {total, refused: [waiter], granted: [{waiter, lease}], positions: [{waiter, position}],
 -- sessions: {owner: session}}.
 CREATE FUNCTION lv_license_drain(p_account text, p_feature text, p_node text, p_ttl float8, p_dead float8,
-  p_sessions jsonb) RETURNS jsonb
+  p_sessions jsonb, p_keep float8 DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
   v_total integer;
@@ -344,7 +383,17 @@ DECLARE
   v_session text;
   v_head lv_license_waiters;
   v_lease lv_license_leases;
+  v_owner text;
 BEGIN
+  -- The sessions of this node's waiters here, in the order a batch locks sessions (by id), before the pool:
+  -- a session is never locked while the pool is held (a batch holds its sessions while it waits for the pool).
+  FOR v_owner, v_session IN
+    SELECT o.owner, coalesce(p_sessions ->> o.owner, p_node || '/' || gen_random_uuid()::text) AS session
+    FROM (SELECT DISTINCT owner::text AS owner FROM lv_license_waiters
+      WHERE node = p_node AND account = p_account AND feature = p_feature) o
+    ORDER BY 2 LOOP
+    v_sessions := v_sessions || jsonb_build_object(v_owner, lv_license_session(v_session, p_node, p_ttl, p_keep));
+  END LOOP;
   SELECT total INTO v_total FROM lv_license_pools WHERE account = p_account AND feature = p_feature FOR UPDATE;
   WITH gone AS (
     DELETE FROM lv_license_waiters WHERE node = p_node AND account = p_account AND feature = p_feature
@@ -367,9 +416,13 @@ BEGIN
     SELECT * INTO v_head FROM lv_license_waiters WHERE seq = v_head.seq FOR UPDATE;
     CONTINUE WHEN NOT FOUND; -- cancelled or timed out meanwhile: the next head
     DELETE FROM lv_license_waiters WHERE seq = v_head.seq;
-    v_session := coalesce(v_sessions ->> v_head.owner::text, p_sessions ->> v_head.owner::text,
-      p_node || '/' || gen_random_uuid()::text);
-    v_session := lv_license_session(v_session, p_node, p_ttl);
+    v_session := v_sessions ->> v_head.owner::text;
+    IF v_session IS NULL THEN
+      -- A waiter that queued after the sessions were made (rare): as before, under the pool's lock.
+      v_session := lv_license_session(coalesce(p_sessions ->> v_head.owner::text,
+        p_node || '/' || gen_random_uuid()::text), p_node, p_ttl);
+    END IF;
+    v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
     v_sessions := v_sessions || jsonb_build_object(v_head.owner::text, v_session);
     INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
       VALUES (p_account, v_head.id, p_feature, v_head.count, clock_timestamp(),
@@ -397,6 +450,10 @@ BEGIN
   SELECT coalesce(jsonb_agg(jsonb_build_object('waiter', lv_license_waiter_json(ROW(m.seq, m.account, m.id,
       m.feature, m.count, m.node, m.owner, m.request_id, m.deadline, m.reported)::lv_license_waiters),
       'position', m.position) ORDER BY m.seq), '[]') INTO v_positions FROM moved m;
+  IF jsonb_array_length(v_granted) > 0 THEN
+    PERFORM lv_license_assert_alive((SELECT coalesce(jsonb_agg(DISTINCT g -> 'lease' ->> 'session'), '[]')
+      FROM jsonb_array_elements(v_granted) g));
+  END IF;
   RETURN jsonb_build_object('total', v_total, 'refused', v_refused, 'granted', v_granted,
     'positions', v_positions, 'sessions', v_sessions);
 END $$;
@@ -413,8 +470,14 @@ DECLARE
   v_renewed text[];
 BEGIN
   v_session := lv_license_session(p_session, p_node, p_ttl);
-  -- The listed leases held through another session are locked first (normally none: a heartbeat names the
-  -- leases of its own connection), so that one a reclaim is moving right now is seen where it went.
+  -- The listed leases held through another session (normally none: a heartbeat names the leases of its own
+  -- connection): their sessions first, in id order, as every writer takes sessions before pools and lease
+  -- rows; then the leases, so that one a reclaim is moving right now is seen where it went.
+  PERFORM 1 FROM lv_license_sessions s
+    WHERE s.id IN (SELECT l.session FROM lv_license_leases l
+        WHERE l.account = p_account AND l.id = ANY (p_ids) AND l.session <> v_session)
+      AND s.expires_at > clock_timestamp()
+    ORDER BY s.id FOR NO KEY UPDATE;
   PERFORM 1 FROM lv_license_leases
     WHERE account = p_account AND id = ANY (p_ids) AND session <> v_session ORDER BY id FOR UPDATE;
   WITH alive AS (
@@ -435,6 +498,9 @@ BEGIN
   SELECT coalesce(array_agg(l.id), '{}') INTO v_renewed FROM lv_license_leases l
     JOIN lv_license_sessions s ON s.id = l.session
     WHERE l.account = p_account AND l.id = ANY (p_ids) AND s.expires_at > clock_timestamp();
+  IF v_moved <> '{}' THEN
+    PERFORM lv_license_assert_alive(jsonb_build_array(v_session));
+  END IF;
   RETURN jsonb_build_object('session', v_session, 'renewed', to_jsonb(v_renewed), 'moved', v_moved,
     'expiresAt', (SELECT lv_license_ms(expires_at) FROM lv_license_sessions WHERE id = v_session));
 END $$;

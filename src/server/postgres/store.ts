@@ -84,6 +84,10 @@ export class PostgresStore implements LicenseStore {
   readonly #pending: Pending[] = [];
   #inFlight = 0;
   readonly #maxBatches: number;
+  /** A session with more left than this is used as it is (lv_license_session's p_keep). */
+  get #keep(): number {
+    return Math.max((this.leaseTtl * 2) / 3, STATEMENT_TIMEOUT + 1_000);
+  }
 
   private constructor(pool: Pool, options: PostgresStoreOptions) {
     this.#pool = pool;
@@ -276,10 +280,13 @@ export class PostgresStore implements LicenseStore {
     account: string,
     ids: readonly string[],
     epochs?: ReadonlyArray<number | null>,
+    owner?: number,
   ): Promise<ReleaseResult> {
     // A lease that moved to another connection or node since (its client reclaimed it there) is live: a late
     // release through the old one (a client tidying up) must not end it. A release with an epoch goes when
-    // it is not older than the lease; one without (a 1.0 client) only through the node the lease is held at.
+    // it is not older than the lease; one without (a 1.0 client) only through the node the lease is held at;
+    // and whatever its epoch, a release goes through the connection that holds the lease (its answer that
+    // moved the lease there may have been lost: the seat must not stay with that connection for good).
     const byId = new Map<string, number | null>();
     ids.forEach((id, index) => {
       const epoch = epochs?.[index] ?? null;
@@ -288,7 +295,8 @@ export class PostgresStore implements LicenseStore {
     });
     const unique = [...byId.keys()];
     const asked = unique.map((id) => ({ id, epoch: byId.get(id) ?? null }));
-    const row = (await this.#batched({ op: 'release', account, asked })) as { released: Row[] };
+    const session = owner === undefined ? null : (this.#sessions.get(owner) ?? null);
+    const row = (await this.#batched({ op: 'release', account, asked, session })) as { released: Row[] };
     const leases = row.released.filter((lease) => lease.live === true).map((lease) => this.#leaseJson(lease));
     const released = new Set(leases.map((lease) => lease.id));
     return {
@@ -326,11 +334,16 @@ export class PostgresStore implements LicenseStore {
   expire(): Promise<ExpireResult> {
     return this.#tx(async (c) => {
       // This node's sessions whose time has come, and their leases (a lease's expiry is its session's).
-      const expired = await c.query(
-        `WITH s AS (
-           DELETE FROM lv_license_sessions WHERE node = $1 AND expires_at <= clock_timestamp() RETURNING id, expires_at)
-         DELETE FROM lv_license_leases l USING s WHERE l.session = s.id RETURNING ${LEASE_COLUMNS}`,
+      // Two statements: the second sees a lease bound to one of those sessions by a call that committed
+      // while the first waited (a statement's own snapshot would leave it behind, bound to nothing).
+      const dead = await c.query(
+        'DELETE FROM lv_license_sessions WHERE node = $1 AND expires_at <= clock_timestamp() RETURNING id, expires_at',
         [this.node],
+      );
+      const expired = await c.query(
+        `DELETE FROM lv_license_leases l USING jsonb_to_recordset($1::jsonb) AS s(id text, expires_at timestamptz)
+         WHERE l.session = s.id RETURNING ${LEASE_COLUMNS}`,
+        [JSON.stringify(dead.rows)],
       );
       const timedOut = await c.query(
         `DELETE FROM lv_license_waiters WHERE node = $1 AND deadline <= now() RETURNING ${WAITER_COLUMNS}`,
@@ -339,12 +352,19 @@ export class PostgresStore implements LicenseStore {
       // Another node's leaves: rows long expired (their node is gone, or will find them gone) and waiters of
       // nodes silent for 30 heartbeats (gone: a live node would answer them; one silent for 5 is skipped in
       // the queue already). Live counts never include either.
-      await c.query(
-        `WITH s AS (
-           DELETE FROM lv_license_sessions WHERE expires_at <= clock_timestamp() - $1 * interval '1 millisecond'
-           RETURNING id)
-         DELETE FROM lv_license_leases l USING s WHERE l.session = s.id`,
+      const longDead = await c.query(
+        `DELETE FROM lv_license_sessions WHERE expires_at <= clock_timestamp() - $1 * interval '1 millisecond'
+         RETURNING id`,
         [this.leaseTtl],
+      );
+      await c.query('DELETE FROM lv_license_leases WHERE session = ANY($1::text[])', [
+        longDead.rows.map((row) => String(row.id)),
+      ]);
+      // Notices left for a node gone as long: nobody is there to push them.
+      await c.query(
+        `DELETE FROM lv_license_notices x WHERE NOT EXISTS (
+           SELECT 1 FROM lv_license_nodes n WHERE n.node = x.node AND n.seen_at > now() - $1 * interval '1 millisecond')`,
+        [this.#heartbeat * 30],
       );
       await c.query(
         `DELETE FROM lv_license_waiters w WHERE NOT EXISTS (
@@ -378,13 +398,14 @@ export class PostgresStore implements LicenseStore {
         }),
       );
       // One statement per pool: no lock is held between round trips.
-      const rows = await this.#statement('SELECT lv_license_drain($1, $2, $3, $4, $5, $6::jsonb) AS r', [
+      const rows = await this.#statement('SELECT lv_license_drain($1, $2, $3, $4, $5, $6::jsonb, $7) AS r', [
         account,
         feature,
         this.node,
         this.leaseTtl,
         this.#heartbeat * 5,
         JSON.stringify(sessions),
+        this.#keep,
       ]);
       const part = rows.rows[0]?.r as {
         total: number | null;
@@ -600,7 +621,7 @@ export class PostgresStore implements LicenseStore {
         // not extended by a grant: a busy connection's grants do not all queue on its session's row. A new
         // lease then lives at least two thirds of a TTL before its connection's next heartbeat renews it,
         // which comes every third of one.
-        Math.max((this.leaseTtl * 2) / 3, STATEMENT_TIMEOUT + 1_000),
+        this.#keep,
       ]);
       const answer = rows.rows[0]?.r as { sessions: Record<string, string>; results: Row[] };
       for (const [index, { item, resolve }] of order.entries()) {
@@ -842,6 +863,8 @@ type BatchItem =
       readonly op: 'release';
       readonly account: string;
       readonly asked: ReadonlyArray<{ readonly id: string; readonly epoch: number | null }>;
+      /** The releasing connection's session, when it has one. */
+      readonly session: string | null;
     }
   | {
       readonly op: 'acquire';
@@ -873,7 +896,7 @@ const STATEMENT_TIMEOUT = 10_000;
 /** Calls in one batch at most. */
 const MAX_BATCH = 256;
 
-/** Releases sort first (they only free seats), then acquires by pool. */
+/** Acquires by pool (the database runs the releases after them, whatever their place). */
 function poolKey(item: BatchItem): string {
   return item.op === 'release' ? '' : `\u0001${item.account}\u0001${item.feature}`;
 }
