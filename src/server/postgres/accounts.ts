@@ -6,14 +6,15 @@
  * down) sees the version move at its next check, a second later at most.
  */
 import { timingSafeEqual } from 'node:crypto';
-import type { Client, Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ConfigError } from '../../errors.js';
 import { deriveScramCredentials, formatScramVerifier, parseScramVerifier } from '../../protocol/scram.js';
 import type { AccountSource } from '../account-source.js';
 import { type AccountSpec, type AccountsSpec, validateAccounts } from '../accounts.js';
 import { verifierFor } from '../accounts-writer.js';
+import { classify, describeDatabase, loadPg, unavailable } from './connection.js';
+import { ChannelWatch } from './notifications.js';
 import { SCHEMA_VERSION, schemaVersion } from './schema.js';
-import { classify, describeDatabase, loadPg, unavailable } from './store.js';
 
 /** Options of {@link PostgresAccounts.connect}. */
 export interface PostgresAccountsOptions {
@@ -63,18 +64,18 @@ export class PostgresAccounts implements AccountSource {
   readonly #pool: Pool;
   readonly #connectionString: string;
   readonly #checkInterval: number;
-  readonly #watchers = new Set<() => void>();
-  #listener: Client | undefined;
+  /** Account changes announced by any node or CLI (LISTEN on its own connection). */
+  readonly #notifications: ChannelWatch;
   #checkTimer: NodeJS.Timeout | undefined;
   /** The highest version a load saw: a higher one in the database is a change not yet loaded. */
   #loadedVersion = -1;
-  #notifyScheduled = false;
   #closed = false;
 
   private constructor(pool: Pool, options: PostgresAccountsOptions) {
     this.#pool = pool;
     this.#connectionString = options.connectionString;
     this.#checkInterval = options.checkInterval ?? 1_000;
+    this.#notifications = new ChannelWatch(options.connectionString, CHANNEL);
     this.description = `PostgreSQL at ${describeDatabase(options.connectionString)}`;
   }
 
@@ -162,13 +163,12 @@ export class PostgresAccounts implements AccountSource {
    * Returns the function that stops it.
    */
   watch(listener: () => void): () => void {
-    this.#watchers.add(listener);
+    const stop = this.#notifications.watch(listener);
     if (this.#checkTimer === undefined && !this.#closed) {
-      void this.#listen();
       this.#checkTimer = setInterval(() => void this.#check(), this.#checkInterval);
       this.#checkTimer.unref();
     }
-    return () => this.#watchers.delete(listener);
+    return stop;
   }
 
   /** Stops watching and closes the connections. Idempotent. */
@@ -176,10 +176,7 @@ export class PostgresAccounts implements AccountSource {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#checkTimer);
-    this.#watchers.clear();
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => {});
+    await this.#notifications.close();
     await this.#pool.end().catch(() => {});
   }
 
@@ -231,48 +228,9 @@ export class PostgresAccounts implements AccountSource {
   async #check(): Promise<void> {
     try {
       const rows = await this.#pool.query('SELECT version FROM lv_license_accounts_version');
-      if (Number(rows.rows[0]?.version ?? 0) > this.#loadedVersion) this.#changed();
+      if (Number(rows.rows[0]?.version ?? 0) > this.#loadedVersion) this.#notifications.changed();
     } catch {
       // The database is away: the next check tries again.
-    }
-  }
-
-  /** Tells the watchers, once per turn of the event loop however many notifications came. */
-  #changed(): void {
-    if (this.#notifyScheduled || this.#watchers.size === 0) return;
-    this.#notifyScheduled = true;
-    setImmediate(() => {
-      this.#notifyScheduled = false;
-      for (const watcher of this.#watchers) {
-        try {
-          watcher();
-        } catch {
-          // A watcher that throws must not stop the others.
-        }
-      }
-    });
-  }
-
-  /** LISTENs on a connection of its own, reconnecting after a second when it drops. */
-  async #listen(): Promise<void> {
-    if (this.#closed) return;
-    const pg = await loadPg();
-    const client = new pg.Client({ connectionString: this.#connectionString });
-    this.#listener = client;
-    const retry = () => {
-      if (this.#listener !== client || this.#closed) return;
-      this.#listener = undefined;
-      client.end().catch(() => {});
-      setTimeout(() => void this.#listen(), 1_000).unref();
-    };
-    client.on('error', retry);
-    client.on('end', retry);
-    client.on('notification', () => this.#changed());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-    } catch {
-      retry();
     }
   }
 

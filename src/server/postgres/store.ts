@@ -6,9 +6,8 @@
  * reclaimed. `pg` is an optional peer dependency, loaded only here.
  */
 import { randomUUID } from 'node:crypto';
-import type { Client, Pool, PoolClient } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { ConfigError } from '../../errors.js';
-import { errorText } from '../error-text.js';
 import type { PoolStatus } from '../options.js';
 import type {
   AcquireOutcome,
@@ -27,6 +26,8 @@ import {
   type RevocationNotice,
   StoreUnavailableError,
 } from '../store.js';
+import { classify, describeDatabase, loadPg, unavailable } from './connection.js';
+import { ChannelWatch } from './notifications.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
 
 /** Options of {@link PostgresStore.connect}. */
@@ -73,10 +74,9 @@ export class PostgresStore implements LicenseStore {
   readonly #connectionString: string;
   readonly #heartbeat: number;
   #heartbeatTimer: NodeJS.Timeout | undefined;
-  #listener: Client | undefined;
-  readonly #watchers = new Set<() => void>();
+  /** Changes on any node that may let this node's waiters in (LISTEN on its own connection). */
+  readonly #notifications: ChannelWatch;
   #closed = false;
-  #notifyScheduled = false;
   /** Each connection's session id (see functions.ts): its leases live as long as it is renewed. */
   readonly #sessions = new Map<number, string>();
   /** The connection (on its node) of each lease this store handed out that is held through another node. */
@@ -92,6 +92,8 @@ export class PostgresStore implements LicenseStore {
   private constructor(pool: Pool, options: PostgresStoreOptions) {
     this.#pool = pool;
     this.#connectionString = options.connectionString;
+    // Catching up on (re)connect: what changed while nobody listened may let waiters in.
+    this.#notifications = new ChannelWatch(options.connectionString, CHANNEL, { catchUp: true });
     this.leaseTtl = options.leaseTtl ?? 30_000;
     this.node = options.node ?? randomUUID();
     this.#heartbeat = options.heartbeat ?? 1_000;
@@ -153,7 +155,7 @@ export class PostgresStore implements LicenseStore {
       await store.#beat();
       store.#heartbeatTimer = setInterval(() => {
         store.#beat().catch(() => {});
-        store.#changed();
+        store.#notifications.changed();
       }, store.#heartbeat);
       store.#heartbeatTimer.unref();
     } catch (err) {
@@ -505,9 +507,7 @@ export class PostgresStore implements LicenseStore {
    * heartbeat, so that a waiter behind a vanished node's waiter is served. Returns the function that stops it.
    */
   watch(listener: () => void): () => void {
-    this.#watchers.add(listener);
-    if (this.#listener === undefined) void this.#listen();
-    return () => this.#watchers.delete(listener);
+    return this.#notifications.watch(listener);
   }
 
   /** Leaves each lease held through another node a notice there, and wakes that node. */
@@ -546,17 +546,13 @@ export class PostgresStore implements LicenseStore {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeatTimer);
-    this.#watchers.clear();
-    const listener = this.#listener;
-    this.#listener = undefined;
-    await listener?.end().catch(() => {});
+    await this.#notifications.close();
     await this.#query('DELETE FROM lv_license_nodes WHERE node = $1', [this.node]).catch(() => {});
     await this.#pool.end().catch(() => {});
   }
 
   // ---- inside ----------------------------------------------------------------------------------
 
-  /** One pool's share of {@link PostgresStore.drain}, in one transaction under the pool's lock. */
   /** Locks the pool's row for the rest of the transaction; its total, or `undefined` when there is none. */
   async #lockPool(c: PoolClient, account: string, feature: string): Promise<number | undefined> {
     const rows = await c.query(
@@ -749,46 +745,6 @@ export class PostgresStore implements LicenseStore {
     );
   }
 
-  /** Tells the watchers, once per turn of the event loop however many notifications came. */
-  #changed(): void {
-    if (this.#notifyScheduled || this.#watchers.size === 0) return;
-    this.#notifyScheduled = true;
-    setImmediate(() => {
-      this.#notifyScheduled = false;
-      for (const watcher of this.#watchers) {
-        try {
-          watcher();
-        } catch {
-          // A watcher that throws must not stop the others.
-        }
-      }
-    });
-  }
-
-  /** LISTENs on a connection of its own (not the pool's), reconnecting after a second when it drops. */
-  async #listen(): Promise<void> {
-    if (this.#closed) return;
-    const pg = await loadPg();
-    const client = new pg.Client({ connectionString: this.#connectionString });
-    this.#listener = client;
-    const retry = () => {
-      if (this.#listener !== client || this.#closed) return;
-      this.#listener = undefined;
-      client.end().catch(() => {});
-      setTimeout(() => void this.#listen(), 1_000).unref();
-    };
-    client.on('error', retry);
-    client.on('end', retry);
-    client.on('notification', () => this.#changed());
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.#changed(); // changes made while not listening
-    } catch {
-      retry();
-    }
-  }
-
   /**
    * Runs one statement as its own transaction; a deadlock or serialization failure (two batches locking
    * the same pools) is retried, twice at most.
@@ -925,60 +881,4 @@ function conflict(message: string): AcquireOutcome {
 
 function describeAccount(account: string): string {
   return account === '' ? 'the anonymous pool' : `account ${JSON.stringify(account)}`;
-}
-
-/** Which database a URL names, for messages: host, port and database only, never a user or a password. */
-export function describeDatabase(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.hostname}${parsed.port === '' ? '' : `:${parsed.port}`}${parsed.pathname}`;
-  } catch {
-    return '(the store URL)';
-  }
-}
-
-/** Loads `pg`, or says how to get it (the accounts source shares it). */
-export async function loadPg(): Promise<typeof import('pg')> {
-  try {
-    const module = (await import('pg')) as typeof import('pg') & { default?: typeof import('pg') };
-    return module.default ?? module;
-  } catch (err) {
-    throw new ConfigError(
-      'The PostgreSQL store needs the "pg" package, which is not installed: run "npm install pg" where lv-license-client is installed.',
-      { cause: err },
-    );
-  }
-}
-
-/** PostgreSQL error classes that mean "the database is not there just now". */
-function isConnectionFailure(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  if (typeof code !== 'string')
-    return err instanceof Error && /Connection terminated|timeout/i.test(err.message);
-  return (
-    code.startsWith('08') || // connection exception
-    code === '57P01' || // admin shutdown
-    code === '57P02' || // crash shutdown
-    code === '57P03' || // cannot connect now
-    code === '53300' || // too many connections
-    code === '55P03' || // lock not available: another node holds the pool (lock_timeout)
-    code === '57014' || // statement timeout
-    code === '25P03' || // idle in transaction timeout
-    /^E[A-Z]+$/.test(code) // ECONNREFUSED, ECONNRESET, ETIMEDOUT, ENOTFOUND...
-  );
-}
-
-/** A {@link StoreUnavailableError} for `err`, naming the database without its user or password. */
-export function unavailable(err: unknown, url: string): StoreUnavailableError {
-  const reason = errorText(err);
-  // pg's messages name no URL; a reason that did would have its password cut out with the URL.
-  const safe = reason.includes(url) ? reason.replaceAll(url, describeDatabase(url)) : reason;
-  return new StoreUnavailableError(`PostgreSQL at ${describeDatabase(url)} is unavailable: ${safe}`, {
-    cause: err,
-  });
-}
-
-/** `err` as a {@link StoreUnavailableError} when it means the database is not there just now, else as it is. */
-export function classify(err: unknown, url: string): unknown {
-  return isConnectionFailure(err) ? unavailable(err, url) : err;
 }

@@ -2,7 +2,7 @@ import pgmod from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../../src/index.js';
 import { LicenseServer, PostgresStore } from '../../../src/server/index.js';
-import { describeDatabase } from '../../../src/server/postgres/store.js';
+import { describeDatabase } from '../../../src/server/postgres/connection.js';
 import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
 import { rawConnect } from '../../helpers/raw-client.js';
 
