@@ -4,8 +4,9 @@
  * for the reason in its comment.
  */
 import pgLib from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/server/index.js';
+import { usePostgresNodes } from '../helpers/pg-nodes.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -13,31 +14,7 @@ const ask = (store: PostgresStore, id: string, owner: number, extra: object = {}
   store.acquire({ account: 'acme', id, feature: 'FULL', count: 1, owner, requestId: 1, ...extra });
 
 describe.skipIf(!postgresAvailable)('PostgresStore attacks', () => {
-  let pg: TestPostgres;
-  const cleanups: Array<() => Promise<unknown>> = [];
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await pg?.stop();
-  });
-
-  async function setUp(leaseTtl: number, nodes = 1, name = 'attack') {
-    const url = await pg.database(name);
-    const stores: PostgresStore[] = [];
-    for (let i = 0; i < nodes; i += 1) {
-      const store = await PostgresStore.connect({ connectionString: url, leaseTtl, migrate: true });
-      cleanups.push(() => store.close());
-      stores.push(store);
-    }
-    const db = new pgLib.Client({ connectionString: url });
-    await db.connect();
-    cleanups.push(() => db.end());
-    return { stores, db, url };
-  }
+  const { setUp } = usePostgresNodes();
 
   // FOUND by an attack on the store, and fixed: a release the epoch fence ignores, sent by the very connection that now holds the lease (its
   // heartbeat moved the lease there a moment before: the release was already on the wire with the epoch

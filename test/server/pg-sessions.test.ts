@@ -2,39 +2,16 @@
  * PostgresStore's sessions (schema 3): a heartbeat costs one row update however many seats it renews; a
  * session whose time has come is never brought back; a lease moves to the session that renews it.
  */
-import pgLib from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type pgLib from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/server/index.js';
+import { usePostgresNodes } from '../helpers/pg-nodes.js';
 import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe.skipIf(!postgresAvailable)('PostgresStore sessions', () => {
-  let pg: TestPostgres;
-  const cleanups: Array<() => Promise<unknown>> = [];
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterEach(async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await pg?.stop();
-  });
-
-  async function setUp(leaseTtl: number, nodes = 1) {
-    const url = await pg.database('sessions');
-    const stores: PostgresStore[] = [];
-    for (let i = 0; i < nodes; i += 1) {
-      const store = await PostgresStore.connect({ connectionString: url, leaseTtl, migrate: true });
-      cleanups.push(() => store.close());
-      stores.push(store);
-    }
-    const db = new pgLib.Client({ connectionString: url });
-    await db.connect();
-    cleanups.push(() => db.end());
-    return { stores, db };
-  }
+  const { setUp } = usePostgresNodes();
 
   /**
    * The transaction that last wrote each lease row and each session row: a row no statement wrote keeps its
