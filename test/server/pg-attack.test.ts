@@ -1,7 +1,6 @@
 /**
  * Attacks on PostgresStore schema 3 from outside (sessions, batches, epochs, notices): real PostgreSQL,
- * several nodes on one database. Each test states what should hold; the one marked `it.fails` still fails,
- * for the reason in its comment.
+ * several nodes on one database. Each test states what should hold.
  */
 import pgLib from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,26 +43,37 @@ describe.skipIf(!postgresAvailable)('PostgresStore attacks', () => {
     expect((await b.leases()).map((lease) => lease.id)).toEqual(['keep']);
   });
 
-  // FOUND by an attack on the store, and fixed: a connection whose session died (it held nothing for a TTL: the client stops heartbeating then)
-  // and that then acquires in two batches at once (two in flight) is given two new sessions, one per batch
-  // (lv_license_session makes a random id for a dead one). The store keeps the first; the lease of the other
-  // hangs on a session nobody renews until the connection's next heartbeat moves it, with a new epoch: a
-  // release the client sends meanwhile with the epoch it was granted is then stale (see above), and a
-  // heartbeat of a connection's own leases writes lease rows.
-  // Left as it is: the cost is one heartbeat that writes the moved lease's row, not a wrong answer.
-  it.fails('one connection gets one session, however many batches it has in flight when its old one died', async () => {
-    const { stores, db } = await setUp(400, 1);
+  // FOUND by an attack on the store, and fixed: a connection whose session died (it held nothing for a TTL: the client stops
+  // heartbeating then) and that then acquires in two batches at once (two in flight) was given two new
+  // sessions, one per batch (a dead session's successor had a random name). The store kept the first; the
+  // lease of the other hung on a session nobody renewed until the connection's next heartbeat moved it, with
+  // a new epoch. A successor is now named after the dead session and its expiry, so both batches make the
+  // same one. Another client holds the pool's row lock meanwhile, so that both batches are in the database
+  // at once (each makes its session before it locks the pool).
+  it('one connection gets one session, however many batches it has in flight when its old one died', async () => {
+    const { stores, db, url } = await setUp(400, 1);
     const [a] = stores as [PostgresStore];
     await a.setTotal('acme', 'FULL', 3);
     expect((await ask(a, 'first', 1)).kind).toBe('granted');
     expect((await a.release('acme', ['first'], [1])).released).toEqual(['first']);
     await sleep(600); // the connection held nothing; its session died
-    const x = ask(a, 'x', 1);
-    await Promise.resolve(); // the first batch leaves; the second goes while it is in the database
-    await new Promise((resolve) => setImmediate(resolve));
-    const y = ask(a, 'y', 1);
-    expect((await x).kind).toBe('granted');
-    expect((await y).kind).toBe('granted');
+    const holder = new pgLib.Client({ connectionString: url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query(
+        "SELECT total FROM lv_license_pools WHERE account = 'acme' AND feature = 'FULL' FOR UPDATE",
+      );
+      const x = ask(a, 'x', 1);
+      await sleep(100); // x's batch made its session and waits for the pool
+      const y = ask(a, 'y', 1);
+      await sleep(100); // so does y's, in a second batch
+      await holder.query('COMMIT');
+      expect((await x).kind).toBe('granted');
+      expect((await y).kind).toBe('granted');
+    } finally {
+      await holder.end();
+    }
     const sessions = await db.query("SELECT DISTINCT session FROM lv_license_leases WHERE id IN ('x', 'y')");
     expect(sessions.rows).toHaveLength(1);
     expect((await a.renew('acme', ['x', 'y'], 1)).moved).toBeUndefined();

@@ -65,16 +65,23 @@ CREATE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGU
     'deadline', lv_license_ms(w.deadline), 'reported', w.reported)
 $$;
 
--- Extends a live session (or makes it) and returns its id; a dead one is never extended: a new id
--- takes its place, and the caller uses that from then on. With p_keep (ms), a session with more than
--- that left is used as it is, without a write (nor a lock): p_keep is longer than any statement may run, so
--- it is still alive when the caller commits. A grant passes it; a renewal does not.
-CREATE FUNCTION lv_license_session(p_session text, p_node text, p_ttl float8, p_keep float8 DEFAULT NULL)
+-- Extends a live session (or makes it) and returns its id; a dead one is never extended: a successor takes
+-- its place, and the caller uses that from then on. With p_keep (ms), a session with more than that left is
+-- used as it is, without a write (nor a lock): p_keep is longer than any statement may run, so it is still
+-- alive when the caller commits. A grant passes it; a renewal does not.
+-- A dead session's successor is named after it and its expiry, which never changes once dead: two calls of
+-- one connection that find it dead at once (two batches in flight) make the same successor, so the
+-- connection keeps one session. A name is made again only after a sweep deleted it with its leases (as the
+-- connection's first name is), so nothing bound to it comes back. Callers holding a pool's lock pass
+-- p_fresh: they take a random successor, never waiting on another transaction's insert (a lock cycle).
+CREATE FUNCTION lv_license_session(p_session text, p_node text, p_ttl float8, p_keep float8 DEFAULT NULL,
+  p_fresh boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
   v_id text;
   v_name text;
+  v_dead timestamptz;
 BEGIN
   IF p_keep IS NOT NULL THEN
     SELECT id INTO v_id FROM lv_license_sessions
@@ -83,9 +90,8 @@ BEGIN
       RETURN v_id;
     END IF;
   END IF;
-  -- A dead session's successor has a new random id (a name once dead is never asked for again, so nothing
-  -- bound to it can come back). Each name is tried twice: a transaction making it at the same moment wins
-  -- the insert, and the second round extends what it made.
+  -- Each name is tried twice: a transaction making it at the same moment wins the insert, and the second
+  -- round extends what it made.
   v_name := p_session;
   LOOP
     FOR attempt IN 1 .. 2 LOOP
@@ -101,7 +107,15 @@ BEGIN
         RETURN v_id;
       END IF;
     END LOOP;
-    v_name := p_node || '/' || gen_random_uuid()::text;
+    IF p_fresh THEN
+      v_name := p_node || '/' || gen_random_uuid()::text;
+    ELSE
+      SELECT expires_at INTO v_dead FROM lv_license_sessions WHERE id = v_name;
+      IF v_dead IS NOT NULL THEN
+        -- (Swept meanwhile, it is made again under the same name on the next round.)
+        v_name := v_name || '>' || (extract(epoch FROM v_dead) * 1000000)::bigint::text;
+      END IF;
+    END IF;
   END LOOP;
 END $$;
 
@@ -131,7 +145,7 @@ BEGIN
       AND expires_at > clock_timestamp() + coalesce(p_keep, 0) * interval '1 millisecond') THEN
     RETURN p_session;
   END IF;
-  RETURN lv_license_session(p_session, p_node, p_ttl);
+  RETURN lv_license_session(p_session, p_node, p_ttl, NULL, true);
 END $$;
 
 -- Seats in use in a pool, exactly; call it under the pool's row lock, as a statement of its own (it then
@@ -420,7 +434,7 @@ BEGIN
     IF v_session IS NULL THEN
       -- A waiter that queued after the sessions were made (rare): as before, under the pool's lock.
       v_session := lv_license_session(coalesce(p_sessions ->> v_head.owner::text,
-        p_node || '/' || gen_random_uuid()::text), p_node, p_ttl);
+        p_node || '/' || gen_random_uuid()::text), p_node, p_ttl, NULL, true);
     END IF;
     v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
     v_sessions := v_sessions || jsonb_build_object(v_head.owner::text, v_session);
