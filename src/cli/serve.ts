@@ -10,6 +10,7 @@ import {
   type LicenseServerOptions,
   type LicenseStore,
   loadAdminTokens,
+  MAX_BATCH_REQUESTS,
   PostgresAccounts,
   PostgresStore,
   ServerMetrics,
@@ -47,6 +48,8 @@ Options:
   --tls-key FILE        PEM private key of --tls-cert
   --tls-ca FILE         PEM CA for client certificates (with --tls-request-cert)
   --tls-request-cert    ask clients for a certificate signed by --tls-ca
+  --max-batch N         requests one batch frame may carry (protocol 1.2; default 128, at most 256); 0
+                        turns batching off (the server then speaks protocol 1.1: one frame per request)
   --drain-timeout MS    the longest a drain waits for clients to leave (default 5000)
   --admin HOST:PORT     serve the admin HTTP API there (off unless asked; keep it on a private address)
   --admin-token-file F  its bearer tokens, one "admin TOKEN" or "read TOKEN" per line (with --admin);
@@ -174,6 +177,8 @@ export async function serveOptions(
   }
   const leaseTtl = integer('lease-ttl', v['lease-ttl'], 100, 86_400_000);
   if (leaseTtl !== undefined) options.leaseTtl = leaseTtl;
+  const maxBatch = integer('max-batch', v['max-batch'], 0, MAX_BATCH_REQUESTS);
+  if (maxBatch !== undefined) options.maxBatch = maxBatch;
   if (v.accounts !== undefined) options.accounts = v.accounts;
   if (v.licenses !== undefined) options.licenses = parseLicenseList(v.licenses);
   if (v['tls-cert'] !== undefined && v['tls-key'] !== undefined) {
@@ -194,6 +199,7 @@ function parseServeArgs(args: readonly string[]) {
     accounts: { type: 'string' },
     licenses: { type: 'string' },
     'lease-ttl': { type: 'string' },
+    'max-batch': { type: 'string' },
     'tls-cert': { type: 'string' },
     'tls-key': { type: 'string' },
     'tls-ca': { type: 'string' },

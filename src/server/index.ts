@@ -6,6 +6,7 @@
  * @module lv-license-client/server
  */
 export { isLicenseError, LicenseError } from '../errors.js';
+export { MAX_BATCH_REQUESTS } from '../protocol/constants.js';
 export type { Feature } from '../protocol/features.js';
 export type { AuthMode } from '../protocol/messages.js';
 export { type AccountSource, accountsFileSource } from './account-source.js';

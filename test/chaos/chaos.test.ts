@@ -10,6 +10,7 @@ import {
   clientViolations,
   holdingViolations,
   leftovers,
+  openSockets,
   poolViolations,
   resourceCounts,
 } from './invariants.js';
@@ -120,7 +121,10 @@ describe.each(['all', 'all but one'] as const)('chaos (%s of the servers batch)'
         await sleep(POLL_MS);
         left = leftovers(baseline, resourceCounts());
       } while (left.length > 0 && Date.now() < cleanBy);
-      expect(left, `${tag} handles left open after closing every client and server`).toEqual([]);
+      expect(
+        left,
+        `${tag} handles left open after closing every client and server; sockets: ${openSockets(world.serverPorts()).join('; ')}`,
+      ).toEqual([]);
       expect(rejections.map(String), `${tag} unhandled rejections`).toEqual([]);
       console.log(
         `${tag} ok (auth mode: ${world.authMode}; batching: ${batching}): ${JSON.stringify(world.stats)}`,

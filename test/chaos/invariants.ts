@@ -2,6 +2,7 @@
  * The invariants the chaos test checks, as pure functions over snapshots: each returns the list of
  * violations it found (empty when all is well), worded so that a failing run says what broke.
  */
+import * as net from 'node:net';
 import type { ClientStatus } from '../../src/index.js';
 
 /** What a server says about itself: its pool, its seats in use and its leases. */
@@ -122,6 +123,26 @@ export function resourceCounts(kinds: readonly string[] = ['TCPSocketWrap', 'TCP
   for (const kind of process.getActiveResourcesInfo())
     if (kind in counts) counts[kind] = (counts[kind] ?? 0) + 1;
   return counts;
+}
+
+/**
+ * The open TCP sockets, as `local port -> remote port` with their state and the name of the server whose
+ * port either end is (`ports`: port to name), so that a leftover says which side kept it.
+ */
+export function openSockets(ports: ReadonlyMap<number, string> = new Map()): string[] {
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles
+    .filter((handle): handle is net.Socket => handle instanceof net.Socket)
+    .map((socket) => {
+      const at = (port: number | undefined) =>
+        `${port ?? '?'}${ports.has(port ?? -1) ? ` (${ports.get(port ?? -1)})` : ''}`;
+      const state = [
+        socket.connecting ? 'connecting' : socket.readyState,
+        socket.destroyed ? 'destroyed' : '',
+        socket.writableEnded ? 'ended' : '',
+      ].filter(Boolean);
+      return `${at(socket.localPort)} -> ${at(socket.remotePort)} [${state.join(', ')}]`;
+    });
 }
 
 /** The handle types that grew past their baseline count. */

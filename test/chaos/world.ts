@@ -405,6 +405,11 @@ export class ChaosWorld {
     );
   }
 
+  /** Each server's port, to its name (the ports it listened on last). */
+  serverPorts(): Map<number, string> {
+    return new Map(this.servers.map((s) => [s.server.port, s.name]));
+  }
+
   async closeServers(): Promise<void> {
     await Promise.all(this.servers.map((s) => s.server.close()));
   }

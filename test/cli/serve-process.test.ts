@@ -171,6 +171,28 @@ describe('lv-license serve, as a process', () => {
     expect(await served.exited()).toBe(0);
   });
 
+  it('--max-batch 0 serves protocol 1.1 without batches, and a client works against it one frame per call', async () => {
+    const path = await tempFile(accountsFile(4));
+    const served = await serve(['--accounts', path, '--max-batch', '0']);
+    const raw = await rawConnect(Number(served.address.split(':')[1]));
+    cleanups.push(() => raw.close());
+    const greeting = await raw.next((f) => f.type === 'greeting');
+    expect(greeting.version).toBe('1.1');
+    const hello = await raw.request('hello', { version: '1.2' });
+    expect(hello.ok).toBe(true);
+    expect(hello.result).not.toHaveProperty('batch');
+    const client = clientOf(served.address);
+    const leases = await Promise.all([
+      client.acquire('FULL'),
+      client.acquire('FULL'),
+      client.acquire('FULL'),
+    ]);
+    await Promise.all(leases.map((lease) => lease.release()));
+    expect(client.status().servers[0]?.state).toBe('up');
+    served.child.kill('SIGTERM');
+    expect(await served.exited()).toBe(0);
+  });
+
   it('a second SIGTERM exits at once', async () => {
     const path = await tempFile(accountsFile(4));
     const served = await serve(['--accounts', path, '--drain-timeout', '60000']);

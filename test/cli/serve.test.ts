@@ -136,6 +136,15 @@ describe('lv-license serve', () => {
     expect(out.join('')).toContain('--tls-request-cert');
   });
 
+  it('takes --max-batch from 0 (batching off) to the protocol limit', async () => {
+    expect(await serveOptions(['--max-batch', '0'])).toMatchObject({ maxBatch: 0 });
+    expect(await serveOptions(['--max-batch', '256'])).toMatchObject({ maxBatch: 256 });
+    expect(await serveOptions([])).not.toHaveProperty('maxBatch');
+    await expect(serveOptions(['--max-batch', '257'])).rejects.toThrow(
+      '--max-batch must be a whole number from 0 to 256, not "257".',
+    );
+  });
+
   it('builds server options from flags', async () => {
     expect(await serveOptions(['--port', '7000', '--host', '0.0.0.0', '--lease-ttl', '5000'])).toEqual({
       port: 7000,
