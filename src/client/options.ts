@@ -87,6 +87,12 @@ export interface LicenseClientOptions {
   logger?: Logger | undefined;
   /** Sent to servers in `hello`, for their logs. */
   clientName?: string | undefined;
+  /**
+   * Send the acquires (without `wait`) and releases made in the same tick together, in `batch` frames, to
+   * servers that take them (protocol 1.2). A call made alone leaves at once either way; false sends one
+   * frame per call, as to a server without batching. @defaultValue true
+   */
+  batching?: boolean | undefined;
   /** Makes sockets; for tests that inject their own. */
   socketFactory?: SocketFactory | undefined;
 }
@@ -109,6 +115,7 @@ export interface ResolvedOptions {
   readonly reconnectDelay: { readonly min: number; readonly max: number };
   readonly logger: Logger | undefined;
   readonly clientName: string;
+  readonly batching: boolean;
   readonly socketFactory: SocketFactory | undefined;
 }
 
@@ -228,6 +235,12 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
       },
     );
   }
+  const batching = options.batching ?? true;
+  if (typeof batching !== 'boolean') {
+    throw new ConfigError(`The batching option must be true or false, not ${describeValue(batching)}.`, {
+      key: 'batching',
+    });
+  }
   const reconnect = options.reconnectDelay ?? DEFAULTS.reconnectDelay;
   const maxVoiceChannels = options.maxVoiceChannels ?? DEFAULTS.maxVoiceChannels;
   if (!Number.isInteger(maxVoiceChannels) || maxVoiceChannels < 1) {
@@ -261,6 +274,7 @@ export function resolveOptions(options: LicenseClientOptions): ResolvedOptions {
     reconnectDelay: reconnectDelay(reconnect),
     logger: options.logger,
     clientName: options.clientName ?? `lv-license-client/${LIBRARY_VERSION}`,
+    batching,
     socketFactory: options.socketFactory,
   };
 }
@@ -274,6 +288,7 @@ export function connectionSettings(options: ResolvedOptions): ConnectionSettings
     connectTimeout: options.connectTimeout,
     requestTimeout: options.requestTimeout,
     clientName: options.clientName,
+    batching: options.batching,
     socketFactory: options.socketFactory,
     tls: options.tls,
     reconnectDelay: Object.freeze({ ...options.reconnectDelay }),

@@ -12,6 +12,8 @@ export interface ConnectionSettings {
   readonly connectTimeout: number;
   readonly requestTimeout: number;
   readonly clientName?: string | undefined;
+  /** Send same-tick calls in `batch` frames to servers that take them. @defaultValue true */
+  readonly batching?: boolean | undefined;
   readonly socketFactory?: SocketFactory | undefined;
   /** TLS material for `tls://` servers. */
   readonly tls?: TransportTlsOptions | undefined;

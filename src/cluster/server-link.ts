@@ -339,6 +339,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         connectTimeout: s.connectTimeout,
         requestTimeout: s.requestTimeout,
         clientName: s.clientName,
+        batching: s.batching,
         socketFactory: s.socketFactory,
         signal: this.#closing.signal,
       });

@@ -42,6 +42,8 @@ export interface OpenConnectionOptions extends DialTarget {
   keepAliveDelay?: number | undefined;
   /** Sent in `hello`, for the server's logs. */
   clientName?: string | undefined;
+  /** Use `batch` frames when the server takes them (protocol 1.2). @defaultValue true */
+  batching?: boolean | undefined;
   /** Makes the socket; tests inject their own. */
   socketFactory?: SocketFactory | undefined;
   /** Aborts the whole opening sequence. */
@@ -111,7 +113,7 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
         ? undefined
         : await authenticate(connection, server, options.credentials, options.signal);
     // A 1.2 server takes batches: requests made in the same tick then share frames.
-    if (session.batch !== undefined) connection.useBatches(session.batch);
+    if (session.batch !== undefined && options.batching !== false) connection.useBatches(session.batch);
     return { connection, greeting, session, account, rtt };
   } catch (err) {
     connection.destroy();

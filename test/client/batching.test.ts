@@ -49,6 +49,31 @@ describe.each([
 });
 
 describe('batching', () => {
+  it('is off with batching: false: a 1.2 server gets one frame per call', async () => {
+    const server = await startServer({ licenses: { FULL: 3 } });
+    const client = makeClient([server], { batching: false });
+    await client.connect();
+    const leases = await Promise.all(Array.from({ length: 3 }, () => client.acquire('FULL')));
+    expect(server.inUse('FULL')).toBe(3);
+    await Promise.all(leases.map((lease) => lease.release()));
+    expect(server.inUse('FULL')).toBe(0);
+    expect(opsOf(server)).toEqual([
+      'hello',
+      'acquire',
+      'acquire',
+      'acquire',
+      'release',
+      'release',
+      'release',
+    ]);
+  });
+
+  it('says what batching takes when it is given something else', () => {
+    expect(() => makeClient([], { servers: '127.0.0.1:1', batching: 'no' as unknown as boolean })).toThrow(
+      'The batching option must be true or false, not the string "no".',
+    );
+  });
+
   it('never sends a call aborted in the tick it was made, and the others of that tick go on', async () => {
     const server = await startServer({ licenses: { FULL: 2 } });
     const client = makeClient([server]);
