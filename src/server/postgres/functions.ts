@@ -48,22 +48,29 @@ CREATE VIEW lv_license_live_leases AS
   FROM lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session
   WHERE s.expires_at > clock_timestamp();
 
-CREATE FUNCTION lv_license_ms(t timestamptz) RETURNS float8 LANGUAGE sql IMMUTABLE
-  AS $$ SELECT (extract(epoch FROM t) * 1000)::float8 $$;
+-- The small helpers below are PL/pgSQL, not SQL functions: a SQL function that is not inlined (these
+-- would not be: jsonb_build_object and extract are stable, and some callers pass a sub-select) has its body
+-- planned again in every statement that calls it, which cost more than the rest of a release.
+CREATE FUNCTION lv_license_ms(t timestamptz) RETURNS float8 LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN (extract(epoch FROM t) * 1000)::float8;
+END $$;
 
 -- A lease as the store reads it; p_expires is its session's expiry (the lease's own).
 CREATE FUNCTION lv_license_lease_json(l lv_license_leases, p_expires timestamptz) RETURNS jsonb
-LANGUAGE sql IMMUTABLE AS $$
-  SELECT jsonb_build_object('account', l.account, 'id', l.id, 'feature', l.feature, 'count', l.count,
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN jsonb_build_object('account', l.account, 'id', l.id, 'feature', l.feature, 'count', l.count,
     'grantedAt', extract(epoch FROM l.granted_at) * 1000, 'expiresAt', extract(epoch FROM p_expires) * 1000,
-    'node', l.node, 'owner', l.owner, 'epoch', l.epoch, 'session', l.session)
-$$;
+    'node', l.node, 'owner', l.owner, 'epoch', l.epoch, 'session', l.session);
+END $$;
 
-CREATE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $$
-  SELECT jsonb_build_object('seq', w.seq, 'account', w.account, 'id', w.id, 'feature', w.feature,
+CREATE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN jsonb_build_object('seq', w.seq, 'account', w.account, 'id', w.id, 'feature', w.feature,
     'count', w.count, 'node', w.node, 'owner', w.owner, 'requestId', w.request_id,
-    'deadline', lv_license_ms(w.deadline), 'reported', w.reported)
-$$;
+    'deadline', lv_license_ms(w.deadline), 'reported', w.reported);
+END $$;
 
 -- Extends a live session (or makes it) and returns its id; a dead one is never extended: a successor takes
 -- its place, and the caller uses that from then on. With p_keep (ms), a session with more than that left is
@@ -197,13 +204,10 @@ DECLARE
   i integer;
   v_results jsonb[] := array_fill(NULL::jsonb, ARRAY[jsonb_array_length(p_items)]);
   v_sessions jsonb := '{}';
-  v_used jsonb := '{}';
-  v_exacts jsonb := '{}';
   v_exact boolean;
-  v_totals jsonb := '{}';
-  v_waitings jsonb := '{}';
   v_waiting boolean;
   v_key text;
+  v_pool_key text;
   v_session text;
   v_account text;
   v_id text;
@@ -221,12 +225,26 @@ DECLARE
   v_notify boolean := false;
   v_lease lv_license_leases;
   v_waiter lv_license_waiters;
+  v_json jsonb;
+  v_fresh_until timestamptz;
 BEGIN
-  -- Each connection's session, in one order, before any pool is locked.
-  FOR v_session IN SELECT DISTINCT e ->> 'session' FROM jsonb_array_elements(p_items) e
-      WHERE e ->> 'op' = 'acquire' ORDER BY 1 LOOP
-    v_sessions := v_sessions || jsonb_build_object(v_session, lv_license_session(v_session, p_node, p_ttl, p_keep));
-  END LOOP;
+  -- Each session is made sure of below, after this moment: until a twentieth of a TTL after it, each has at
+  -- least p_keep or a whole TTL, less that twentieth, left: with p_keep at least half a TTL and a TTL of
+  -- 1 s or more, over 400 ms. Bindings until then use the sessions as they are, and the check before the
+  -- commit is not needed; later ones make sure again (and always, with a shorter TTL or p_keep).
+  v_fresh_until := CASE WHEN p_ttl >= 1000 AND coalesce(p_keep, p_ttl) >= p_ttl / 2
+    THEN clock_timestamp() + p_ttl / 20 * interval '1 millisecond' ELSE '-infinity' END;
+  -- Each connection's session, in one order, before any pool is locked (a batch of releases binds none).
+  IF jsonb_array_length(p_items) = 1 AND p_items -> 0 ->> 'op' = 'acquire' THEN
+    -- (One acquire, the usual call made alone: the same, without a query to list the sessions.)
+    v_session := p_items -> 0 ->> 'session';
+    v_sessions := jsonb_build_object(v_session, lv_license_session(v_session, p_node, p_ttl, p_keep));
+  ELSIF p_items @> '[{"op": "acquire"}]' THEN
+    FOR v_session IN SELECT DISTINCT e ->> 'session' FROM jsonb_array_elements(p_items) e
+        WHERE e ->> 'op' = 'acquire' ORDER BY 1 LOOP
+      v_sessions := v_sessions || jsonb_build_object(v_session, lv_license_session(v_session, p_node, p_ttl, p_keep));
+    END LOOP;
+  END IF;
   FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
     r := p_items -> i;
     CONTINUE WHEN r ->> 'op' <> 'acquire';
@@ -239,23 +257,22 @@ BEGIN
     v_session := v_sessions ->> (r ->> 'session');
     v_result := NULL;
     v_replaced := NULL;
-    -- The pool's lock (once per batch: it is held to the end), then the id's: acquires of one id serialise
-    -- whatever feature they name. What the batch learnt of the pool stays true while it holds the lock.
+    -- The pool's lock (held to the end), then the id's: acquires of one id serialise whatever feature they
+    -- name. What the batch learnt of the pool stays true while it holds the lock; the acquires of a pool
+    -- come one after another (the caller sorts them), so what it learnt of the last pool is all it keeps.
+    -- (Unsorted, a pool met again is counted again: its rows then include this batch's own, still exact.)
     v_key := v_account || chr(1) || v_feature;
-    IF v_used ? v_key THEN
-      v_in_use := (v_used ->> v_key)::integer;
-      v_exact := (v_exacts ->> v_key)::boolean;
-      v_total := (v_totals ->> v_key)::integer;
-      v_waiting := (v_waitings ->> v_key)::boolean;
-    ELSE
+    IF v_key IS DISTINCT FROM v_pool_key THEN
+      v_pool_key := v_key;
       SELECT total INTO v_total FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
       -- Every lease row of the pool, live or not swept yet: never fewer than the seats in use (grants wait
       -- for the pool's lock; releases only lower it), so a grant that fits under it fits. A pool that looks
       -- full is counted again, exactly and afresh (lv_license_used), before anyone is refused or queued.
-      SELECT coalesce(sum(count), 0)::integer INTO v_in_use FROM lv_license_leases
+      SELECT coalesce(sum(count), 0)::integer,
+          EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature)
+        INTO v_in_use, v_waiting FROM lv_license_leases
         WHERE account = v_account AND feature = v_feature;
       v_exact := false;
-      v_waiting := EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature);
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext(v_account), hashtext(v_id));
     SELECT * INTO v_lease FROM lv_license_leases WHERE account = v_account AND id = v_id FOR UPDATE;
@@ -270,14 +287,17 @@ BEGIN
       ELSIF v_lease.feature <> v_feature OR v_lease.count <> v_count THEN
         v_result := jsonb_build_object('kind', 'conflict', 'held', true, 'feature', v_lease.feature, 'count', v_lease.count);
       ELSE
-        v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
-        v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
-        UPDATE lv_license_leases SET session = v_session, node = p_node, owner = v_owner,
-            epoch = CASE WHEN session = v_session THEN epoch ELSE epoch + 1 END,
+        IF clock_timestamp() > v_fresh_until THEN
+          v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
+          v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
+        END IF;
+        UPDATE lv_license_leases l SET session = v_session, node = p_node, owner = v_owner,
+            epoch = CASE WHEN l.session = v_session THEN l.epoch ELSE l.epoch + 1 END,
             expires_at = clock_timestamp() + p_ttl * interval '1 millisecond'
-          WHERE account = v_account AND id = v_id RETURNING * INTO v_lease;
-        v_result := jsonb_build_object('kind', 'granted', 'reclaimed', true, 'lease',
-          lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session)));
+          WHERE l.account = v_account AND l.id = v_id
+          RETURNING lv_license_lease_json(l, (SELECT s.expires_at FROM lv_license_sessions s WHERE s.id = l.session))
+          INTO v_json;
+        v_result := jsonb_build_object('kind', 'granted', 'reclaimed', true, 'lease', v_json);
       END IF;
     END IF;
     IF v_result IS NULL THEN
@@ -316,15 +336,17 @@ BEGIN
           v_exact := true;
         END IF;
         IF v_queued = 0 AND v_in_use + v_count <= v_total THEN
-          v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
-          v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
-          INSERT INTO lv_license_leases (account, id, feature, count, granted_at, expires_at, node, owner, session)
+          IF clock_timestamp() > v_fresh_until THEN
+            v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
+            v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
+          END IF;
+          INSERT INTO lv_license_leases AS l (account, id, feature, count, granted_at, expires_at, node, owner, session)
             VALUES (v_account, v_id, v_feature, v_count, clock_timestamp(),
               clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_owner, v_session)
-            RETURNING * INTO v_lease;
+            RETURNING lv_license_lease_json(l, (SELECT s.expires_at FROM lv_license_sessions s WHERE s.id = l.session))
+            INTO v_json;
           v_in_use := v_in_use + v_count;
-          v_result := jsonb_build_object('kind', 'granted', 'reclaimed', false, 'lease',
-            lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session)));
+          v_result := jsonb_build_object('kind', 'granted', 'reclaimed', false, 'lease', v_json);
         ELSIF v_wait <= 0 THEN
           v_result := jsonb_build_object('kind', 'exhausted', 'total', v_total, 'inUse', v_in_use);
         ELSE
@@ -336,10 +358,6 @@ BEGIN
         END IF;
       END IF;
     END IF;
-    v_used := v_used || jsonb_build_object(v_key, v_in_use);
-    v_exacts := v_exacts || jsonb_build_object(v_key, v_exact);
-    v_totals := v_totals || jsonb_build_object(v_key, v_total);
-    v_waitings := v_waitings || jsonb_build_object(v_key, v_waiting);
     IF v_replaced IS NOT NULL THEN
       v_result := v_result || jsonb_build_object('replaced', v_replaced);
     END IF;
@@ -370,8 +388,15 @@ BEGIN
       v_notify := true;
     END IF;
   END LOOP;
-  PERFORM lv_license_assert_alive((SELECT coalesce(jsonb_agg(DISTINCT x.value), '[]')
-    FROM jsonb_each_text(v_sessions) x));
+  -- (lv_license_assert_alive, written out: one statement fewer per batch.) Not needed while the sessions
+  -- are as fresh as the batch made them (v_fresh_until).
+  IF v_sessions <> '{}' AND clock_timestamp() > v_fresh_until
+      AND EXISTS (SELECT 1 FROM jsonb_each_text(v_sessions) x
+      LEFT JOIN lv_license_sessions s ON s.id = x.value
+      WHERE s.id IS NULL OR s.expires_at <= clock_timestamp() + interval '100 milliseconds') THEN
+    RAISE EXCEPTION 'a session ran out while its leases were granted; run the call again'
+      USING ERRCODE = '40001';
+  END IF;
   IF v_notify THEN
     PERFORM pg_notify('lv_license_changed', '');
   END IF;
