@@ -47,6 +47,7 @@ describe('resolveOptions defaults', () => {
       reconnectDelay: { min: 100, max: 5_000 },
       logger: undefined,
       clientName: 'lv-license-client/0.1.0',
+      batching: true,
       socketFactory: undefined,
     });
   });
@@ -59,6 +60,7 @@ describe('resolveOptions defaults', () => {
       heartbeatInterval: undefined,
       logger: undefined,
       clientName: undefined,
+      batching: undefined,
       socketFactory: undefined,
     });
     expect(explicit).toEqual(resolveOptions({}));

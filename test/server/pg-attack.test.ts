@@ -67,7 +67,7 @@ describe.skipIf(!postgresAvailable)('PostgresStore attacks', () => {
       const x = ask(a, 'x', 1);
       await sleep(100); // x's batch made its session and waits for the pool
       const y = ask(a, 'y', 1);
-      await sleep(100); // so does y's, in a second batch
+      await sleep(100); // y's, in a second batch, waits for x's (uncommitted) session, or makes its own
       await holder.query('COMMIT');
       expect((await x).kind).toBe('granted');
       expect((await y).kind).toBe('granted');

@@ -118,7 +118,10 @@ BEGIN
       v_name := p_node || '/' || gen_random_uuid()::text;
     ELSE
       SELECT expires_at INTO v_dead FROM lv_license_sessions WHERE id = v_name;
-      IF v_dead IS NOT NULL THEN
+      IF v_dead IS NOT NULL AND length(v_name) > 512 THEN
+        -- A connection whose sessions died many times over, each before a sweep: the names stop growing.
+        v_name := p_node || '/' || gen_random_uuid()::text;
+      ELSIF v_dead IS NOT NULL THEN
         -- (Swept meanwhile, it is made again under the same name on the next round.)
         v_name := v_name || '>' || (extract(epoch FROM v_dead) * 1000000)::bigint::text;
       END IF;
@@ -227,6 +230,7 @@ DECLARE
   v_waiter lv_license_waiters;
   v_json jsonb;
   v_fresh_until timestamptz;
+  v_bound text[] := '{}';
 BEGIN
   -- Each session is made sure of below, after this moment: until a twentieth of a TTL after it, each has at
   -- least p_keep or a whole TTL, less that twentieth, left: with p_keep at least half a TTL and a TTL of
@@ -291,6 +295,7 @@ BEGIN
           v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
           v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
         END IF;
+        v_bound := v_bound || v_session;
         UPDATE lv_license_leases l SET session = v_session, node = p_node, owner = v_owner,
             epoch = CASE WHEN l.session = v_session THEN l.epoch ELSE l.epoch + 1 END,
             expires_at = clock_timestamp() + p_ttl * interval '1 millisecond'
@@ -340,6 +345,7 @@ BEGIN
             v_session := lv_license_live_session(v_session, p_node, p_ttl, p_keep);
             v_sessions := v_sessions || jsonb_build_object(r ->> 'session', v_session);
           END IF;
+          v_bound := v_bound || v_session;
           INSERT INTO lv_license_leases AS l (account, id, feature, count, granted_at, expires_at, node, owner, session)
             VALUES (v_account, v_id, v_feature, v_count, clock_timestamp(),
               clock_timestamp() + p_ttl * interval '1 millisecond', p_node, v_owner, v_session)
@@ -388,10 +394,11 @@ BEGIN
       v_notify := true;
     END IF;
   END LOOP;
-  -- (lv_license_assert_alive, written out: one statement fewer per batch.) Not needed while the sessions
-  -- are as fresh as the batch made them (v_fresh_until).
-  IF v_sessions <> '{}' AND clock_timestamp() > v_fresh_until
-      AND EXISTS (SELECT 1 FROM jsonb_each_text(v_sessions) x
+  -- (lv_license_assert_alive, written out: one statement fewer per batch.) Every session a lease was bound
+  -- to, not only the last of each connection (a later binding may have found that one dead and taken a
+  -- successor). Not needed while the sessions are as fresh as the batch made them (v_fresh_until).
+  IF cardinality(v_bound) > 0 AND clock_timestamp() > v_fresh_until
+      AND EXISTS (SELECT 1 FROM unnest(v_bound) x(value)
       LEFT JOIN lv_license_sessions s ON s.id = x.value
       WHERE s.id IS NULL OR s.expires_at <= clock_timestamp() + interval '100 milliseconds') THEN
     RAISE EXCEPTION 'a session ran out while its leases were granted; run the call again'
