@@ -23,7 +23,8 @@ import { promisify } from 'node:util';
 import type { Pool } from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lease, LicenseClient, type LicenseClientOptions } from '../../src/index.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/pg-nodes.js';
+import { postgresAvailable, type TestPostgres } from '../helpers/postgres.js';
 import { rawConnect } from '../helpers/raw-client.js';
 import { type ServeNode, startServeNode } from '../helpers/serve-node.js';
 import { describeViolations, installMonitor, liveLeases, type Violation, violations } from './pg-monitor.js';
@@ -85,8 +86,8 @@ async function query<T extends Record<string, unknown>>(text: string, values: un
 }
 
 describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one PostgreSQL, under chaos', () => {
+  pg = usePostgres();
   beforeAll(async () => {
-    pg = await startPostgres();
     url = await pg.database('chaos');
     await promisify(execFile)(
       process.execPath,
@@ -105,7 +106,6 @@ describe.skipIf(!postgresAvailable)('three lv-license serve nodes on one Postgre
   }, 60_000);
   afterAll(async () => {
     await db?.end().catch(() => {});
-    await pg?.stop();
   });
 
   it('the monitor catches an unlocked acquire (the negative control), and not a locked one', async () => {

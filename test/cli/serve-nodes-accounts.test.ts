@@ -10,11 +10,12 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type Lease, LicenseClient } from '../../src/index.js';
 import { parseScramVerifier } from '../../src/protocol/scram.js';
 import { verifierFor } from '../../src/server/index.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/pg-nodes.js';
+import { postgresAvailable, type TestPostgres } from '../helpers/postgres.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 const ADMIN_TOKEN = 'admin-token-accounts-0123456789';
@@ -121,12 +122,7 @@ async function login(server: string, username: string, password: string): Promis
 }
 
 describe.skipIf(!postgresAvailable)('accounts in PostgreSQL across lv-license serve nodes', () => {
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await pg?.stop();
-  });
+  pg = usePostgres();
 
   it('imports the accounts file, serves it from two nodes, and a change on one is what the other serves', {
     timeout: 120_000,

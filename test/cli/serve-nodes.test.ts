@@ -7,9 +7,10 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../src/index.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/pg-nodes.js';
+import { postgresAvailable, type TestPostgres } from '../helpers/postgres.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -62,12 +63,7 @@ async function hello(port: number): Promise<RawClient> {
 }
 
 describe.skipIf(!postgresAvailable)('lv-license serve nodes on one PostgreSQL', () => {
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await pg?.stop();
-  });
+  pg = usePostgres();
 
   it('serves one pool from three nodes through a killed node, a frozen node and a database restart', {
     timeout: 90_000,

@@ -7,23 +7,44 @@ import { afterAll, afterEach, beforeAll } from 'vitest';
 import { PostgresStore } from '../../src/server/index.js';
 import { startPostgres, type TestPostgres } from './postgres.js';
 
+/**
+ * Call inside a `describe` (or at a file's top level): starts a PostgreSQL of its own before the block's
+ * tests and stops it after them. The server it returns is usable from the tests and from hooks registered
+ * after this call.
+ */
+export function usePostgres(): TestPostgres {
+  let server: TestPostgres | undefined;
+  beforeAll(async () => {
+    server = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  const started = (): TestPostgres => {
+    if (server === undefined) throw new Error('PostgreSQL did not start');
+    return server;
+  };
+  return {
+    get url() {
+      return started().url;
+    },
+    get port() {
+      return started().port;
+    },
+    database: (name) => started().database(name),
+    stop: () => started().stop(),
+    restart: () => started().restart(),
+  };
+}
+
 /** Call inside a `describe`; returns `setUp(leaseTtl, nodes, name)` and `database(name)` (a new, empty one). */
 export function usePostgresNodes() {
-  let pg: TestPostgres | undefined;
+  const pg = usePostgres();
   const cleanups: Array<() => Promise<unknown>> = [];
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
-  afterAll(async () => {
-    await pg?.stop();
-  });
-  const database = (name: string): Promise<string> => {
-    if (pg === undefined) throw new Error('PostgreSQL did not start');
-    return pg.database(name);
-  };
+  const database = (name: string): Promise<string> => pg.database(name);
   /** `nodes` stores on one new database, and a plain client on it to read the tables. */
   const setUp = async (leaseTtl: number, nodes = 1, name = 'nodes') => {
     const url = await database(name);

@@ -3,10 +3,10 @@
  * session whose time has come is never brought back; a lease moves to the session that renews it.
  */
 import type pgLib from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/server/index.js';
-import { usePostgresNodes } from '../helpers/pg-nodes.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { usePostgres, usePostgresNodes } from '../helpers/pg-nodes.js';
+import { postgresAvailable } from '../helpers/postgres.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -115,13 +115,7 @@ describe.skipIf(!postgresAvailable)('PostgresStore sessions', () => {
 });
 
 describe.skipIf(!postgresAvailable)('PostgresStore batches', () => {
-  let pg: TestPostgres;
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await pg?.stop();
-  });
+  const pg = usePostgres();
 
   it('fails only the call the database refuses, not the others of its batch; holds any request id and wait', async () => {
     const store = await PostgresStore.connect({

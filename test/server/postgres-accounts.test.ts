@@ -3,7 +3,7 @@
  * says what it did, a change that does not validate changes nothing, and a change reaches every node:
  * by the notification, and when the notification is lost, by the version check. Real sockets, loopback.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { type Lease, LicenseClient } from '../../src/index.js';
 import {
   type AccountSpec,
@@ -13,7 +13,8 @@ import {
   parseAccountsFile,
   verifierFor,
 } from '../../src/server/index.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/pg-nodes.js';
+import { postgresAvailable, type TestPostgres } from '../helpers/postgres.js';
 
 let pg: TestPostgres;
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -61,12 +62,7 @@ CANCELLED = 2026-11-10
 `;
 
 describe.skipIf(!postgresAvailable)('PostgresAccounts', () => {
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await pg?.stop();
-  });
+  pg = usePostgres();
 
   it('keeps verifier material only, imports idempotently, and refuses a change that does not validate', async () => {
     const url = await database('accounts');

@@ -2,10 +2,11 @@
  * PostgresStore against a real PostgreSQL: the same contract MemoryStore keeps, then what only a shared
  * store has (several nodes, one pool).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../src/index.js';
 import { LicenseServer, PostgresStore } from '../../src/server/index.js';
-import { postgresAvailable, startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { usePostgres } from '../helpers/pg-nodes.js';
+import { postgresAvailable, type TestPostgres } from '../helpers/postgres.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
 import { describeStoreContract } from './store-contract.js';
 import { describeStoreModel } from './store-model.js';
@@ -13,12 +14,7 @@ import { describeStoreModel } from './store-model.js';
 let pg: TestPostgres;
 
 describe.skipIf(!postgresAvailable)('PostgresStore', () => {
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
-  afterAll(async () => {
-    await pg?.stop();
-  });
+  pg = usePostgres();
 
   /** Drops a database the suite made (the model test makes one per run: hundreds in a soak). */
   async function dropDatabase(url: string): Promise<void> {
@@ -75,16 +71,10 @@ describe.skipIf(!postgresAvailable)('PostgresStore', () => {
 });
 
 describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL pool', () => {
-  let pg: TestPostgres;
+  const pg = usePostgres();
   const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  beforeAll(async () => {
-    pg = await startPostgres();
-  }, 60_000);
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-  });
-  afterAll(async () => {
-    await pg?.stop();
   });
 
   async function nodes(count: number, licenses: Record<string, number>, leaseTtl = 30_000) {

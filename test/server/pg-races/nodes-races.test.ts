@@ -1,21 +1,15 @@
 import pgmod from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../../src/index.js';
 import { LicenseServer, PostgresStore } from '../../../src/server/index.js';
 import { describeDatabase } from '../../../src/server/postgres/connection.js';
-import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { usePostgres } from '../../helpers/pg-nodes.js';
 import { rawConnect } from '../../helpers/raw-client.js';
 
-let pg: TestPostgres;
+const pg = usePostgres();
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
-});
-afterAll(async () => {
-  await pg?.stop();
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,20 +1,14 @@
 /** Outside attack on PostgresStore / protocol 1.1. */
 import * as net from 'node:net';
 import pgmod from 'pg';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../../src/server/index.js';
-import { startPostgres, type TestPostgres } from '../../helpers/postgres.js';
+import { usePostgres } from '../../helpers/pg-nodes.js';
 
-let pg: TestPostgres;
+const pg = usePostgres();
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
-beforeAll(async () => {
-  pg = await startPostgres();
-}, 60_000);
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await Promise.resolve(c()).catch(() => {});
-});
-afterAll(async () => {
-  await pg?.stop();
 });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
