@@ -187,12 +187,14 @@ export class PostgresStore implements LicenseStore {
       await this.#lockPool(c, account, feature);
       // A bigger pool may let waiters in, a smaller one refuses some: every node re-checks its queue.
       await notify(c);
-      // The live leases first, locked (a release racing this one has either freed its lease by now, or
-      // waits for this transaction), then the count: a lease released meanwhile is neither counted nor taken.
+      // The pool's lease rows first, locked (a release racing this one has either freed its lease by now, or
+      // waits for this transaction), then the live ones and the count: a lease released meanwhile is
+      // neither counted nor taken. See lockLeases for why the lock is a statement of its own.
+      await lockLeases(c, 'l.account = $1 AND l.feature = $2', [account, feature]);
       const newest = await c.query(
         `SELECT ${LEASE_COLUMNS} FROM ${LIVE_JOIN}
          WHERE l.account = $1 AND l.feature = $2 AND s.expires_at > clock_timestamp()
-         ORDER BY l.granted_at DESC, l.id DESC FOR UPDATE OF l`,
+         ORDER BY l.granted_at DESC, l.id DESC`,
         [account, feature],
       );
       let used = await used_(c, account, feature);
@@ -310,11 +312,13 @@ export class PostgresStore implements LicenseStore {
 
   revoke(account: string, ids?: readonly string[]): Promise<LeaseRecord[]> {
     return this.#tx(async (c) => {
+      const which = [account, ids === undefined ? null : [...ids]];
+      await lockLeases(c, 'l.account = $1 AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))', which);
       const gone = await c.query(
         `DELETE FROM lv_license_leases l USING lv_license_sessions s
          WHERE s.id = l.session AND l.account = $1 AND ($2::text[] IS NULL OR l.id = ANY($2::text[]))
            AND s.expires_at > clock_timestamp() RETURNING ${LEASE_COLUMNS}`,
-        [account, ids === undefined ? null : [...ids]],
+        which,
       );
       if (gone.rows.length > 0) await notify(c);
       return this.#leasesInOrder(gone.rows);
@@ -804,6 +808,17 @@ export class PostgresStore implements LicenseStore {
       }
     }
   }
+}
+
+/**
+ * Locks the lease rows `where` picks (over `lv_license_leases l`), by themselves. A statement that locks
+ * or deletes leases through a join with their sessions must not be the one that takes the locks: a row a
+ * renewal moves to another session meanwhile is re-checked against the session row read before, no longer
+ * matches it, and silently drops out (a shrink or a revocation would then leave that seat held). Once
+ * locked here, nothing moves them until the transaction ends.
+ */
+async function lockLeases(c: PoolClient, where: string, values: unknown[]): Promise<void> {
+  await c.query(`SELECT 1 FROM lv_license_leases l WHERE ${where} FOR UPDATE`, values);
 }
 
 /** A lease's columns, from `l` (the leases) and `s` (its session, whose expiry is the lease's). */
