@@ -12,7 +12,7 @@ import { deriveScramCredentials, formatScramVerifier, parseScramVerifier } from 
 import type { AccountSource } from '../account-source.js';
 import { type AccountSpec, type AccountsSpec, validateAccounts } from '../accounts.js';
 import { verifierFor } from '../accounts-writer.js';
-import { classify, describeDatabase, loadPg, unavailable } from './connection.js';
+import { checkStoreUrl, classify, describeDatabase, openPool, unavailable } from './connection.js';
 import { ChannelWatch } from './notifications.js';
 import { SCHEMA_VERSION, schemaVersion } from './schema.js';
 
@@ -88,25 +88,12 @@ export class PostgresAccounts implements AccountSource {
    */
   static async connect(options: PostgresAccountsOptions): Promise<PostgresAccounts> {
     const url = options.connectionString;
-    if (!/^postgres(ql)?:\/\//.test(url)) {
-      throw new ConfigError(
-        'The store must be a PostgreSQL URL such as postgres://user:password@host:5432/db (the value given is not shown: it may hold a password).',
-      );
-    }
+    checkStoreUrl(url);
     const interval = options.checkInterval ?? 1_000;
     if (!(Number.isFinite(interval) && interval > 0)) {
       throw new RangeError(`checkInterval must be a positive number of milliseconds, not ${interval}.`);
     }
-    const pg = await loadPg();
-    const pool = new pg.Pool({
-      connectionString: url,
-      max: 2,
-      lock_timeout: 3_000,
-      statement_timeout: 10_000,
-      connectionTimeoutMillis: 5_000,
-    });
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
+    const pool = await openPool(url, 2);
     try {
       const client = await pool.connect().catch((err: unknown) => {
         throw unavailable(err, url);

@@ -16,6 +16,49 @@ export function describeDatabase(url: string): string {
   }
 }
 
+/**
+ * Checks that `url` is a PostgreSQL URL. The message never shows the value: it may hold a password.
+ *
+ * @throws {ConfigError} when it is not one.
+ */
+export function checkStoreUrl(url: string): void {
+  if (!/^postgres(ql)?:\/\//.test(url)) {
+    throw new ConfigError(
+      'The store must be a PostgreSQL URL such as postgres://user:password@host:5432/db (the value given is not shown: it may hold a password).',
+    );
+  }
+}
+
+/**
+ * A `pg` pool of at most `max` connections to `url`, with the bounds every connection of the store and the
+ * accounts source has (a lock waited for at most 3 s, a statement at most 10 s, a connect at most 5 s)
+ * and `extra` on top. A connection the database drops, idle or in use, does not take the process down:
+ * the query on it fails (and is answered -22); the pool makes a new one.
+ *
+ * @throws {ConfigError} when `pg` is not installed.
+ */
+export async function openPool(
+  url: string,
+  max: number,
+  extra: Partial<import('pg').PoolConfig> = {},
+): Promise<import('pg').Pool> {
+  const pg = await loadPg();
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    lock_timeout: 3_000,
+    statement_timeout: STATEMENT_TIMEOUT,
+    connectionTimeoutMillis: 5_000,
+    ...extra,
+  });
+  pool.on('error', () => {});
+  pool.on('connect', (client) => client.on('error', () => {}));
+  return pool;
+}
+
+/** How long (ms) a statement may run before the database ends it. */
+export const STATEMENT_TIMEOUT = 10_000;
+
 /** Loads `pg`, or says how to get it. */
 export async function loadPg(): Promise<typeof import('pg')> {
   try {

@@ -26,7 +26,14 @@ import {
   type RevocationNotice,
   StoreUnavailableError,
 } from '../store.js';
-import { classify, describeDatabase, loadPg, unavailable } from './connection.js';
+import {
+  checkStoreUrl,
+  classify,
+  describeDatabase,
+  openPool,
+  STATEMENT_TIMEOUT,
+  unavailable,
+} from './connection.js';
 import { ChannelWatch } from './notifications.js';
 import { migrate, SCHEMA_VERSION, schemaVersion } from './schema.js';
 
@@ -110,30 +117,16 @@ export class PostgresStore implements LicenseStore {
    * @throws {StoreUnavailableError} when the database cannot be reached.
    */
   static async connect(options: PostgresStoreOptions): Promise<PostgresStore> {
-    if (!/^postgres(ql)?:\/\//.test(options.connectionString)) {
-      throw new ConfigError(
-        'The store must be a PostgreSQL URL such as postgres://user:password@host:5432/db (the value given is not shown: it may hold a password).',
-      );
-    }
+    checkStoreUrl(options.connectionString);
     const leaseTtl = options.leaseTtl ?? 30_000;
     if (!(Number.isFinite(leaseTtl) && leaseTtl > 0)) {
       throw new RangeError(`leaseTtl must be a positive number of milliseconds, not ${leaseTtl}.`);
     }
-    const pg = await loadPg();
-    const pool = new pg.Pool({
-      connectionString: options.connectionString,
-      max: options.maxConnections ?? 10,
-      // A node frozen mid-transaction (SIGSTOP, a long GC pause) must not hold a pool's lock for ever: the
-      // database ends its transaction, and the others wait for a lock at most a few seconds, then answer -22.
+    // A node frozen mid-transaction (SIGSTOP, a long GC pause) must not hold a pool's lock for ever: the
+    // database ends its transaction, and the others wait for a lock at most a few seconds, then answer -22.
+    const pool = await openPool(options.connectionString, options.maxConnections ?? 10, {
       idle_in_transaction_session_timeout: 5_000,
-      lock_timeout: 3_000,
-      statement_timeout: STATEMENT_TIMEOUT,
-      connectionTimeoutMillis: 5_000,
     });
-    // A connection the database drops, idle or in use, must not take the process down: the query on it
-    // fails (and is answered -22); the pool makes a new one.
-    pool.on('error', () => {});
-    pool.on('connect', (client) => client.on('error', () => {}));
     const store = new PostgresStore(pool, options);
     try {
       const client = await pool.connect().catch((err: unknown) => {
@@ -860,9 +853,6 @@ const MAX_INT = 2 ** 31 - 1;
 
 /** The batch statement, prepared once per connection. */
 const BATCH = { name: 'lv_license_batch', text: 'SELECT lv_license_batch($1::jsonb, $2, $3, $4, $5) AS r' };
-
-/** How long (ms) a statement may run before the database ends it. */
-const STATEMENT_TIMEOUT = 10_000;
 
 /** Calls in one batch at most. */
 const MAX_BATCH = 256;
