@@ -77,6 +77,22 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
+  /**
+   * A connected client of `servers` (the first preferred), closed after the test. Its grace period is far
+   * beyond any test here: a move within a cluster does not wait for it.
+   */
+  async function clientOf(...servers: LicenseServer[]): Promise<LicenseClient> {
+    const client = new LicenseClient({
+      servers: servers.map((server) => server.address).join(';'),
+      gracePeriod: 60_000,
+      requestTimeout: 500,
+      licenseCachePeriod: 0,
+    });
+    cleanups.push(() => client.close());
+    await client.connect();
+    return client;
+  }
+
   async function nodes(count: number, licenses: Record<string, number>, leaseTtl = 30_000) {
     const url = await pg.database('nodes');
     const started: Array<{ server: LicenseServer; store: PostgresStore }> = [];
@@ -204,14 +220,7 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     const { nodes: two } = await nodes(2, { FULL: 1 });
     const [a, b] = two;
     if (a === undefined || b === undefined) throw new Error('two nodes');
-    const client = new LicenseClient({
-      servers: `${a.server.address};${b.server.address}`,
-      gracePeriod: 60_000,
-      requestTimeout: 500,
-      licenseCachePeriod: 0,
-    });
-    cleanups.push(() => client.close());
-    await client.connect();
+    const client = await clientOf(a.server, b.server);
     const lease = await client.acquire('FULL');
     expect(lease.server).toBe(a.server.address);
     await a.server.close();
@@ -231,14 +240,7 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
     const greeting = onA.frames.find((f) => f.ok === true)?.result as { cluster?: string; version?: string };
     expect(greeting.cluster).toMatch(/^[0-9a-f-]{36}$/);
     expect(a.store.cluster).toBe(b.store.cluster);
-    const client = new LicenseClient({
-      servers: `${a.server.address};${b.server.address}`,
-      gracePeriod: 60_000, // far beyond this test: a move within the cluster does not wait for it
-      requestTimeout: 500,
-      licenseCachePeriod: 0,
-    });
-    cleanups.push(() => client.close());
-    await client.connect();
+    const client = await clientOf(a.server, b.server);
     const lease = await client.acquire('FULL');
     expect(lease.server).toBe(a.server.address);
     await a.server.close();
