@@ -196,7 +196,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Releases and acquires of many connections in one transaction (one commit for all). p_items is a JSON
--- array of {op: 'release', account, ids, epochs} and {op: 'acquire', account, id, feature, count, owner,
+-- array of {op: 'release', account, epochs: {id: epoch or null}, session} and {op: 'acquire', account, id, feature, count, owner,
 -- session, requestId, wait}; acquires run first, which the caller has sorted by pool (in arrival order
 -- within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the items' order.
 CREATE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
@@ -205,7 +205,10 @@ LANGUAGE plpgsql AS $$
 DECLARE
   r jsonb;
   i integer;
-  v_results jsonb[] := array_fill(NULL::jsonb, ARRAY[jsonb_array_length(p_items)]);
+  v_items integer := jsonb_array_length(p_items);
+  v_acquires boolean := p_items @> '[{"op": "acquire"}]';
+  v_releases boolean := p_items @> '[{"op": "release"}]';
+  v_results jsonb[] := array_fill(NULL::jsonb, ARRAY[v_items]);
   v_sessions jsonb := '{}';
   v_exact boolean;
   v_waiting boolean;
@@ -239,17 +242,18 @@ BEGIN
   v_fresh_until := CASE WHEN p_ttl >= 1000 AND coalesce(p_keep, p_ttl) >= p_ttl / 2
     THEN clock_timestamp() + p_ttl / 20 * interval '1 millisecond' ELSE '-infinity' END;
   -- Each connection's session, in one order, before any pool is locked (a batch of releases binds none).
-  IF jsonb_array_length(p_items) = 1 AND p_items -> 0 ->> 'op' = 'acquire' THEN
+  IF v_items = 1 AND v_acquires THEN
     -- (One acquire, the usual call made alone: the same, without a query to list the sessions.)
     v_session := p_items -> 0 ->> 'session';
     v_sessions := jsonb_build_object(v_session, lv_license_session(v_session, p_node, p_ttl, p_keep));
-  ELSIF p_items @> '[{"op": "acquire"}]' THEN
+  ELSIF v_acquires THEN
     FOR v_session IN SELECT DISTINCT e ->> 'session' FROM jsonb_array_elements(p_items) e
         WHERE e ->> 'op' = 'acquire' ORDER BY 1 LOOP
       v_sessions := v_sessions || jsonb_build_object(v_session, lv_license_session(v_session, p_node, p_ttl, p_keep));
     END LOOP;
   END IF;
-  FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+  FOR i IN 0 .. v_items - 1 LOOP
+    EXIT WHEN NOT v_acquires;
     r := p_items -> i;
     CONTINUE WHEN r ->> 'op' <> 'acquire';
     v_account := r ->> 'account';
@@ -374,25 +378,23 @@ BEGIN
   -- than it (its epoch), or when the releasing connection holds it (whatever epoch it named: it may have
   -- missed the answer that moved the lease to it), or, from a client that sends no epoch, only through the
   -- node it is held through.
-  FOR i IN 0 .. jsonb_array_length(p_items) - 1 LOOP
+  FOR i IN 0 .. v_items - 1 LOOP
+    EXIT WHEN NOT v_releases;
     r := p_items -> i;
     CONTINUE WHEN r ->> 'op' <> 'release';
-    WITH asked AS (
-      SELECT a.id, a.epoch FROM jsonb_to_recordset(r -> 'asked') AS a(id text, epoch bigint)
-    ), gone AS (
-      DELETE FROM lv_license_leases l USING asked a
-      WHERE l.account = r ->> 'account' AND l.id = a.id
-        AND (l.session = r ->> 'session'
-          OR (CASE WHEN a.epoch IS NULL THEN l.node = p_node ELSE l.epoch <= a.epoch END))
-      RETURNING l.*
+    -- The leases are found through their key (the ids an array, whatever the planner guesses of a JSON
+    -- list's length: a join with one read every lease row of the table).
+    WITH gone AS (
+      DELETE FROM lv_license_leases l
+      WHERE l.account = r ->> 'account' AND l.id = ANY (ARRAY(SELECT jsonb_object_keys(r -> 'epochs')))
+        AND (l.session = r ->> 'session' OR coalesce(l.epoch <= (r -> 'epochs' ->> l.id)::bigint, l.node = p_node))
+      RETURNING l AS lease, (SELECT s.expires_at FROM lv_license_sessions s WHERE s.id = l.session) AS expires
     )
-    SELECT coalesce(jsonb_agg(lv_license_lease_json(g::lv_license_leases, s.expires_at)
-      || jsonb_build_object('live', coalesce(s.expires_at > clock_timestamp(), false))), '[]')
-      INTO v_gone FROM gone g LEFT JOIN lv_license_sessions s ON s.id = g.session;
+    SELECT coalesce(jsonb_agg(lv_license_lease_json(g.lease, g.expires)
+        || jsonb_build_object('live', coalesce(g.expires > clock_timestamp(), false))), '[]'),
+      v_notify OR (count(*) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account'))
+      INTO v_gone, v_notify FROM gone g;
     v_results[i + 1] := jsonb_build_object('released', v_gone);
-    IF jsonb_array_length(v_gone) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account') THEN
-      v_notify := true;
-    END IF;
   END LOOP;
   -- Every session a lease was bound to, not only the last of each connection (a later binding may have
   -- found that one dead and taken a successor). Not needed while the sessions are as fresh as the batch

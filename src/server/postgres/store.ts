@@ -291,9 +291,9 @@ export class PostgresStore implements LicenseStore {
       byId.set(id, known === undefined || known === null ? epoch : Math.max(known, epoch ?? 0));
     });
     const unique = [...byId.keys()];
-    const asked = unique.map((id) => ({ id, epoch: byId.get(id) ?? null }));
     const session = owner === undefined ? null : (this.#sessions.get(owner) ?? null);
-    const row = (await this.#batched({ op: 'release', account, asked, session })) as { released: Row[] };
+    const item = { op: 'release', account, epochs: Object.fromEntries(byId), session } as const;
+    const row = (await this.#batched(item)) as { released: Row[] };
     const leases = row.released.filter((lease) => lease.live === true).map((lease) => this.#leaseJson(lease));
     const released = new Set(leases.map((lease) => lease.id));
     return {
@@ -826,7 +826,8 @@ type BatchItem =
   | {
       readonly op: 'release';
       readonly account: string;
-      readonly asked: ReadonlyArray<{ readonly id: string; readonly epoch: number | null }>;
+      /** Each lease id asked for, and the epoch the release names (`null`: a 1.0 client's, without one). */
+      readonly epochs: Readonly<Record<string, number | null>>;
       /** The releasing connection's session, when it has one. */
       readonly session: string | null;
     }
