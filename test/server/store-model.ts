@@ -788,7 +788,9 @@ class Harness {
           await trial.apply(calls[i] as RaceCall);
         }
         trial.replaying = undefined;
-        await trial.observe();
+        // Through every node: two orders may differ only in which connection of a node holds a lease,
+        // which the other nodes do not show.
+        for (let viewer = 0; viewer < this.subject.nodes.length; viewer += 1) await trial.observe(viewer);
       } catch (err) {
         failures.push(String(err instanceof Error ? err.message : err).split('\n')[0] as string);
         continue;
@@ -872,10 +874,12 @@ class Harness {
     }
   }
 
-  /** What every node shows must be the model's state, and no pool past its total. */
-  async observe(): Promise<void> {
+  /**
+   * What every node shows must be the model's state, and no pool past its total. The leases are read through
+   * `viewer` (by default one node, a different one each step): a lease's connection shows only there.
+   */
+  async observe(viewer = this.step % this.subject.nodes.length): Promise<void> {
     const { model } = this;
-    const viewer = this.step % this.subject.nodes.length;
     const store = this.node(viewer);
     const counts = await store.counts();
     const expectedCounts: PoolStatus[] = [...model.totals.entries()]
