@@ -2,8 +2,9 @@
  * `npm run bench:store`: the PostgreSQL store against a bare `pg` baseline measured in the same run, on a
  * durable PostgreSQL of its own (fsync on; 127.0.0.1). Baseline: a single-row insert-then-delete, one
  * transaction each (two transactions per pair). Prints the pair latency one at a time (store calls, and the
- * real client through a server node) and grants per second with 256 in flight across two nodes, on 40
- * pools and on one hot pool, each as a ratio to the bare transactions at the same concurrency.
+ * real client through a server node) and grants per second with 256 in flight: one client through a node
+ * (its pipelined calls reach the store together), and store calls across two nodes on 40 pools and on one
+ * hot pool, each as a ratio to the bare transactions at the same concurrency.
  */
 import { availableParallelism, cpus } from 'node:os';
 import pg from 'pg';
@@ -76,6 +77,26 @@ try {
     clientTimes.push(performance.now() - t);
   }
   await client.close();
+
+  /** Pairs per second of one client with `IN_FLIGHT` loops of acquire+release, through the server node. */
+  const clientRate = async () => {
+    const pipelined = new LicenseClient({ servers: server.address, licenseCachePeriod: 0 });
+    await (await pipelined.acquire('HOT')).release();
+    let done = 0;
+    const until = performance.now() + SECONDS * 1000;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (performance.now() < until) {
+          const lease = await pipelined.acquire('HOT');
+          await lease.release();
+          done += 1;
+        }
+      }),
+    );
+    await pipelined.close();
+    return done / SECONDS;
+  };
+  const throughNode = await clientRate();
   await server.close();
 
   /** Pairs per second with `IN_FLIGHT` loops running `pair(i)` for `SECONDS`. */
@@ -107,6 +128,9 @@ try {
   );
   console.log(
     `| acquire+release pair, client through a node (median) | ${median(clientTimes).toFixed(2)} ms | ${b.toFixed(2)} ms | ${(median(clientTimes) / b).toFixed(2)}x |`,
+  );
+  console.log(
+    `| pairs/s, ${IN_FLIGHT} in flight, one client through a node, one hot pool | ${Math.round(throughNode)}/s | ${Math.round(bareRate)}/s | ${(throughNode / bareRate).toFixed(2)}x |`,
   );
   console.log(
     `| pairs/s, ${IN_FLIGHT} in flight, 2 nodes, 40 pools | ${Math.round(manyRate)}/s | ${Math.round(bareRate)}/s | ${(manyRate / bareRate).toFixed(2)}x |`,

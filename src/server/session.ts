@@ -24,6 +24,7 @@ import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
 import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
+import { LeaseRun } from './lease-run.js';
 import type { LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { type LicenseStore, StoreUnavailableError } from './store.js';
@@ -113,6 +114,8 @@ export class Session {
   #minor1 = true;
   /** Whether a request is being handled (the store has not answered yet). */
   #busy = false;
+  /** The acquires (or releases) with the store together, while there are any (see #work). */
+  #run: LeaseRun | undefined;
   /** Whether reading is paused because the inbox is full (a client sending faster than the store answers). */
   #throttled = false;
   /** A malformed frame was read: nothing after it is decoded. */
@@ -328,32 +331,55 @@ export class Session {
     this.#work();
   }
 
-  /** Handles the inbox in order; a request the store answers later holds the ones behind it until then. */
+  /**
+   * Handles the inbox in order. A request the store answers later holds the ones behind it until then,
+   * except that consecutive acquires (or releases) naming different leases go to the store together, as a
+   * run (lease-run.ts): what would not join the run waits for all of it.
+   */
   #work(): void {
     while (!this.#busy && !this.#closing) {
-      const item = this.#inbox.shift();
+      const item = this.#inbox[0];
       if (item === undefined) break;
+      const run = this.#run;
+      if (run !== undefined && (typeof item === 'function' || !run.admits(item))) break;
+      this.#inbox.shift();
       if (typeof item === 'function') {
         item();
         continue;
       }
       const pending = this.#handle(item);
       if (pending === undefined) continue;
+      const answered = this.#logged(item, pending);
+      const joined = run ?? LeaseRun.startedBy(item);
+      if (joined !== undefined) {
+        joined.add(item, answered);
+        if (run === undefined) {
+          this.#run = joined;
+          joined.onIdle(() => {
+            this.#run = undefined;
+            this.#work();
+          });
+        }
+        continue;
+      }
       this.#busy = true;
-      pending
-        .catch((err: unknown) => {
-          this.#host.log(`connection ${this.id}: ${item.op} was not answered: ${(err as Error).message}`);
-        })
-        .finally(() => {
-          this.#busy = false;
-          this.#work();
-        });
+      void answered.finally(() => {
+        this.#busy = false;
+        this.#work();
+      });
       return;
     }
     if (this.#throttled && this.#inbox.length < INBOX_LIMIT / 2 && !this.#closing) {
       this.#throttled = false;
       this.#socket.resume();
     }
+  }
+
+  /** `pending`, with a failure to answer it logged instead of thrown. */
+  #logged(request: Request, pending: Promise<void>): Promise<void> {
+    return pending.catch((err: unknown) => {
+      this.#host.log(`connection ${this.id}: ${request.op} was not answered: ${(err as Error).message}`);
+    });
   }
 
   /** Handles one request; returns a promise when the answer waits for the store. */
@@ -563,9 +589,10 @@ export class Session {
   };
 
   /**
-   * A `batch`: its requests are handled one after the other, in order, exactly as if each had come in a
-   * frame of its own; the answers decided meanwhile leave together in the batch's answer. A request
-   * answered later (an acquire that waits in a queue) is answered in its own frame.
+   * A `batch`: its requests are handled in order, exactly as if each had come in a frame of its own (runs
+   * of acquires or releases go to the store together, as between frames: see #work); the answers decided
+   * meanwhile leave together in the batch's answer. A request answered later (an acquire that waits in a
+   * queue) is answered in its own frame.
    */
   async #handleBatch(req: ParamsOf<'batch'> & { id: number }): Promise<Answer<'batch'>> {
     if (req.requests.length > this.#host.maxBatch) {
@@ -593,6 +620,7 @@ export class Session {
     const batch = { ids, responses: [] as object[] };
     this.#batch = batch;
     try {
+      let run: LeaseRun | undefined;
       for (const request of parsed) {
         if (this.#closing) break;
         if (request instanceof ProtocolError) {
@@ -607,19 +635,28 @@ export class Session {
           );
           continue;
         }
-        const pending = this.#handle(request);
-        if (pending !== undefined) {
-          await pending.catch((err: unknown) => {
-            this.#host.log(
-              `connection ${this.id}: ${request.op} was not answered: ${(err as Error).message}`,
-            );
-          });
+        if (run !== undefined && !run.admits(request)) {
+          await run.whenIdle();
+          run = undefined;
+          if (this.#closing) break;
         }
+        const pending = this.#handle(request);
+        if (pending === undefined) continue;
+        run ??= LeaseRun.startedBy(request);
+        run?.add(request, this.#logged(request, pending));
       }
+      await run?.whenIdle();
     } finally {
       this.#batch = undefined;
     }
-    return { responses: batch.responses as Array<Record<string, unknown>> };
+    // In the order of the requests (a run's answers are decided in whatever order the store settles them).
+    const place = new Map(parsed.map((request, index) => [request.id, index]));
+    const responses = batch.responses as Array<Record<string, unknown>>;
+    return {
+      responses: responses.sort(
+        (a, b) => (place.get(a.id as number) ?? 0) - (place.get(b.id as number) ?? 0),
+      ),
+    };
   }
 
   get #accountName(): string {

@@ -3,10 +3,16 @@
  * (requests of one connection in order, no pool past its total, waiters served, seats back at the end),
  * over real sockets, with the real client.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LicenseClient } from '../../src/index.js';
-import { LicenseServer, type LicenseStore, MemoryStore } from '../../src/server/index.js';
+import {
+  type AcquireRequest,
+  LicenseServer,
+  type LicenseStore,
+  MemoryStore,
+} from '../../src/server/index.js';
 import { FAST } from '../helpers/cluster.js';
+import { HookStore } from '../helpers/hook-store.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
 import { SlowStore } from '../helpers/slow-store.js';
 
@@ -55,6 +61,51 @@ describe('LicenseServer over a slow store', () => {
       else expect(answer.result).toEqual({ released: ['p'], unknown: [] });
     }
     expect(await server.inUse()).toBe(0);
+  });
+
+  it('gives consecutive acquires of other leases to the store together, and holds back what would not join them', async () => {
+    const store = new HookStore();
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    const started: string[] = [];
+    store.before.acquire = async (args) => {
+      started.push(`acquire ${(args[0] as AcquireRequest).id}`);
+      await gate;
+    };
+    store.before.release = (args) => {
+      started.push(`release ${(args[1] as string[]).join()}`);
+    };
+    const server = await start(store, { FULL: 2 });
+    const raw = await hello(server);
+    const frames = [
+      { id: 1, op: 'acquire', lease: 'a', feature: 'FULL', count: 1 },
+      { id: 2, op: 'acquire', lease: 'b', feature: 'FULL', count: 1 },
+      { id: 3, op: 'acquire', lease: 'c', feature: 'FULL', count: 1 },
+      { id: 4, op: 'acquire', lease: 'a', feature: 'FULL', count: 1 },
+      { id: 5, op: 'release', leases: ['b'] },
+      { id: 6, op: 'acquire', lease: 'd', feature: 'FULL', count: 1 },
+    ];
+    raw.sendRaw(frames.map((frame) => `${JSON.stringify(frame)}\n`).join(''));
+    // The first three are with the store at once; the fourth names a lease the run names, so it waits.
+    await vi.waitFor(() => expect(started).toEqual(['acquire a', 'acquire b', 'acquire c']));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(started).toHaveLength(3);
+    expect(raw.frames.filter((f) => typeof f.id === 'number' && (f.id as number) <= 6)).toEqual([]);
+    open();
+    await raw.next((f) => f.id === 6);
+    expect(started).toEqual(['acquire a', 'acquire b', 'acquire c', 'acquire a', 'release b', 'acquire d']);
+    // The answers one after the other gives: the pool of two refuses the third; the re-sent one reclaims;
+    // the release frees the seat the last one takes.
+    const answer = (id: number) => raw.frames.find((f) => f.id === id);
+    expect(answer(1)).toMatchObject({ ok: true, result: { lease: 'a', reclaimed: false } });
+    expect(answer(2)).toMatchObject({ ok: true, result: { lease: 'b', reclaimed: false } });
+    expect(answer(3)).toMatchObject({ ok: false, error: { code: -26 } });
+    expect(answer(4)).toMatchObject({ ok: true, result: { lease: 'a', reclaimed: true } });
+    expect(answer(5)).toMatchObject({ ok: true, result: { released: ['b'], unknown: [] } });
+    expect(answer(6)).toMatchObject({ ok: true, result: { lease: 'd', reclaimed: false } });
+    expect(await server.inUse()).toBe(2);
   });
 
   it('grants a waiter when a seat frees, and answers a re-sent wait once each', async () => {
