@@ -8,9 +8,14 @@
  * connection except through the pool (the store keeps their order within a pool), nor a release on another
  * release. Anything else waits for the run to end: a release after acquires (it may free a seat a later
  * acquire counts on, or release one of them), an acquire after releases, any other operation, and a request
- * naming a lease the run already names (its answer depends on the earlier one's).
+ * naming a lease the run already names (its answer depends on the earlier one's). A store must decide the
+ * acquires of one pool in the order it was given them (PostgresStore never runs two batches that share a
+ * pool at once).
  */
 import type { Request } from '../protocol/messages.js';
+
+/** Requests of one run with the store at once, at most (as many as a connection's inbox holds). */
+export const MAX_RUN = 256;
 
 /** The lease ids a request names, when it can be part of a run; `undefined` when it cannot. */
 function leasesOf(request: Request): readonly string[] | undefined {
@@ -34,9 +39,12 @@ export class LeaseRun {
     return request.op === 'acquire' || request.op === 'release' ? new LeaseRun(request.op) : undefined;
   }
 
-  /** Whether `request` may go to the store while the run's requests are still there. */
+  /**
+   * Whether `request` may go to the store while the run's requests are still there. Not beyond
+   * {@link MAX_RUN} unanswered: the rest wait in the connection's inbox, whose limit pauses the socket.
+   */
   admits(request: Request): boolean {
-    if (request.op !== this.op) return false;
+    if (request.op !== this.op || this.#pending >= MAX_RUN) return false;
     const leases = leasesOf(request);
     return leases !== undefined && !leases.some((lease) => this.#leases.has(lease));
   }

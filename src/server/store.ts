@@ -83,7 +83,11 @@ export interface LicenseStore {
    * @throws RangeError when `total` is not a whole number, 0 or more.
    */
   setTotal(account: string, feature: string, total: number): Promise<LeaseRecord[]>;
-  /** Grants, queues or refuses an acquire. See {@link AcquireOutcome}. */
+  /**
+   * Grants, queues or refuses an acquire. See {@link AcquireOutcome}. The engine may call it again before an
+   * earlier call is answered (a connection's run of acquires): the acquires of one pool are decided in the
+   * order of the calls.
+   */
   acquire(request: AcquireRequest): Promise<AcquireOutcome>;
   /** Takes a waiting request out of its queue; returns it, or `undefined` when the id was not waiting. */
   cancel(account: string, id: string): Promise<Waiter | undefined>;

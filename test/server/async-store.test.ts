@@ -11,6 +11,7 @@ import {
   type LicenseStore,
   MemoryStore,
 } from '../../src/server/index.js';
+import { MAX_RUN } from '../../src/server/lease-run.js';
 import { FAST } from '../helpers/cluster.js';
 import { HookStore } from '../helpers/hook-store.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
@@ -107,6 +108,37 @@ describe('LicenseServer over a slow store', () => {
     expect(answer(6)).toMatchObject({ ok: true, result: { lease: 'd', reclaimed: false } });
     expect(await server.inUse()).toBe(2);
   });
+
+  it("keeps at most a run's limit of one connection's requests with the store, and the rest in its inbox", async () => {
+    const store = new HookStore();
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    let started = 0;
+    store.before.acquire = async () => {
+      started += 1;
+      await gate;
+    };
+    const server = await start(store, { FULL: 1 });
+    const raw = await hello(server);
+    const count = 5_000;
+    let text = '';
+    for (let i = 0; i < count; i += 1) {
+      text += `${JSON.stringify({ id: 10_000 + i, op: 'acquire', lease: `l${i}`, feature: 'FULL', count: 1 })}\n`;
+    }
+    raw.sendRaw(text);
+    await vi.waitFor(() => expect(started).toBe(MAX_RUN));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(started).toBe(MAX_RUN);
+    open();
+    await raw.next((f) => f.id === 10_000 + count - 1, 20_000);
+    expect(started).toBe(count);
+    // One seat: the first request gets it, every other one is refused.
+    const answers = raw.frames.filter((f) => typeof f.id === 'number' && f.id >= 10_000);
+    expect(answers).toHaveLength(count);
+    expect(answers.filter((f) => f.ok === true).map((f) => f.id)).toEqual([10_000]);
+  }, 30_000);
 
   it('grants a waiter when a seat frees, and answers a re-sent wait once each', async () => {
     const store = new SlowStore();

@@ -90,6 +90,8 @@ export class PostgresStore implements LicenseStore {
   readonly #holders = new WeakMap<LeaseRecord, number>();
   readonly #pending: Pending[] = [];
   #inFlight = 0;
+  /** The pools of the batches in the database (see #flush). */
+  readonly #poolsInFlight = new Set<string>();
   readonly #maxBatches: number;
   /** A session with more left than this is used as it is (lv_license_session's p_keep). */
   get #keep(): number {
@@ -588,10 +590,18 @@ export class PostgresStore implements LicenseStore {
 
   #flush(): void {
     while (this.#pending.length > 0 && this.#inFlight < this.#maxBatches) {
-      const batch = this.#pending.splice(0, MAX_BATCH);
+      // A batch that shares a pool with one in flight waits for it: two transactions would take the pool's
+      // lock in either order, and a later acquire of the pool (of one connection's run, say) could be decided
+      // before an earlier one.
+      const next = this.#pending.slice(0, MAX_BATCH);
+      const pools = new Set(next.map((entry) => poolKey(entry.item)).filter((key) => key !== ''));
+      if ([...pools].some((key) => this.#poolsInFlight.has(key))) return;
+      this.#pending.splice(0, next.length);
       this.#inFlight += 1;
-      this.#runBatch(batch).finally(() => {
+      for (const key of pools) this.#poolsInFlight.add(key);
+      this.#runBatch(next).finally(() => {
         this.#inFlight -= 1;
+        for (const key of pools) this.#poolsInFlight.delete(key);
         this.#flush();
       });
     }
@@ -626,7 +636,8 @@ export class PostgresStore implements LicenseStore {
       // A call the database refuses (a bug, a value it cannot hold) must not fail the others of its batch:
       // each is tried alone, and only the one at fault fails. An unreachable database fails them all.
       if (order.length > 1 && !(err instanceof StoreUnavailableError)) {
-        await Promise.all(order.map((entry) => this.#runBatch([entry])));
+        // One after the other, in the batch's order: the acquires of a pool keep their order.
+        for (const entry of order) await this.#runBatch([entry]);
         return;
       }
       for (const { reject } of order) reject(err);
