@@ -24,7 +24,9 @@ function leasesOf(request: Request): readonly string[] | undefined {
   return undefined;
 }
 
+/** One connection's run (see above): the lease ids it names, and how many of its requests are unanswered. */
 export class LeaseRun {
+  /** The operation of every request in the run. */
   readonly op: 'acquire' | 'release';
   readonly #leases = new Set<string>();
   #pending = 0;

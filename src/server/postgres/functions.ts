@@ -199,9 +199,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Releases and acquires of many connections in one transaction (one commit for all). p_items is a JSON
--- array of {op: 'release', account, epochs: {id: epoch or null}, session} and {op: 'acquire', account, id, feature, count, owner,
--- session, requestId, wait}; acquires run first, which the caller has sorted by pool (in arrival order
--- within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the items' order.
+-- array of {op: 'release', account, epochs: {id: epoch or null}, session} and {op: 'acquire', account, id,
+-- feature, count, owner, session, requestId, wait}; acquires run first, which the caller has sorted by pool
+-- (in arrival order within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the
+-- items' order.
 CREATE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
