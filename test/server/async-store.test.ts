@@ -33,6 +33,20 @@ async function start(store: LicenseStore, licenses: Record<string, number>): Pro
   return server;
 }
 
+/** Holds every acquire `store` is asked for until `open()`; `started` names them in the order they came. */
+function holdAcquires(store: HookStore): { started: string[]; open: () => void } {
+  let release: () => void = () => {};
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const started: string[] = [];
+  store.before.acquire = async (args) => {
+    started.push(`acquire ${(args[0] as AcquireRequest).id}`);
+    await gate;
+  };
+  return { started, open: () => release() };
+}
+
 async function hello(server: LicenseServer): Promise<RawClient> {
   const raw = await rawConnect(server.port);
   raws.push(raw);
@@ -66,15 +80,7 @@ describe('LicenseServer over a slow store', () => {
 
   it('gives consecutive acquires of other leases to the store together, and holds back what would not join them', async () => {
     const store = new HookStore();
-    let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    const started: string[] = [];
-    store.before.acquire = async (args) => {
-      started.push(`acquire ${(args[0] as AcquireRequest).id}`);
-      await gate;
-    };
+    const { started, open } = holdAcquires(store);
     store.before.release = (args) => {
       started.push(`release ${(args[1] as string[]).join()}`);
     };
@@ -111,15 +117,7 @@ describe('LicenseServer over a slow store', () => {
 
   it("keeps at most a run's limit of one connection's requests with the store, and the rest in its inbox", async () => {
     const store = new HookStore();
-    let open: () => void = () => {};
-    const gate = new Promise<void>((resolve) => {
-      open = resolve;
-    });
-    let started = 0;
-    store.before.acquire = async () => {
-      started += 1;
-      await gate;
-    };
+    const { started, open } = holdAcquires(store);
     const server = await start(store, { FULL: 1 });
     const raw = await hello(server);
     const count = 5_000;
@@ -128,12 +126,12 @@ describe('LicenseServer over a slow store', () => {
       text += `${JSON.stringify({ id: 10_000 + i, op: 'acquire', lease: `l${i}`, feature: 'FULL', count: 1 })}\n`;
     }
     raw.sendRaw(text);
-    await vi.waitFor(() => expect(started).toBe(MAX_RUN));
+    await vi.waitFor(() => expect(started).toHaveLength(MAX_RUN));
     await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(started).toBe(MAX_RUN);
+    expect(started).toHaveLength(MAX_RUN);
     open();
     await raw.next((f) => f.id === 10_000 + count - 1, 20_000);
-    expect(started).toBe(count);
+    expect(started).toHaveLength(count);
     // One seat: the first request gets it, every other one is refused.
     const answers = raw.frames.filter((f) => typeof f.id === 'number' && f.id >= 10_000);
     expect(answers).toHaveLength(count);
