@@ -7,7 +7,10 @@
  * come is dead for good: no statement extends it (each checks `expires_at > clock_timestamp()` on the row it
  * updates), and its connection gets a new session instead.
  *
- * Exactness. A grant counts a pool's seats (`lv_license_used`) under the pool's row lock. The sessions it
+ * Exactness. A grant counts a pool's seats (`lv_license_used`) under the pool's row lock, or reads them from
+ * the pool's row: `used` is never fewer than the seats in use (every grant adds its seats under that lock;
+ * releases, sweeps and revocations leave it high, and a grant that finds it too high counts afresh and
+ * writes the exact figure back), so a grant that fits under it fits. The sessions it
  * counts as dead it share-locks, so that none of them is renewed until the grant commits (a renewal of one
  * waits, re-reads it, and finds it dead); the sessions it counts as live are counted, which can only
  * over-count. A lease moves to another session (a reclaim, a renewal through a new connection) only while
@@ -34,6 +37,16 @@ ALTER TABLE lv_license_leases SET (autovacuum_vacuum_scale_factor = 0, autovacuu
 -- A request id is the client's: any safe integer.
 ALTER TABLE lv_license_waiters ALTER COLUMN request_id TYPE bigint;
 DROP INDEX lv_license_leases_node;
+-- A pool's leases by (feature, account), not (account, ...): a release names its leases by (account, id),
+-- and with an index that also starts with the account, the planner (guessing an account small, as it does
+-- on a table not analyzed yet) read every lease of the account and filtered the ids, so a batch of n
+-- releases read n times the account's leases. The key is now the only index that starts with the account.
+DROP INDEX lv_license_leases_pool;
+CREATE INDEX lv_license_leases_pool ON lv_license_leases (feature, account);
+-- A pool's seats in use, or more (NULL: not known; the next grant counts them), and whether its queue may
+-- hold anyone (false only once a holder of the pool's lock found it empty): what a grant reads instead of
+-- the pool's lease rows, so that its cost does not grow with the seats held.
+ALTER TABLE lv_license_pools ADD COLUMN used integer, ADD COLUMN waiting boolean NOT NULL DEFAULT true;
 -- Leases one node took back that another holds the client's connection for: that node pushes
 -- lease-revoked, then deletes the row.
 CREATE TABLE lv_license_notices (
@@ -199,9 +212,9 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- Releases and acquires of many connections in one transaction (one commit for all). p_items is a JSON
--- array of {op: 'release', account, epochs: {id: epoch or null}, session} and {op: 'acquire', account, id,
--- feature, count, owner, session, requestId, wait}; acquires run first, which the caller has sorted by pool
--- (in arrival order within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the
+-- array of {op: 'release', account, ids: [id], epochs: [epoch or null, one per id], session} and
+-- {op: 'acquire', account, id, feature, count, owner, session, requestId, wait}; acquires run first, which
+-- the caller has sorted by pool (in arrival order within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the
 -- items' order.
 CREATE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
 RETURNS jsonb
@@ -218,6 +231,9 @@ DECLARE
   v_waiting boolean;
   v_key text;
   v_pool_key text;
+  v_pool_account text;
+  v_pool_feature text;
+  v_pool_row lv_license_pools;
   v_session text;
   v_account text;
   v_id text;
@@ -237,6 +253,7 @@ DECLARE
   v_waiter lv_license_waiters;
   v_json jsonb;
   v_fresh_until timestamptz;
+  v_expires timestamptz;
   v_bound text[] := '{}';
 BEGIN
   -- Each session is made sure of below, after this moment: until a twentieth of a TTL after it, each has at
@@ -275,15 +292,28 @@ BEGIN
     -- (Unsorted, a pool met again is counted again: its rows then include this batch's own, still exact.)
     v_key := v_account || chr(1) || v_feature;
     IF v_key IS DISTINCT FROM v_pool_key THEN
+      IF v_pool_row.used IS DISTINCT FROM v_in_use OR v_pool_row.waiting IS DISTINCT FROM v_waiting THEN
+        UPDATE lv_license_pools SET used = v_in_use, waiting = v_waiting
+          WHERE account = v_pool_account AND feature = v_pool_feature;
+      END IF;
       v_pool_key := v_key;
-      SELECT total INTO v_total FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
-      -- Every lease row of the pool, live or not swept yet: never fewer than the seats in use (grants wait
-      -- for the pool's lock; releases only lower it), so a grant that fits under it fits. A pool that looks
-      -- full is counted again, exactly and afresh (lv_license_used), before anyone is refused or queued.
-      SELECT coalesce(sum(count), 0)::integer,
-          EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature)
-        INTO v_in_use, v_waiting FROM lv_license_leases
-        WHERE account = v_account AND feature = v_feature;
+      v_pool_account := v_account;
+      v_pool_feature := v_feature;
+      -- The pool's seats in use or more (used: see the top of this file), so a grant that fits under it fits.
+      -- A pool that looks full is counted again, exactly and afresh (lv_license_used), before anyone is
+      -- refused or queued. Both figures go back to the pool's row when the batch leaves the pool.
+      SELECT * INTO v_pool_row FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
+      v_total := v_pool_row.total;
+      v_in_use := v_pool_row.used;
+      v_waiting := v_pool_row.waiting;
+      IF v_total IS NOT NULL AND v_in_use IS NULL THEN
+        -- Every lease row of the pool, live or not swept yet.
+        SELECT coalesce(sum(count), 0)::integer INTO v_in_use FROM lv_license_leases
+          WHERE account = v_account AND feature = v_feature;
+      END IF;
+      IF v_waiting THEN
+        v_waiting := EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account AND feature = v_feature);
+      END IF;
       v_exact := false;
     END IF;
     PERFORM pg_advisory_xact_lock(hashtext(v_account), hashtext(v_id));
@@ -291,11 +321,9 @@ BEGIN
     IF FOUND THEN
       IF NOT EXISTS (SELECT 1 FROM lv_license_sessions s WHERE s.id = v_lease.session
           AND s.expires_at > clock_timestamp()) THEN
-        -- Expired: gone for good, never brought back; the id may be granted afresh.
+        -- Expired: gone for good, never brought back; the id may be granted afresh. (Its seats stay in
+        -- v_in_use, which a recount may have made exact without them.)
         DELETE FROM lv_license_leases WHERE account = v_account AND id = v_id;
-        IF NOT v_exact AND v_lease.feature = v_feature THEN
-          v_in_use := v_in_use - v_lease.count;
-        END IF;
       ELSIF v_lease.feature <> v_feature OR v_lease.count <> v_count THEN
         v_result := jsonb_build_object('kind', 'conflict', 'held', true, 'feature', v_lease.feature, 'count', v_lease.count);
       ELSE
@@ -377,6 +405,10 @@ BEGIN
     END IF;
     v_results[i + 1] := v_result;
   END LOOP;
+  IF v_pool_row.used IS DISTINCT FROM v_in_use OR v_pool_row.waiting IS DISTINCT FROM v_waiting THEN
+    UPDATE lv_license_pools SET used = v_in_use, waiting = v_waiting
+      WHERE account = v_pool_account AND feature = v_pool_feature;
+  END IF;
   -- Releases, after the acquires: a lease row is never locked by a batch that then waits for a pool (a
   -- shrink holds its pool and then locks the pool's leases). A lease goes when the release is not older
   -- than it (its epoch), or when the releasing connection holds it (whatever epoch it named: it may have
@@ -386,18 +418,25 @@ BEGIN
     EXIT WHEN NOT v_releases;
     r := p_items -> i;
     CONTINUE WHEN r ->> 'op' <> 'release';
-    -- The leases are found through their key (the ids an array, whatever the planner guesses of a JSON
-    -- list's length: a join with one read every lease row of the table).
-    WITH gone AS (
+    -- One lease at a time, by its whole key: a list of ids let the planner, guessing the account small (a
+    -- table not analyzed yet), read every lease of the account for each release.
+    v_account := r ->> 'account';
+    v_session := r ->> 'session';
+    v_gone := '[]';
+    FOR j IN 0 .. jsonb_array_length(r -> 'ids') - 1 LOOP
       DELETE FROM lv_license_leases l
-      WHERE l.account = r ->> 'account' AND l.id = ANY (ARRAY(SELECT jsonb_object_keys(r -> 'epochs')))
-        AND (l.session = r ->> 'session' OR coalesce(l.epoch <= (r -> 'epochs' ->> l.id)::bigint, l.node = p_node))
-      RETURNING l AS lease, (SELECT s.expires_at FROM lv_license_sessions s WHERE s.id = l.session) AS expires
-    )
-    SELECT coalesce(jsonb_agg(lv_license_lease_json(g.lease, g.expires)
-        || jsonb_build_object('live', coalesce(g.expires > clock_timestamp(), false))), '[]'),
-      v_notify OR (count(*) > 0 AND EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = r ->> 'account'))
-      INTO v_gone, v_notify FROM gone g;
+        WHERE l.account = v_account AND l.id = r -> 'ids' ->> j
+          AND (l.session = v_session OR coalesce(l.epoch <= (r -> 'epochs' ->> j)::bigint, l.node = p_node))
+        RETURNING l.*, (SELECT s.expires_at FROM lv_license_sessions s WHERE s.id = l.session)
+        INTO v_lease.account, v_lease.id, v_lease.feature, v_lease.count, v_lease.granted_at, v_lease.expires_at,
+          v_lease.node, v_lease.owner, v_lease.epoch, v_lease.session, v_expires;
+      CONTINUE WHEN NOT FOUND;
+      v_gone := v_gone || jsonb_build_array(lv_license_lease_json(v_lease, v_expires)
+        || jsonb_build_object('live', coalesce(v_expires > clock_timestamp(), false)));
+    END LOOP;
+    IF NOT v_notify AND jsonb_array_length(v_gone) > 0 THEN
+      v_notify := EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = v_account);
+    END IF;
     v_results[i + 1] := jsonb_build_object('released', v_gone);
   END LOOP;
   -- Every session a lease was bound to, not only the last of each connection (a later binding may have
@@ -410,6 +449,44 @@ BEGIN
     PERFORM pg_notify('lv_license_changed', '');
   END IF;
   RETURN jsonb_build_object('sessions', v_sessions, 'results', to_jsonb(v_results));
+END $$;
+
+-- An acquire made alone, when nothing but a grant can be its answer: the usual call, in a third of the
+-- statements lv_license_batch runs for it. Grants p_count seats of pool (p_account, p_feature) as lease p_id
+-- when the session has more than p_keep ms left (it is then alive at the commit), the pool's used leaves
+-- room and nobody may be waiting in it (both read under the pool's lock, so a grant that committed while
+-- this one waited is counted), and the id is neither a lease nor a waiter. Locks as a batch does: the pool,
+-- then the id. Returns the lease, or no row (nothing changed): the caller then asks lv_license_batch.
+CREATE FUNCTION lv_license_grant_alone(p_account text, p_id text, p_feature text, p_count integer,
+  p_owner integer, p_session text, p_node text, p_keep float8, p_ttl float8)
+RETURNS TABLE (account text, id text, feature text, count integer, "grantedAt" float8, "expiresAt" float8,
+  node text, owner integer, epoch bigint, session text)
+LANGUAGE plpgsql AS $$
+DECLARE
+  v_expires timestamptz;
+BEGIN
+  SELECT s.expires_at INTO v_expires FROM lv_license_sessions s
+    WHERE s.id = p_session AND s.expires_at > clock_timestamp() + p_keep * interval '1 millisecond';
+  IF v_expires IS NULL THEN
+    RETURN;
+  END IF;
+  UPDATE lv_license_pools o SET used = o.used + p_count
+    WHERE o.account = p_account AND o.feature = p_feature AND o.used + p_count <= o.total AND NOT o.waiting;
+  IF NOT FOUND THEN
+    RETURN;
+  END IF;
+  PERFORM pg_advisory_xact_lock(hashtext(p_account), hashtext(p_id));
+  RETURN QUERY INSERT INTO lv_license_leases AS l (account, id, feature, count, granted_at, expires_at, node, owner, session)
+    SELECT p_account, p_id, p_feature, p_count, clock_timestamp(), clock_timestamp() + p_ttl * interval '1 millisecond',
+      p_node, p_owner, p_session
+    WHERE NOT EXISTS (SELECT 1 FROM lv_license_leases y WHERE y.account = p_account AND y.id = p_id)
+      AND NOT EXISTS (SELECT 1 FROM lv_license_waiters w WHERE w.account = p_account AND w.id = p_id)
+    RETURNING l.account, l.id, l.feature, l.count, (extract(epoch FROM l.granted_at) * 1000)::float8,
+      (extract(epoch FROM v_expires) * 1000)::float8, l.node, l.owner, l.epoch, l.session;
+  IF NOT FOUND THEN
+    -- The id is taken: the seats go back (this transaction has held the pool's lock since it added them).
+    UPDATE lv_license_pools o SET used = o.used - p_count WHERE o.account = p_account AND o.feature = p_feature;
+  END IF;
 END $$;
 
 -- One pool's share of a node's grant pass, in one statement (no lock is held between round trips, so a
@@ -485,6 +562,12 @@ BEGIN
     v_granted := v_granted || jsonb_build_array(jsonb_build_object('waiter', lv_license_waiter_json(v_head),
       'lease', lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session))));
   END LOOP;
+  -- The exact count, and whether anyone still waits, go back to the pool's row (see the top of this file).
+  IF v_total IS NOT NULL THEN
+    UPDATE lv_license_pools SET used = v_used,
+        waiting = EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = p_account AND feature = p_feature)
+      WHERE account = p_account AND feature = p_feature;
+  END IF;
   WITH ranked AS (
     SELECT w.seq, w.node, row_number() OVER (ORDER BY w.seq)::integer AS position FROM lv_license_waiters w
     WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()

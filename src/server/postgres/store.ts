@@ -26,6 +26,7 @@ import {
   type RevocationNotice,
   StoreUnavailableError,
 } from '../store.js';
+import { GRANT_ALONE, RELEASE_ALONE } from './alone.js';
 import {
   checkStoreUrl,
   classify,
@@ -294,7 +295,13 @@ export class PostgresStore implements LicenseStore {
     });
     const unique = [...byId.keys()];
     const session = owner === undefined ? null : (this.#sessions.get(owner) ?? null);
-    const item = { op: 'release', account, epochs: Object.fromEntries(byId), session } as const;
+    const item = {
+      op: 'release',
+      account,
+      ids: unique,
+      epochs: unique.map((id) => byId.get(id) ?? null),
+      session,
+    } as const;
     const row = (await this.#batched(item)) as { released: Row[] };
     const leases = row.released.filter((lease) => lease.live === true).map((lease) => this.#leaseJson(lease));
     const released = new Set(leases.map((lease) => lease.id));
@@ -614,6 +621,13 @@ export class PostgresStore implements LicenseStore {
       .sort((a, b) => compareText(poolKey(a.entry.item), poolKey(b.entry.item)) || a.index - b.index)
       .map(({ entry }) => entry);
     try {
+      // A call made alone: a plain statement when it can answer it (alone.ts), the function otherwise.
+      const only = order.length === 1 ? (order[0] as Pending) : undefined;
+      const alone = only === undefined ? undefined : await this.#alone(only.item);
+      if (only !== undefined && alone !== undefined) {
+        only.resolve(alone);
+        return;
+      }
       // One statement, so one transaction and one round trip (no BEGIN, no COMMIT of its own).
       const rows = await this.#statement(BATCH, [
         JSON.stringify(order.map((entry) => entry.item)),
@@ -642,6 +656,39 @@ export class PostgresStore implements LicenseStore {
       }
       for (const { reject } of order) reject(err);
     }
+  }
+
+  /**
+   * A batch of one as one plain statement (alone.ts), its answer as `lv_license_batch` gives it; `undefined`
+   * when that statement cannot tell (an acquire other than a plain grant, a release of several leases): the
+   * function decides then.
+   */
+  async #alone(item: BatchItem): Promise<Row | undefined> {
+    if (item.op === 'release') {
+      if (item.ids.length !== 1) return undefined;
+      const rows = await this.#statement(RELEASE_ALONE, [
+        item.account,
+        item.ids[0],
+        item.epochs[0],
+        item.session,
+        this.node,
+      ]);
+      return { released: rows.rows };
+    }
+    const { account, id, feature, count, owner, session } = item;
+    const rows = await this.#statement(GRANT_ALONE, [
+      account,
+      id,
+      feature,
+      count,
+      owner,
+      session,
+      this.node,
+      this.#keep,
+      this.leaseTtl,
+    ]);
+    const lease = rows.rows[0];
+    return lease === undefined ? undefined : { kind: 'granted', reclaimed: false, lease };
   }
 
   /** An acquire's answer from the database, as the engine takes it. */
@@ -837,8 +884,10 @@ type BatchItem =
   | {
       readonly op: 'release';
       readonly account: string;
-      /** Each lease id asked for, and the epoch the release names (`null`: a 1.0 client's, without one). */
-      readonly epochs: Readonly<Record<string, number | null>>;
+      /** Each lease id asked for, once. */
+      readonly ids: readonly string[];
+      /** The epoch the release names for each id (`null`: a 1.0 client's, without one). */
+      readonly epochs: ReadonlyArray<number | null>;
       /** The releasing connection's session, when it has one. */
       readonly session: string | null;
     }
