@@ -295,11 +295,14 @@ export class PostgresStore implements LicenseStore {
     });
     const unique = [...byId.keys()];
     const session = owner === undefined ? null : (this.#sessions.get(owner) ?? null);
+    // In one order, whatever order the client named them in: the database deletes them one at a time, and
+    // two releases of the same leases must not lock them crosswise (a deadlock).
+    const inOrder = [...unique].sort(compareText);
     const item = {
       op: 'release',
       account,
-      ids: unique,
-      epochs: unique.map((id) => byId.get(id) ?? null),
+      ids: inOrder,
+      epochs: inOrder.map((id) => byId.get(id) ?? null),
       session,
     } as const;
     const row = (await this.#batched(item)) as { released: Row[] };
