@@ -1,79 +1,19 @@
 /**
- * Schema 3 of the PostgreSQL store (schema.ts applies it): sessions, the live-lease view, and the functions
- * that make acquire, renew and release one round trip each.
- *
- * Liveness. A lease belongs to a session: one per client connection per node. The session's `expires_at`
- * is the lease's expiry, so a heartbeat renewing 10,000 seats updates one row. A session whose time has
- * come is dead for good: no statement extends it (each checks `expires_at > clock_timestamp()` on the row it
- * updates), and its connection gets a new session instead.
- *
- * Exactness. A grant counts a pool's seats (`lv_license_used`) under the pool's row lock, or reads them from
- * the pool's row: `used` is never fewer than the seats in use (every grant adds its seats under that lock;
- * releases, sweeps and revocations leave it high, and a grant that finds it too high counts afresh and
- * writes the exact figure back), so a grant that fits under it fits. The sessions it
- * counts as dead it share-locks, so that none of them is renewed until the grant commits (a renewal of one
- * waits, re-reads it, and finds it dead); the sessions it counts as live are counted, which can only
- * over-count. A lease moves to another session (a reclaim, a renewal through a new connection) only while
- * its old session is alive and locked against such a grant.
+ * The functions of the store, as the code of this version calls them. Migration 3 installs them, and every
+ * later migration that changes one installs them all again (`CREATE OR REPLACE`), so a database migrated
+ * step by step runs the same functions as a new one.
  */
-export const MIGRATION_3 = `
-CREATE TABLE lv_license_sessions (
-  id text PRIMARY KEY,
-  node text NOT NULL,
-  expires_at timestamptz NOT NULL
-);
-CREATE INDEX lv_license_sessions_node ON lv_license_sessions (node, expires_at);
-CREATE INDEX lv_license_sessions_expires ON lv_license_sessions (expires_at);
-ALTER TABLE lv_license_leases ADD COLUMN session text;
--- Leases of schema 2 each get a session of their own that lasts as long as they did.
-INSERT INTO lv_license_sessions (id, node, expires_at)
-  SELECT 'v2/' || account || '/' || id, node, expires_at FROM lv_license_leases;
-UPDATE lv_license_leases SET session = 'v2/' || account || '/' || id;
-ALTER TABLE lv_license_leases ALTER COLUMN session SET NOT NULL;
-CREATE INDEX lv_license_leases_session ON lv_license_leases (session);
--- Every release deletes a row, and a grant sums its pool's rows, deleted ones not yet vacuumed included:
--- autovacuum comes after 10,000 deleted rows, not after a fifth of the table (docs/server.md, "Vacuum").
-ALTER TABLE lv_license_leases SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
--- A request id is the client's: any safe integer.
-ALTER TABLE lv_license_waiters ALTER COLUMN request_id TYPE bigint;
-DROP INDEX lv_license_leases_node;
--- A pool's leases by (feature, account), not (account, ...): a release names its leases by (account, id),
--- and with an index that also starts with the account, the planner (guessing an account small, as it does
--- on a table not analyzed yet) read every lease of the account and filtered the ids, so a batch of n
--- releases read n times the account's leases. The key is now the only index that starts with the account.
-DROP INDEX lv_license_leases_pool;
-CREATE INDEX lv_license_leases_pool ON lv_license_leases (feature, account);
--- A pool's seats in use, or more (NULL: not known; the next grant counts them), and whether its queue may
--- hold anyone (false only once a holder of the pool's lock found it empty): what a grant reads instead of
--- the pool's lease rows, so that its cost does not grow with the seats held.
-ALTER TABLE lv_license_pools ADD COLUMN used integer, ADD COLUMN waiting boolean NOT NULL DEFAULT true;
--- Leases one node took back that another holds the client's connection for: that node pushes
--- lease-revoked, then deletes the row.
-CREATE TABLE lv_license_notices (
-  seq bigserial PRIMARY KEY,
-  node text NOT NULL,
-  lease jsonb NOT NULL,
-  code integer NOT NULL,
-  message text NOT NULL
-);
-CREATE INDEX lv_license_notices_node ON lv_license_notices (node, seq);
-
--- The leases alive now, by the database's clock: what every count of seats in use is made of.
-CREATE VIEW lv_license_live_leases AS
-  SELECT l.account, l.id, l.feature, l.count, l.node, l.owner, l.epoch, l.session, l.granted_at, s.expires_at
-  FROM lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session
-  WHERE s.expires_at > clock_timestamp();
-
+const STORE_FUNCTIONS = `
 -- The small helpers below are PL/pgSQL, not SQL functions: a SQL function that is not inlined (these
 -- would not be: jsonb_build_object and extract are stable, and some callers pass a sub-select) has its body
 -- planned again in every statement that calls it, which cost more than the rest of a release.
-CREATE FUNCTION lv_license_ms(t timestamptz) RETURNS float8 LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION lv_license_ms(t timestamptz) RETURNS float8 LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN (extract(epoch FROM t) * 1000)::float8;
 END $$;
 
 -- A lease as the store reads it; p_expires is its session's expiry (the lease's own).
-CREATE FUNCTION lv_license_lease_json(l lv_license_leases, p_expires timestamptz) RETURNS jsonb
+CREATE OR REPLACE FUNCTION lv_license_lease_json(l lv_license_leases, p_expires timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN jsonb_build_object('account', l.account, 'id', l.id, 'feature', l.feature, 'count', l.count,
@@ -81,7 +21,7 @@ BEGIN
     'node', l.node, 'owner', l.owner, 'epoch', l.epoch, 'session', l.session);
 END $$;
 
-CREATE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION lv_license_waiter_json(w lv_license_waiters) RETURNS jsonb LANGUAGE plpgsql STABLE AS $$
 BEGIN
   RETURN jsonb_build_object('seq', w.seq, 'account', w.account, 'id', w.id, 'feature', w.feature,
     'count', w.count, 'node', w.node, 'owner', w.owner, 'requestId', w.request_id,
@@ -97,7 +37,7 @@ END $$;
 -- connection keeps one session. A name is made again only after a sweep deleted it with its leases (as the
 -- connection's first name is), so nothing bound to it comes back. Callers holding a pool's lock pass
 -- p_fresh: they take a random successor, never waiting on another transaction's insert (a lock cycle).
-CREATE FUNCTION lv_license_session(p_session text, p_node text, p_ttl float8, p_keep float8 DEFAULT NULL,
+CREATE OR REPLACE FUNCTION lv_license_session(p_session text, p_node text, p_ttl float8, p_keep float8 DEFAULT NULL,
   p_fresh boolean DEFAULT false)
 RETURNS text
 LANGUAGE plpgsql AS $$
@@ -149,7 +89,7 @@ END $$;
 -- commit that follows at once (by a margin), or a lease would be committed dead and counted free by the
 -- next grant. A statement that waited longer than a TTL for its locks (a TTL of a few hundred ms on a busy
 -- database) is refused as a serialization failure, and the store runs it again.
-CREATE FUNCTION lv_license_assert_alive(p_sessions text[]) RETURNS void
+CREATE OR REPLACE FUNCTION lv_license_assert_alive(p_sessions text[]) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM unnest(p_sessions) x(id)
@@ -164,7 +104,7 @@ END $$;
 -- began may have run short while the batch waited for pools (or, with a TTL shorter than a statement may
 -- run, died). With more than p_keep left it is used as it is; otherwise it is extended (its row then locked
 -- to the end of the transaction, so no sweep can take it) or succeeded.
-CREATE FUNCTION lv_license_live_session(p_session text, p_node text, p_ttl float8, p_keep float8) RETURNS text
+CREATE OR REPLACE FUNCTION lv_license_live_session(p_session text, p_node text, p_ttl float8, p_keep float8) RETURNS text
 LANGUAGE plpgsql AS $$
 BEGIN
   IF EXISTS (SELECT 1 FROM lv_license_sessions WHERE id = p_session
@@ -178,7 +118,7 @@ END $$;
 -- sees every release committed before it; one committed after can only make it count high, as if the
 -- release came later). The sessions counted as dead are share-locked until the transaction ends, so that
 -- none is renewed behind this count's back.
-CREATE FUNCTION lv_license_used(p_account text, p_feature text) RETURNS integer
+CREATE OR REPLACE FUNCTION lv_license_used(p_account text, p_feature text) RETURNS integer
 LANGUAGE plpgsql AS $$
 DECLARE
   v_dead text[];
@@ -194,7 +134,7 @@ END $$;
 
 -- Waiters in a pool's queue that still count: not past their deadline, and of this node or of a node
 -- heard from within p_dead ms.
-CREATE FUNCTION lv_license_queued(p_account text, p_feature text, p_node text, p_dead float8) RETURNS integer
+CREATE OR REPLACE FUNCTION lv_license_queued(p_account text, p_feature text, p_node text, p_dead float8) RETURNS integer
 LANGUAGE sql STABLE AS $$
   SELECT count(*)::integer FROM lv_license_waiters w
   WHERE w.account = p_account AND w.feature = p_feature AND w.deadline > now()
@@ -203,7 +143,7 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- A waiter's 1-based place in its queue, among the waiters that count (itself always counts).
-CREATE FUNCTION lv_license_position(p_seq bigint, p_node text, p_dead float8) RETURNS integer
+CREATE OR REPLACE FUNCTION lv_license_position(p_seq bigint, p_node text, p_dead float8) RETURNS integer
 LANGUAGE sql STABLE AS $$
   SELECT count(*)::integer FROM lv_license_waiters w, lv_license_waiters me
   WHERE me.seq = p_seq AND w.account = me.account AND w.feature = me.feature AND w.seq <= me.seq
@@ -216,7 +156,7 @@ $$;
 -- {op: 'acquire', account, id, feature, count, owner, session, requestId, wait}; acquires run first, which
 -- the caller has sorted by pool (in arrival order within a pool), then releases. Returns {sessions: {asked: used}, results: [...]} in the
 -- items' order.
-CREATE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
+CREATE OR REPLACE FUNCTION lv_license_batch(p_items jsonb, p_node text, p_ttl float8, p_dead float8, p_keep float8)
 RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -299,9 +239,9 @@ BEGIN
       v_pool_key := v_key;
       v_pool_account := v_account;
       v_pool_feature := v_feature;
-      -- The pool's seats in use or more (used: see the top of this file), so a grant that fits under it fits.
-      -- A pool that looks full is counted again, exactly and afresh (lv_license_used), before anyone is
-      -- refused or queued. Both figures go back to the pool's row when the batch leaves the pool.
+      -- The pool's seats in use or more (used: see "Exactness" at MIGRATION_3), so a grant that fits under
+      -- it fits. A pool that looks full is counted again, exactly and afresh (lv_license_used), before anyone
+      -- is refused or queued. Both figures go back to the pool's row when the batch leaves the pool.
       SELECT * INTO v_pool_row FROM lv_license_pools WHERE account = v_account AND feature = v_feature FOR UPDATE;
       v_total := v_pool_row.total;
       v_in_use := v_pool_row.used;
@@ -457,7 +397,7 @@ END $$;
 -- room and nobody may be waiting in it (both read under the pool's lock, so a grant that committed while
 -- this one waited is counted), and the id is neither a lease nor a waiter. Locks as a batch does: the pool,
 -- then the id. Returns the lease, or no row (nothing changed): the caller then asks lv_license_batch.
-CREATE FUNCTION lv_license_grant_alone(p_account text, p_id text, p_feature text, p_count integer,
+CREATE OR REPLACE FUNCTION lv_license_grant_alone(p_account text, p_id text, p_feature text, p_count integer,
   p_owner integer, p_session text, p_node text, p_keep float8, p_ttl float8)
 RETURNS TABLE (account text, id text, feature text, count integer, "grantedAt" float8, "expiresAt" float8,
   node text, owner integer, epoch bigint, session text)
@@ -495,7 +435,7 @@ END $$;
 -- moved. p_sessions maps this node's connections (owner) to their session; a connection without one gets
 -- one. Returns {total, refused: [waiter], granted: [{waiter, lease}], positions: [{waiter, position}],
 -- sessions: {owner: session}}.
-CREATE FUNCTION lv_license_drain(p_account text, p_feature text, p_node text, p_ttl float8, p_dead float8,
+CREATE OR REPLACE FUNCTION lv_license_drain(p_account text, p_feature text, p_node text, p_ttl float8, p_dead float8,
   p_sessions jsonb, p_keep float8 DEFAULT NULL) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -562,7 +502,7 @@ BEGIN
     v_granted := v_granted || jsonb_build_array(jsonb_build_object('waiter', lv_license_waiter_json(v_head),
       'lease', lv_license_lease_json(v_lease, (SELECT expires_at FROM lv_license_sessions WHERE id = v_session))));
   END LOOP;
-  -- The exact count, and whether anyone still waits, go back to the pool's row (see the top of this file).
+  -- The exact count, and whether anyone still waits, go back to the pool's row ("Exactness", MIGRATION_3).
   IF v_total IS NOT NULL THEN
     UPDATE lv_license_pools SET used = v_used,
         waiting = EXISTS (SELECT 1 FROM lv_license_waiters WHERE account = p_account AND feature = p_feature)
@@ -592,7 +532,7 @@ END $$;
 -- A heartbeat: extends the connection's session (one row, however many leases it holds) and moves to it
 -- the listed leases held through another session that is still alive (a reconnect, another node), each
 -- with a new epoch. Returns {session, renewed: [ids], moved: {id: epoch}, expiresAt}.
-CREATE FUNCTION lv_license_renew(p_account text, p_ids text[], p_session text, p_node text, p_owner integer,
+CREATE OR REPLACE FUNCTION lv_license_renew(p_account text, p_ids text[], p_session text, p_node text, p_owner integer,
   p_ttl float8) RETURNS jsonb
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -636,3 +576,75 @@ BEGIN
     'expiresAt', (SELECT lv_license_ms(expires_at) FROM lv_license_sessions WHERE id = v_session));
 END $$;
 `;
+
+/**
+ * Schema 3 of the PostgreSQL store (schema.ts applies it): sessions, the live-lease view, and the functions
+ * that make acquire, renew and release one round trip each.
+ *
+ * Liveness. A lease belongs to a session: one per client connection per node. The session's `expires_at`
+ * is the lease's expiry, so a heartbeat renewing 10,000 seats updates one row. A session whose time has
+ * come is dead for good: no statement extends it (each checks `expires_at > clock_timestamp()` on the row it
+ * updates), and its connection gets a new session instead.
+ *
+ * Exactness. A grant reads a pool's seats in use from the pool's row (`used`, schema 5), under the row's
+ * lock: never fewer than the seats held (every grant adds its seats under that lock; releases, sweeps and
+ * revocations leave it high), so a grant that fits under it fits. When it says the pool is full, the grant
+ * counts the seats exactly (`lv_license_used`) and writes the count back. The sessions that count takes
+ * for dead it share-locks, so that none of them is renewed until the grant commits (a renewal of one
+ * waits, re-reads it, and finds it dead); the sessions it counts as live are counted, which can only
+ * over-count. A lease moves to another session (a reclaim, a renewal through a new connection) only while
+ * its old session is alive and locked against such a grant.
+ */
+export const MIGRATION_3 = `
+CREATE TABLE lv_license_sessions (
+  id text PRIMARY KEY,
+  node text NOT NULL,
+  expires_at timestamptz NOT NULL
+);
+CREATE INDEX lv_license_sessions_node ON lv_license_sessions (node, expires_at);
+CREATE INDEX lv_license_sessions_expires ON lv_license_sessions (expires_at);
+ALTER TABLE lv_license_leases ADD COLUMN session text;
+-- Leases of schema 2 each get a session of their own that lasts as long as they did.
+INSERT INTO lv_license_sessions (id, node, expires_at)
+  SELECT 'v2/' || account || '/' || id, node, expires_at FROM lv_license_leases;
+UPDATE lv_license_leases SET session = 'v2/' || account || '/' || id;
+ALTER TABLE lv_license_leases ALTER COLUMN session SET NOT NULL;
+CREATE INDEX lv_license_leases_session ON lv_license_leases (session);
+-- Every release deletes a row, and a grant sums its pool's rows, deleted ones not yet vacuumed included:
+-- autovacuum comes after 10,000 deleted rows, not after a fifth of the table (docs/server.md, "Vacuum").
+ALTER TABLE lv_license_leases SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
+-- A request id is the client's: any safe integer.
+ALTER TABLE lv_license_waiters ALTER COLUMN request_id TYPE bigint;
+DROP INDEX lv_license_leases_node;
+-- Leases one node took back that another holds the client's connection for: that node pushes
+-- lease-revoked, then deletes the row.
+CREATE TABLE lv_license_notices (
+  seq bigserial PRIMARY KEY,
+  node text NOT NULL,
+  lease jsonb NOT NULL,
+  code integer NOT NULL,
+  message text NOT NULL
+);
+CREATE INDEX lv_license_notices_node ON lv_license_notices (node, seq);
+
+-- The leases alive now, by the database's clock: what every count of seats in use is made of.
+CREATE VIEW lv_license_live_leases AS
+  SELECT l.account, l.id, l.feature, l.count, l.node, l.owner, l.epoch, l.session, l.granted_at, s.expires_at
+  FROM lv_license_leases l JOIN lv_license_sessions s ON s.id = l.session
+  WHERE s.expires_at > clock_timestamp();
+${STORE_FUNCTIONS}`;
+
+/**
+ * Schema 5: a pool's row carries its seats in use (`used`: that many or more; NULL, not known: the next
+ * grant counts them) and whether its queue may hold anyone (`waiting`: false only once a holder of the
+ * pool's lock found it empty), which a grant reads instead of summing the pool's lease rows, so that its
+ * cost does not grow with the seats held. A pool's leases are indexed by (feature, account), not
+ * (account, ...): with an index that also starts with the account, the planner (guessing an account small,
+ * as it does on a table not analyzed yet) read every lease of the account to release one. And the
+ * functions again: lv_license_grant_alone is new, lv_license_batch takes a release's ids as a list.
+ */
+export const MIGRATION_5 = `
+ALTER TABLE lv_license_pools ADD COLUMN used integer, ADD COLUMN waiting boolean NOT NULL DEFAULT true;
+DROP INDEX lv_license_leases_pool;
+CREATE INDEX lv_license_leases_pool ON lv_license_leases (feature, account);
+${STORE_FUNCTIONS}`;

@@ -3,10 +3,10 @@
  * transaction, under a transaction-scoped advisory lock so that nodes starting together do not race.
  */
 import type { PoolClient } from 'pg';
-import { MIGRATION_3 } from './functions.js';
+import { MIGRATION_3, MIGRATION_5 } from './functions.js';
 
 /** The schema version this code reads and writes. */
-export const SCHEMA_VERSION = 4;
+export const SCHEMA_VERSION = 5;
 
 /** The advisory-lock key migrations serialise on ("lvlicens" in ASCII). */
 const MIGRATION_LOCK = 0x6c766c6963656e73n;
@@ -87,6 +87,9 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO lv_license_accounts_version (singleton, version) VALUES (true, 0);
   `,
+  // 5: a pool's seats in use kept in its row, a lease index that no longer starts with the account, and the
+  // functions again (functions.ts). Nodes of schema 4 must all be stopped first (a release's form changed).
+  MIGRATION_5,
 ];
 
 /** Brings the schema to {@link SCHEMA_VERSION}; returns the versions it applied. */
