@@ -138,8 +138,26 @@ describe.skipIf(!postgresAvailable)('lv-license serve nodes on one PostgreSQL', 
     behind.send({ id: 1, op: 'acquire', lease: 'behind', feature: 'FULL', count: 1, wait: 60_000 });
     expect(await behind.next((f) => f.push === 'queue-position')).toMatchObject({ position: 2 });
     c.child.kill('SIGSTOP');
-    await onB.request('release', { leases: ['fourth'] });
-    expect(await behind.next((f) => f.id === 1, 15_000)).toMatchObject({
+    expect((await onB.request('release', { leases: ['fourth'] })).ok).toBe(true);
+    const served = await behind
+      .next((f) => f.id === 1, 15_000)
+      .catch(async (err: unknown) => {
+        // What the database and the nodes held when the waiter was not served, to tell why.
+        const db = new pgLib.Client({ connectionString: url });
+        await db.connect();
+        const state = await db.query(
+          `SELECT (SELECT json_agg(p) FROM lv_license_pools p) AS pools,
+           (SELECT json_agg(json_build_object('id', l.id, 'node', l.node, 'expires', l.expires_at))
+              FROM lv_license_live_leases l) AS live,
+           (SELECT json_agg(w) FROM lv_license_waiters w) AS waiters,
+           (SELECT json_agg(n) FROM lv_license_nodes n) AS nodes, now() AS now`,
+        );
+        await db.end();
+        throw new Error(
+          `${String(err)}\ndatabase: ${JSON.stringify(state.rows[0])}\nnode B: ${b.log()}\nnode C: ${c.log()}`,
+        );
+      });
+    expect(served).toMatchObject({
       ok: true,
       result: { lease: 'behind' },
     });

@@ -125,7 +125,7 @@ describe.skipIf(!postgresAvailable)('PostgresStore storm through lone grants', (
     };
     const running = Array.from({ length: 8 }, (_, w) => worker(w));
     const checking = checker();
-    await sleep(Number(process.env.STORM_MS ?? 8_000));
+    await sleep(Number(process.env.STORM_MS ?? 5_000));
     stop = true;
     await Promise.all(running);
     const checks = await checking;
