@@ -286,3 +286,41 @@ export async function fleetGrants(
   }
   return { rates, serverCpu };
 }
+
+/**
+ * The fleet's physical baseline: `clients` bare clients of the server process's echo server, each making
+ * two round trips per "grant" one after the other (as a client's acquire and release), for `rounds` rounds
+ * of `roundMs`. Grants per second and the server's CPU (µs) per grant, per round.
+ */
+export async function bareFleetGrants(
+  proc: ServerProcess,
+  clients: number,
+  rounds: number,
+  roundMs: number,
+): Promise<{ rates: number[]; serverCpu: number[] }> {
+  const fleet = await Promise.all(Array.from({ length: clients }, () => BareClient.connect(proc.echoPort)));
+  const rates: number[] = [];
+  const serverCpu: number[] = [];
+  try {
+    for (let r = 0; r < rounds; r++) {
+      let grants = 0;
+      const cpu0 = await proc.cpu();
+      const started = performance.now();
+      const until = started + roundMs;
+      await Promise.all(
+        fleet.map(async (client) => {
+          while (performance.now() < until) {
+            await client.request();
+            await client.request();
+            grants += 1;
+          }
+        }),
+      );
+      rates.push(grants / ((performance.now() - started) / 1_000));
+      serverCpu.push(((await proc.cpu()) - cpu0) / grants);
+    }
+  } finally {
+    for (const client of fleet) client.close();
+  }
+  return { rates, serverCpu };
+}
