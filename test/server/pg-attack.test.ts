@@ -265,4 +265,53 @@ describe.skipIf(!postgresAvailable)('PostgresStore lock order', () => {
       await a.close();
     }
   });
+
+  // Why serve-nodes.test.ts once saw its waiter "behind" told position 1 and never served: a node's grant
+  // pass is one statement, and one it sent just before it froze (SIGSTOP; its heartbeat fires a pass every
+  // second) runs in the database all the same. If a release on another node commits before that pass
+  // counts the pool, the pass grants the frozen node's own waiter, first in the queue: a seat rightly
+  // taken (FIFO), held until the frozen node's session runs out (a TTL). The waiter behind it is next, and
+  // waits for a seat, as it should: here an operator's transaction holds the pool so that the frozen
+  // node's pass is in the database, waiting, when the release commits.
+  it("a frozen node's grant pass already in the database takes the seat a release frees, for its own waiter", async () => {
+    const url = await pg.database('frozen');
+    const b = await PostgresStore.connect({ connectionString: url, leaseTtl: 30_000, migrate: true });
+    const c = await PostgresStore.connect({ connectionString: url, leaseTtl: 30_000 });
+    const db = new pgLib.Client({ connectionString: url });
+    await db.connect();
+    const operator = new pgLib.Client({ connectionString: url });
+    await operator.connect();
+    try {
+      await b.setTotal('acme', 'FULL', 2);
+      expect((await ask(b, 'held', 1)).kind).toBe('granted');
+      expect((await ask(b, 'fourth', 2)).kind).toBe('granted');
+      expect(await ask(c, 'frozen', 1, { wait: 60_000 })).toMatchObject({ kind: 'queued', position: 1 });
+      expect(await ask(b, 'behind', 3, { wait: 60_000 })).toMatchObject({ kind: 'queued', position: 2 });
+      await operator.query('BEGIN');
+      await operator.query(
+        "SELECT 1 FROM lv_license_pools WHERE account = 'acme' AND feature = 'FULL' FOR UPDATE",
+      );
+      const frozenPass = c.drain(); // sent before the node froze; waits for the pool in the database
+      await waitingFor(db, 1);
+      // The release needs no lock of the pool: it commits while the frozen node's pass waits.
+      expect((await b.release('acme', ['fourth'], [1], 2)).released).toEqual(['fourth']);
+      await operator.query('COMMIT');
+      // The pass counts the pool after the release: one seat free, and its own waiter heads the queue.
+      expect((await frozenPass).granted.map(({ lease }) => lease.id)).toEqual(['frozen']);
+      // Node B's pass: its waiter now heads the queue (told position 1), and the pool is full.
+      const pass = await b.drain();
+      expect(pass.granted).toEqual([]);
+      expect(pass.positions.map(({ waiter, position }) => [waiter.id, position])).toEqual([['behind', 1]]);
+      const live = await db.query('SELECT id, node FROM lv_license_live_leases ORDER BY id');
+      expect(live.rows).toEqual([
+        { id: 'frozen', node: c.node },
+        { id: 'held', node: b.node },
+      ]);
+    } finally {
+      await operator.end();
+      await db.end();
+      await c.close();
+      await b.close();
+    }
+  });
 });
