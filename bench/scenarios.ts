@@ -258,33 +258,15 @@ export async function fleetGrants(
 ): Promise<{ rates: number[]; serverCpu: number[] }> {
   const address = await proc.start('fleet', { licenses: { TTS: clients * 2 }, maxConnections: clients + 10 });
   const fleet = Array.from({ length: clients }, () => new LicenseClient({ servers: address, ...QUIET }));
-  const rates: number[] = [];
-  const serverCpu: number[] = [];
   try {
     await inParallel(clients, 20, async (i) => fleet[i]?.connect());
     const connected = (await proc.command({ op: 'connections', name: 'fleet' })).value;
     if (connected !== clients) throw new Error(`${connected} of ${clients} clients connected`);
-    for (let r = 0; r < rounds; r++) {
-      let grants = 0;
-      const cpu0 = await proc.cpu();
-      const started = performance.now();
-      const until = started + roundMs;
-      await Promise.all(
-        fleet.map(async (client) => {
-          for (let i = 0; i < 1_000_000 && performance.now() < until; i++) {
-            await pair(client);
-            grants += 1;
-          }
-        }),
-      );
-      rates.push(grants / ((performance.now() - started) / 1_000));
-      serverCpu.push(((await proc.cpu()) - cpu0) / grants);
-    }
+    return await fleetRounds(proc, rounds, roundMs, fleet, pair);
   } finally {
     await Promise.all(fleet.map((c) => c.close()));
     await proc.command({ op: 'close', name: 'fleet' });
   }
-  return { rates, serverCpu };
 }
 
 /**
@@ -299,28 +281,44 @@ export async function bareFleetGrants(
   roundMs: number,
 ): Promise<{ rates: number[]; serverCpu: number[] }> {
   const fleet = await Promise.all(Array.from({ length: clients }, () => BareClient.connect(proc.echoPort)));
-  const rates: number[] = [];
-  const serverCpu: number[] = [];
   try {
-    for (let r = 0; r < rounds; r++) {
-      let grants = 0;
-      const cpu0 = await proc.cpu();
-      const started = performance.now();
-      const until = started + roundMs;
-      await Promise.all(
-        fleet.map(async (client) => {
-          while (performance.now() < until) {
-            await client.request();
-            await client.request();
-            grants += 1;
-          }
-        }),
-      );
-      rates.push(grants / ((performance.now() - started) / 1_000));
-      serverCpu.push(((await proc.cpu()) - cpu0) / grants);
-    }
+    return await fleetRounds(proc, rounds, roundMs, fleet, async (client) => {
+      await client.request();
+      await client.request();
+    });
   } finally {
     for (const client of fleet) client.close();
+  }
+}
+
+/**
+ * `rounds` rounds of `roundMs`, each member of `fleet` running `grant` in a loop until the round ends:
+ * grants per second and the server process's CPU (µs) per grant, per round.
+ */
+async function fleetRounds<T>(
+  proc: ServerProcess,
+  rounds: number,
+  roundMs: number,
+  fleet: readonly T[],
+  grant: (member: T) => Promise<void>,
+): Promise<{ rates: number[]; serverCpu: number[] }> {
+  const rates: number[] = [];
+  const serverCpu: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    let grants = 0;
+    const cpu0 = await proc.cpu();
+    const started = performance.now();
+    const until = started + roundMs;
+    await Promise.all(
+      fleet.map(async (member) => {
+        for (let i = 0; i < 1_000_000 && performance.now() < until; i++) {
+          await grant(member);
+          grants += 1;
+        }
+      }),
+    );
+    rates.push(grants / ((performance.now() - started) / 1_000));
+    serverCpu.push(((await proc.cpu()) - cpu0) / grants);
   }
   return { rates, serverCpu };
 }
