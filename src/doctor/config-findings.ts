@@ -51,14 +51,17 @@ export function parseFindings(
   const title = 'Configuration';
   if (recovery === undefined) {
     if (props === undefined) return [finding('config.parse', title, 'skip', 'Skipped: no file to read.')];
+    // What the file says: LV_* variables may apply over it (the settings list shows what won).
     const auth =
-      props.authentication === undefined ? 'off' : `on (account "${props.authentication.username}")`;
+      props.authentication === undefined
+        ? 'no credentials'
+        : `credentials of account "${props.authentication.username}"`;
     return [
       finding(
         'config.parse',
         title,
         'pass',
-        `Loads: ${props.licenseServers.length} license server(s), LICENSE_TYPE ${props.licenseType}, LICENSE_CACHE_PERIOD ${props.licenseCachePeriod} s, authentication ${auth}.`,
+        `Loads: ${props.licenseServers.length} license server(s), LICENSE_TYPE ${props.licenseType}, LICENSE_CACHE_PERIOD ${props.licenseCachePeriod} s, ${auth}.`,
         { data: { licenseType: props.licenseType, licenseCachePeriod: props.licenseCachePeriod } },
       ),
     ];

@@ -140,6 +140,20 @@ async function inspectConfig(path: string | undefined, env: NodeJS.ProcessEnv): 
     file.recovery?.pairError === undefined
   ) {
     replaceFinding(findings, environmentPairFinding(connection, settings));
+    const section = findings.find((f) => f.id === 'auth.section');
+    if (file.credentials === undefined && section?.status === 'pass') {
+      // The file's "connects without authentication" is not the whole story any more.
+      replaceFinding(
+        findings,
+        finding(
+          'auth.section',
+          '[AUTHENTICATION] header',
+          'pass',
+          'No credentials in the file: they come from the environment (LV_AUTHENTICATION_*).',
+          { data: section.data },
+        ),
+      );
+    }
   }
   return {
     ...file,

@@ -130,6 +130,12 @@ describe('runDoctor: where each value comes from', () => {
     );
     const tcp = findingsOf(report, 'server.tcp').find((f) => f.status === 'fail');
     expect(tcp?.fix).toContain('Check the host and port in LV_LICENSE_SERVERS,');
+    // The file has no credentials, but the client authenticates: no line may say it does not.
+    expect(findingOf(report, 'auth.section').detail).toBe(
+      'No credentials in the file: they come from the environment (LV_AUTHENTICATION_*).',
+    );
+    expect(findingOf(report, 'config.parse').detail).toContain(', no credentials.');
+    expect(JSON.stringify(report)).not.toContain('without authentication');
     expectNoPassword(report);
   });
 
