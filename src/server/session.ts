@@ -365,7 +365,10 @@ export class Session {
       this.#busy = true;
       void answered.finally(() => {
         this.#busy = false;
-        this.#work();
+        // After a batch, the next frame waits for the next turn of the event loop: this batch's answer
+        // leaves first, so the client works on it while this server works on the next.
+        if (item.op === 'batch' && this.#inbox.length > 0) setImmediate(() => this.#work());
+        else this.#work();
       });
       return;
     }

@@ -57,6 +57,12 @@ export interface ConnectionSettings {
   keepAliveDelay?: number | undefined;
 }
 
+/**
+ * Answers handled in one turn of the event loop before the frames after them wait for the next (a `batch`
+ * answer counts each request it answers).
+ */
+const ANSWERS_PER_TURN = 64;
+
 /** How long `close()` waits for the server to acknowledge the end of the stream. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -89,6 +95,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #batchQueue: Array<{ id: number; op: RequestOp } & Record<string, unknown>> = [];
   /** The `batch` frames in flight: their id, and the ids of the requests they carry. */
   readonly #batches = new Map<number, number[]>();
+  /** Frames received and not handled yet, from {@link Connection.#inboundAt} on (see #handleInbound). */
+  #inbound: DecodedItem[] = [];
+  #inboundAt = 0;
 
   constructor(socket: Socket, settings: ConnectionSettings) {
     super();
@@ -104,7 +113,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     socket.on('data', (chunk: Buffer) => this.#onData(chunk));
     socket.on('drain', () => this.#flush());
     socket.on('end', () => this.#onEnd());
-    socket.on('error', (err) => this.#fail(connectError(this.server, err)));
+    socket.on('error', (err) => {
+      this.#handleAllInbound();
+      this.#fail(connectError(this.server, err));
+    });
     socket.once('close', () => this.#onClose());
   }
 
@@ -182,11 +194,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     const id = this.#pending.nextId();
     if (this.#maxBatch > 0 && isBatchable(op, params)) {
-      const answer = this.#pending.track(id, op, {
-        timeout: options.timeout ?? this.#requestTimeout,
-        signal: options.signal,
-        onUnsettled: options.onUnsettled,
-      });
+      const answer = this.#pending.track(
+        id,
+        op,
+        options.timeout ?? this.#requestTimeout,
+        options.signal,
+        options.onUnsettled,
+      );
       if (this.#batchQueue.length === 0) process.nextTick(() => this.#sendBatched());
       this.#batchQueue.push({ id, op, ...params });
       return answer as Promise<ResultOf<Op>>;
@@ -204,11 +218,13 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         }),
       );
     }
-    const answer = this.#pending.track(id, op, {
-      timeout: options.timeout ?? this.#requestTimeout,
-      signal: options.signal,
-      onUnsettled: options.onUnsettled,
-    });
+    const answer = this.#pending.track(
+      id,
+      op,
+      options.timeout ?? this.#requestTimeout,
+      options.signal,
+      options.onUnsettled,
+    );
     this.#write(frame);
     return answer as Promise<ResultOf<Op>>;
   }
@@ -218,6 +234,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * destroyed if the server does not close its side within a short grace period. Idempotent.
    */
   close(): Promise<void> {
+    if (this.#state === 'open') {
+      // Answers already received are answers, not casualties of the close.
+      this.#handleAllInbound();
+    }
     if (this.#state === 'open') {
       // Requests made in this tick (releases, say) leave before the end of the stream, as all others do.
       this.#sendBatched();
@@ -317,10 +337,41 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#firstBytes.length < 80) {
       this.#firstBytes += chunk.subarray(0, 80 - this.#firstBytes.length).toString('latin1');
     }
-    for (const item of this.#decoder.push(chunk)) {
-      this.#onItem(item);
-      if (this.#state !== 'open') return;
+    const items = this.#decoder.push(chunk);
+    if (this.#inbound.length > 0) {
+      // Frames before these wait for the next turn: these go behind them.
+      for (const item of items) this.#inbound.push(item);
+      return;
     }
+    this.#inbound = items;
+    this.#inboundAt = 0;
+    this.#handleInbound(ANSWERS_PER_TURN);
+  }
+
+  /**
+   * Handles the frames received, until `share` requests are answered: the rest wait for the next turn of
+   * the event loop, so that the requests those answers set off (a release after each grant) leave first.
+   * Without it, a connection with many calls in flight settles into one burst going back and forth, each
+   * side idle while the other works on it.
+   */
+  #handleInbound(share: number): void {
+    const items = this.#inbound;
+    const waiting = this.#pending.size;
+    while (this.#inboundAt < items.length) {
+      this.#onItem(items[this.#inboundAt++] as DecodedItem);
+      if (this.#state !== 'open') break;
+      if (waiting - this.#pending.size >= share && this.#inboundAt < items.length) {
+        setImmediate(() => this.#handleInbound(ANSWERS_PER_TURN));
+        return;
+      }
+    }
+    this.#inbound = [];
+    this.#inboundAt = 0;
+  }
+
+  /** Handles every frame still waiting for its turn: the connection is ending, and they came before. */
+  #handleAllInbound(): void {
+    if (this.#inboundAt < this.#inbound.length) this.#handleInbound(Number.POSITIVE_INFINITY);
   }
 
   #onItem(item: DecodedItem): void {
@@ -468,6 +519,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #onEnd(): void {
+    this.#handleAllInbound();
     if (this.#state === 'open') {
       this.#fail(
         new SocketsError(`${this.server} closed the connection.`, {
@@ -487,6 +539,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #onClose(): void {
+    if (this.#state === 'open') this.#handleAllInbound();
     const error =
       this.#state === 'open'
         ? new SocketsError(`The connection to ${this.server} was lost.`, { server: this.server })

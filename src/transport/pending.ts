@@ -28,18 +28,6 @@ export function isNoAnswer(err: unknown): err is RequestTimeoutError {
   return err instanceof RequestTimeoutError;
 }
 
-/** Options for one tracked request. */
-export interface TrackOptions {
-  /** Reject with a {@link TimeoutError} after this many ms; 0 or undefined waits for ever. */
-  timeout?: number | undefined;
-  signal?: Signal | undefined;
-  /**
-   * Called when the request ends without an answer from the server (no answer in time, the connection
-   * lost, the caller's abort): the server may or may not have acted on it.
-   */
-  onUnsettled?: (() => void) | undefined;
-}
-
 /** Request ids and the promises waiting on them. */
 export class PendingRequests {
   readonly #entries = new Map<number, Entry>();
@@ -63,11 +51,20 @@ export class PendingRequests {
     return id;
   }
 
-  /** Starts waiting for the answer to request `id`. */
-  track(id: number, op: string, options: TrackOptions = {}): Promise<unknown> {
-    const { signal } = options;
+  /**
+   * Starts waiting for the answer to request `id`: it is rejected with a {@link RequestTimeoutError} after
+   * `timeout` ms (0: never) and with the abort reason when `signal` fires. `onUnsettled` is called when the
+   * request ends without an answer from the server (no answer in time, the connection lost, the caller's
+   * abort): the server may or may not have acted on it.
+   */
+  track(
+    id: number,
+    op: string,
+    timeout: number,
+    signal: Signal | undefined,
+    onUnsettled: (() => void) | undefined,
+  ): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal, `The ${op} request`, this.#server));
-    const timeout = options.timeout ?? 0;
     const deadline = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
     return new Promise<unknown>((resolve, reject) => {
       const onAbort =
@@ -75,16 +72,7 @@ export class PendingRequests {
           ? undefined
           : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
       if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
-      this.#entries.set(id, {
-        op,
-        resolve,
-        reject,
-        deadline,
-        timeout,
-        signal,
-        onAbort,
-        onUnsettled: options.onUnsettled,
-      });
+      this.#entries.set(id, { op, resolve, reject, deadline, timeout, signal, onAbort, onUnsettled });
       this.#deadlines.schedule(deadline);
     });
   }

@@ -56,6 +56,50 @@ async function hello(server: LicenseServer): Promise<RawClient> {
 }
 
 describe('LicenseServer over a slow store', () => {
+  it('works on one batch frame per turn of the event loop: the answer to one leaves before the next is read', async () => {
+    const store = new HookStore();
+    const server = await start(store, { FULL: 10 });
+    const raw = await rawConnect(server.port);
+    raws.push(raw);
+    await raw.next((f) => f.type === 'greeting');
+    await raw.request('hello', { version: '1.2' });
+    // Counts the turns of the event loop (one per check phase) while the server works.
+    let turn = 0;
+    let counting = true;
+    const count = () => {
+      turn += 1;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const turns: Record<string, number> = {};
+    store.before.acquire = (args) => {
+      turns[(args[0] as AcquireRequest).id] = turn;
+    };
+    const batch = (id: number, leases: string[]) =>
+      JSON.stringify({
+        id,
+        op: 'batch',
+        requests: leases.map((lease, i) => ({
+          id: id + 1 + i,
+          op: 'acquire',
+          lease,
+          feature: 'FULL',
+          count: 1,
+        })),
+      });
+    // Two batch frames in one write: the server reads them together.
+    raw.sendRaw(`${batch(100, ['p-1', 'p-2'])}\n${batch(200, ['p-3', 'p-4'])}\n`);
+    await raw.next((f) => f.id === 200);
+    counting = false;
+    expect(raw.frames.filter((f) => f.id === 100 || f.id === 200).map((f) => f.ok)).toEqual([true, true]);
+    // One turn for each frame: the first answer was written (at the end of its tick) before the second
+    // frame's acquires started, so a client works on it while the server works on the next.
+    expect(turns['p-2']).toBe(turns['p-1']);
+    expect(turns['p-3']).toBeGreaterThan(turns['p-2'] as number);
+    expect(turns['p-4']).toBe(turns['p-3']);
+    expect(await server.inUse()).toBe(4);
+  });
+
   it("handles one connection's pipelined requests in the order they were sent", async () => {
     const store = new SlowStore();
     const server = await start(store, { FULL: 1 });

@@ -1,0 +1,130 @@
+/**
+ * How a connection paces the answers of one burst: a share of them per turn of the event loop, so that
+ * the requests set off by the first answers leave while the rest wait (a connection with many calls in
+ * flight otherwise turns into one burst bouncing between client and server, each idle while the other
+ * works). Answers that wait are still answers when the connection ends behind them.
+ */
+import * as net from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Connection } from '../../src/transport/connection.js';
+import { openConnection } from '../../src/transport/handshake.js';
+
+const GREETING = {
+  type: 'greeting',
+  protocol: 'lv-license',
+  version: '1.2',
+  server: 'scripted',
+  auth: 'none',
+  message: 'a scripted server',
+};
+const HELLO = { version: '1.2', server: 'scripted', auth: 'none', leaseTtl: 30_000, maxFrameBytes: 65_536 };
+const BURST = 200;
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const cleanup of cleanups.splice(0)) cleanup();
+});
+
+/**
+ * A scripted server: greets, answers hello, then holds the pings until `BURST` of them came and answers
+ * them all in one write (followed by `after`, if given). Later pings are answered at once.
+ */
+async function burstServer(after?: (socket: net.Socket) => void): Promise<number> {
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.write(`${JSON.stringify(GREETING)}\n`);
+    let buffered = '';
+    let held: number[] | undefined = [];
+    socket.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString('utf8');
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        const { id, op } = JSON.parse(line) as { id: number; op: string };
+        if (op === 'hello') {
+          socket.write(`${JSON.stringify({ id, ok: true, result: HELLO })}\n`);
+        } else if (held === undefined) {
+          socket.write(`${JSON.stringify({ id, ok: true, result: { time: 0 } })}\n`);
+        } else {
+          held.push(id);
+          if (held.length === BURST) {
+            socket.write(
+              held.map((h) => `${JSON.stringify({ id: h, ok: true, result: { time: 0 } })}\n`).join(''),
+            );
+            held = undefined;
+            after?.(socket);
+          }
+        }
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => server.close());
+  return (server.address() as net.AddressInfo).port;
+}
+
+async function connect(port: number): Promise<Connection> {
+  const { connection } = await openConnection({ host: '127.0.0.1', port, requestTimeout: 5_000 });
+  cleanups.push(() => connection.destroy());
+  return connection;
+}
+
+describe('Connection: answers of one burst', () => {
+  it('handles 64 answers per turn: the requests the first ones set off leave before the rest are handled', async () => {
+    const connection = await connect(await burstServer());
+    // Counts the turns of the event loop (one per check phase) while the burst is handled.
+    let turn = 0;
+    let counting = true;
+    const count = () => {
+      turn += 1;
+      if (counting) setImmediate(count);
+    };
+    setImmediate(count);
+    const turns: number[] = [];
+    const followUps: Array<Promise<unknown>> = [];
+    const pings = Array.from({ length: BURST }, (_, i) =>
+      connection.request('ping', {}).then(() => {
+        turns[i] = turn;
+        // What an application does with a grant: the next request, at once.
+        followUps.push(connection.request('ping', {}));
+      }),
+    );
+    await Promise.all(pings);
+    counting = false;
+    const [first] = turns;
+    expect(turns.slice(0, 64).every((t) => t === first)).toBe(true);
+    expect(turns[64]).toBeGreaterThan(first as number);
+    expect(turns[127]).toBe(turns[64]);
+    expect(turns[128]).toBeGreaterThan(turns[64] as number);
+    // Every follow-up was answered (the server answers them one by one).
+    await Promise.all(followUps);
+  });
+
+  it('still delivers the answers that waited when the server ends the connection right behind them', async () => {
+    const connection = await connect(await burstServer((socket) => socket.end()));
+    const settled = await Promise.allSettled(
+      Array.from({ length: BURST }, () => connection.request('ping', {})),
+    );
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
+  });
+
+  it('still delivers the answers that waited when the server resets the connection right behind them', async () => {
+    const connection = await connect(await burstServer((socket) => socket.resetAndDestroy()));
+    const settled = await Promise.allSettled(
+      Array.from({ length: BURST }, () => connection.request('ping', {})),
+    );
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
+  });
+
+  it('delivers the answers that waited when the client closes the connection in the middle of the burst', async () => {
+    const connection = await connect(await burstServer());
+    const settled = await Promise.allSettled(
+      Array.from({ length: BURST }, (_, i) =>
+        connection.request('ping', {}).then(() => {
+          if (i === 0) void connection.close();
+        }),
+      ),
+    );
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
+  });
+});
