@@ -13,16 +13,46 @@ export interface CallSignal {
   done(): void;
 }
 
-interface Call {
+/**
+ * One call in flight: its signal, its deadline and its end, in one object (a call's bookkeeping is a
+ * measurable share of its CPU when thousands are in flight).
+ */
+class Call extends LightSignal implements CallSignal {
   /** Epoch ms of the call's deadline. */
   readonly deadline: number;
   readonly ms: number;
   readonly operation: string;
+  readonly #owner: CallDeadlines;
+  /** The caller's own signal, followed by this one. */
+  readonly #caller: AbortSignal | undefined;
+  readonly #onCaller: (() => void) | undefined;
+
+  constructor(owner: CallDeadlines, caller: AbortSignal | undefined, ms: number, operation: string) {
+    super();
+    this.#owner = owner;
+    this.ms = ms;
+    this.deadline = Date.now() + ms;
+    this.operation = operation;
+    this.#caller = caller;
+    if (caller === undefined) return;
+    this.#onCaller = () => this.abort(caller.reason);
+    if (caller.aborted) this.#onCaller();
+    else caller.addEventListener('abort', this.#onCaller, { once: true });
+  }
+
+  get signal(): Signal {
+    return this;
+  }
+
+  done(): void {
+    this.#owner.end(this);
+    if (this.#onCaller !== undefined) this.#caller?.removeEventListener('abort', this.#onCaller);
+  }
 }
 
 /** The calls in flight and their deadlines. */
 export class CallDeadlines {
-  readonly #calls = new Map<LightSignal, Call>();
+  readonly #calls = new Set<Call>();
   readonly #timeout: () => number;
   #closed: LicenseError | undefined;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
@@ -38,48 +68,32 @@ export class CallDeadlines {
    */
   start(signal: AbortSignal | undefined, extra: number, operation: string): CallSignal {
     // A plain signal, not an AbortController: one per call is a measurable share of a call's CPU.
-    const own = new LightSignal();
-    const ms = this.#timeout() + extra;
-    const deadline = Date.now() + ms;
-    this.#calls.set(own, { deadline, ms, operation });
-    this.#deadlines.schedule(deadline);
-    if (this.#closed !== undefined) own.abort(this.#closed);
-    if (signal === undefined) {
-      return {
-        signal: own,
-        done: () => this.#end(own),
-      };
-    }
-    const onCaller = () => own.abort(signal.reason);
-    if (signal.aborted) onCaller();
-    else signal.addEventListener('abort', onCaller, { once: true });
-    return {
-      signal: own,
-      done: () => {
-        this.#end(own);
-        signal.removeEventListener('abort', onCaller);
-      },
-    };
+    const call = new Call(this, signal, this.#timeout() + extra, operation);
+    this.#calls.add(call);
+    this.#deadlines.schedule(call.deadline);
+    if (this.#closed !== undefined) call.abort(this.#closed);
+    return call;
   }
 
-  #end(own: LightSignal): void {
-    this.#calls.delete(own);
+  /** @internal A call ended (its `done()`). */
+  end(call: Call): void {
+    this.#calls.delete(call);
     if (this.#calls.size === 0) this.#deadlines.clear();
   }
 
   /** Aborts every call in flight, and every call started from now on, with `reason`. */
   abortAll(reason: LicenseError): void {
     this.#closed = reason;
-    for (const call of this.#calls.keys()) call.abort(reason);
+    for (const call of this.#calls) call.abort(reason);
   }
 
   /** Aborts every call past its deadline; returns the earliest deadline left. */
   #sweep(now: number): number {
     let next = Number.POSITIVE_INFINITY;
-    for (const [own, call] of this.#calls) {
+    for (const call of this.#calls) {
       if (call.deadline <= now) {
-        if (!own.aborted) {
-          own.abort(
+        if (!call.aborted) {
+          call.abort(
             new TimeoutError(`${call.operation} did not finish within ${call.ms} ms (operationTimeout).`),
           );
         }

@@ -223,31 +223,38 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
    */
   acquire(feature: Feature, options: AcquireOptions = {}): Promise<Lease> {
     // Untraced (the common case): no context object and closures per call.
-    if (!isTraced('acquire')) return this.#measured(this.#acquire(feature, options), serverOfLease);
-    return this.#measured(
-      traced(
-        'acquire',
-        { feature, count: options.count ?? 1 },
-        () => this.#acquire(feature, options),
-        (context, lease) => {
-          context.lease = lease.id;
-          context.server = lease.server;
-        },
-      ),
-      serverOfLease,
+    if (!isTraced('acquire')) return this.#acquire(feature, options);
+    return traced(
+      'acquire',
+      { feature, count: options.count ?? 1 },
+      () => this.#acquire(feature, options),
+      (context, lease) => {
+        context.lease = lease.id;
+        context.server = lease.server;
+      },
     );
   }
 
+  /** One async frame per acquire: the checks, the call's deadline and the metrics (see #measured). */
   async #acquire(feature: Feature, options: AcquireOptions): Promise<Lease> {
-    this.#assertOpen('acquire()');
-    const count = options.count ?? 1;
-    checkAcquire(feature, count);
-    checkWait(options.wait);
-    const call = this.#calls.start(options.signal, options.wait ?? 0, 'acquire()');
+    const started = performance.now();
     try {
-      return await this.#licenses.acquire(feature, count, options.wait, call.signal, 'acquire');
-    } finally {
-      call.done();
+      this.#assertOpen('acquire()');
+      const count = options.count ?? 1;
+      checkAcquire(feature, count);
+      checkWait(options.wait);
+      const call = this.#calls.start(options.signal, options.wait ?? 0, 'acquire()');
+      let lease: Lease;
+      try {
+        lease = await this.#licenses.acquire(feature, count, options.wait, call.signal, 'acquire');
+      } finally {
+        call.done();
+      }
+      this.#metrics.granted(lease.server, performance.now() - started);
+      return lease;
+    } catch (err) {
+      this.#refused(err);
+      throw err;
     }
   }
 
@@ -280,10 +287,15 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
       this.#metrics.granted(serverOf(result), performance.now() - started);
       return result;
     } catch (err) {
-      const status = (err as { status?: unknown }).status;
-      this.#metrics.refused(typeof status === 'number' ? status : toReturnCode(err));
+      this.#refused(err);
       throw err;
     }
+  }
+
+  /** Counts a call that failed, by its code (an OpenPortError's detailed `status`). */
+  #refused(err: unknown): void {
+    const status = (err as { status?: unknown }).status;
+    this.#metrics.refused(typeof status === 'number' ? status : toReturnCode(err));
   }
 
   /** A snapshot of every server, every held lease and the license cache. */
@@ -339,9 +351,6 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
     this.#log('info', 'closed');
   }
 }
-
-/** The server of a granted lease, for the grant-latency metrics. */
-const serverOfLease = (lease: Lease): string => lease.server;
 
 /** What a port tells a traced call: its id, and its lease and server once it holds one. */
 function learnFromPort(context: CallContext, port: Port): void {

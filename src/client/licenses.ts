@@ -16,7 +16,7 @@ import {
   NotLicensedError,
 } from '../errors.js';
 import { LeaseKeeper } from '../leases/lease-keeper.js';
-import { LeaseTable, type TrackedLease } from '../leases/lease-table.js';
+import { type LeasePhase, LeaseTable, type TrackedLease } from '../leases/lease-table.js';
 import { LicenseCache } from '../leases/license-cache.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import type { Signal } from '../signal.js';
@@ -31,10 +31,13 @@ import { forwardEvents } from './forward-events.js';
 import { Holdings } from './holdings.js';
 import { Lease, type LeaseHost } from './lease.js';
 import { featuresFor, type PortLicenseType } from './license-types.js';
-import type { LogFn } from './logger.js';
+import { type LogFn, SILENT_LOG } from './logger.js';
 import { connectionSettings, type ResolvedOptions } from './options.js';
 import { Port, type PortHost } from './port.js';
 import { clientStatus } from './status.js';
+
+/** The phases of a lease whose seat is still this client's (every one but lost and released). */
+const STILL_HELD: readonly LeasePhase[] = Object.freeze(['held', 'reconnecting', 'reclaiming', 'migrating']);
 
 /** What the machinery needs of the facade. */
 export interface LicensesContext {
@@ -187,7 +190,9 @@ export class Licenses {
     operation: string,
   ): Promise<Lease> {
     const id = `${this.#idPrefix}-${this.#nextLease++}`;
-    this.#holdings.startWaiting(id, feature);
+    // Only an acquire that waits can be in a server's queue (its queue-position pushes name it).
+    const queues = wait !== undefined && wait > 0;
+    if (queues) this.#holdings.startWaiting(id, feature);
     try {
       const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
       this.#inflight.add(acquiring);
@@ -205,10 +210,13 @@ export class Licenses {
         await lease.release();
         throw closed;
       }
-      this.#context.log('info', 'lease granted', { lease: id, feature, count, server: link.server });
+      const log = this.#context.log;
+      if (log !== SILENT_LOG) {
+        log('info', 'lease granted', { lease: id, feature, count, server: link.server });
+      }
       return lease;
     } finally {
-      this.#holdings.stopWaiting(id);
+      if (queues) this.#holdings.stopWaiting(id);
     }
   }
 
@@ -252,8 +260,9 @@ export class Licenses {
     this.#cache.remove(id);
     this.#holdings.forget(id);
     const server = this.#table.get(id)?.server;
-    await this.#keeper.release([id]);
-    this.#context.log('debug', 'lease released', { lease: id, server });
+    await this.#keeper.releaseOne(id);
+    const log = this.#context.log;
+    if (log !== SILENT_LOG) log('debug', 'lease released', { lease: id, server });
     if (server !== undefined) this.#dropIfRetiredAndEmpty(server);
   }
 
@@ -339,11 +348,11 @@ export class Licenses {
   }
 
   #holdsOn(server: string): boolean {
-    return this.#table.hasOn(server, ['held', 'reconnecting', 'reclaiming', 'migrating']);
+    return this.#table.hasOn(server, STILL_HELD);
   }
 
   /** A server removed by a reload is let go once this client holds nothing there. */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (!this.#holdsOn(server)) void this.servers.dropRetired(server);
+    if (this.servers.isRetired(server) && !this.#holdsOn(server)) void this.servers.dropRetired(server);
   }
 }

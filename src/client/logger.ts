@@ -41,10 +41,16 @@ function fieldsFirst(logger: object): boolean {
   );
 }
 
+/**
+ * The log function of a client with no logger and no `NODE_DEBUG=lv-license`: hot paths compare against it
+ * to skip building the fields of a line nobody reads.
+ */
+export const SILENT_LOG: LogFn = () => {};
+
 /** Wraps a logger (or none) into a log function that never throws. */
 export function makeLog(logger: Logger | undefined): LogFn {
   if (logger === undefined) {
-    if (!nodeDebug.enabled) return () => {};
+    if (!nodeDebug.enabled) return SILENT_LOG;
     return (level, message, fields) => nodeDebug('%s %s %j', level, message, fields ?? {});
   }
   let sink: Logger = logger;

@@ -181,7 +181,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         ? state.connection
         : undefined;
     const connection = open ?? (await this.connection(options.signal));
-    const started = this.#settings.now();
+    // An acquire's time is not the server's latency (it may wait in a queue): only other requests count.
+    const started = op === 'acquire' ? 0 : this.#settings.now();
     try {
       const result = await connection.request(op, params, {
         signal: options.signal,

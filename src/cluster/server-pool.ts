@@ -39,11 +39,19 @@ import { ServerLink } from './server-link.js';
 /** What one acquire call learnt across its passes. */
 interface Attempt {
   /** The servers' errors of the last pass that got any. */
-  errors: LicenseError[];
-  /** Servers that may hold a seat under the lease id although no grant reached us. */
-  readonly uncertain: Set<string>;
+  errors: readonly LicenseError[];
+  /** Servers that may hold a seat under the lease id although no grant reached us (made when one does). */
+  uncertain: Set<string> | undefined;
   granted: Granted | undefined;
 }
+
+/** Notes that `server` may hold a seat under the attempt's lease id. */
+function uncertainAt(attempt: Attempt, server: string): void {
+  attempt.uncertain ??= new Set();
+  attempt.uncertain.add(server);
+}
+
+const NO_ERRORS: readonly LicenseError[] = Object.freeze([]);
 
 /** The prioritized servers. */
 export class ServerPool extends EventEmitter<ServerPoolEvents> {
@@ -195,7 +203,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
    * `NoServerRespondingError` when none answered before the deadline, or the abort reason.
    */
   async acquire(request: AcquireRequest): Promise<Granted> {
-    const attempt: Attempt = { errors: [], uncertain: new Set(), granted: undefined };
+    const attempt: Attempt = { errors: NO_ERRORS, uncertain: undefined, granted: undefined };
     try {
       let granted: Granted;
       try {
@@ -204,11 +212,11 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       } catch (err) {
         granted = await this.#retry(err, request, attempt);
       }
-      attempt.uncertain.delete(granted.link.server);
+      attempt.uncertain?.delete(granted.link.server);
       return granted;
     } catch (err) {
       // A grant that raced with the deadline or an abort: that seat is not ours to keep.
-      if (attempt.granted !== undefined) attempt.uncertain.add(attempt.granted.link.server);
+      if (attempt.granted !== undefined) uncertainAt(attempt, attempt.granted.link.server);
       if (isLicenseError(err) && !request.signal.aborted) throw err;
       if (request.signal.aborted) {
         // At the deadline, what the servers said is more useful than "time is up".
@@ -221,7 +229,9 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     } finally {
       // An acquire whose answer never came may still have taken a seat under this id: the lease keeper
       // gives such ids back (never the one that was granted and is now held).
-      for (const server of attempt.uncertain) this.emit('uncertain', { server, lease: request.lease });
+      if (attempt.uncertain !== undefined) {
+        for (const server of attempt.uncertain) this.emit('uncertain', { server, lease: request.lease });
+      }
     }
   }
 
@@ -277,6 +287,12 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     return retired;
   }
 
+  /** Whether `server` is one a reload removed (its link is kept while it holds seats). */
+  isRetired(server: string): boolean {
+    for (const link of this.#retired) if (link.server === server) return true;
+    return false;
+  }
+
   /** Closes a retired server's link (once it holds nothing for this client). */
   async dropRetired(server: string): Promise<void> {
     const link = [...this.#retired].find((l) => l.server === server);
@@ -316,7 +332,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       if (signal.aborted) throw abortError(signal, request.operation);
       // Sent and never answered (the connection cut, no answer in time, an abort): the server may hold
       // a seat under this id, which is given back once it is reachable.
-      const onUnsettled = () => attempt.uncertain.add(link.server);
+      const onUnsettled = () => uncertainAt(attempt, link.server);
       try {
         const result = await link.request('acquire', { lease, feature, count }, { signal, onUnsettled });
         attempt.granted = { link, result };
@@ -358,7 +374,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
         {
           signal,
           timeout: wait + this.#settings.requestTimeout,
-          onUnsettled: () => attempt.uncertain.add(link.server),
+          onUnsettled: () => uncertainAt(attempt, link.server),
         },
       );
       attempt.granted = { link, result };

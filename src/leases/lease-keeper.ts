@@ -82,7 +82,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
    */
   async release(ids: readonly string[]): Promise<void> {
     const [only] = ids;
-    if (ids.length === 1 && only !== undefined) return this.#releaseOne(only);
+    if (ids.length === 1 && only !== undefined) return this.releaseOne(only);
     const steps = ids.map((id) => this.#steps.get(id)).filter((p) => p !== undefined);
     const byServer = new Map<string, string[]>();
     for (const id of ids) {
@@ -105,7 +105,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   }
 
   /** {@link LeaseKeeper.release} of one id (every `lease.release()`): no maps or arrays to build. */
-  async #releaseOne(id: string): Promise<void> {
+  async releaseOne(id: string): Promise<void> {
     const step = this.#steps.get(id);
     const record = this.#table.get(id);
     if (record !== undefined) {

@@ -4,7 +4,6 @@
  */
 import { FEATURE_PATTERN, LEASE_ID_PATTERN } from './constants.js';
 import {
-  collect,
   type FieldContext,
   fieldError,
   isRecord,
@@ -121,14 +120,21 @@ function readFeatures(obj: Record<string, unknown>, ctx: FieldContext): Record<s
  * ```
  */
 export function parseResult<Op extends RequestOp>(op: Op, value: unknown): ResultOf<Op> | ProtocolError {
-  const ctx: FieldContext = {
-    what: `${op} result`,
-    path: 'result.',
-    id: null,
-    code: ReturnCode.LV_UNKNOWN_SERVER_ERROR,
-  };
   if (!isRecord(value))
     return new ProtocolError('invalid-message', `${op} result: not a JSON object.`, { field: 'result' });
   const read = RESULTS[op] as (obj: Record<string, unknown>, ctx: FieldContext) => ResultOf<Op>;
-  return collect(() => read(value, ctx));
+  try {
+    return read(value, CONTEXTS[op]);
+  } catch (err) {
+    if (err instanceof ProtocolError) return err;
+    throw err;
+  }
 }
+
+/** The field context of each op's result, made once (every answer is checked with one). */
+const CONTEXTS = Object.fromEntries(
+  Object.keys(RESULTS).map((op): [string, FieldContext] => [
+    op,
+    { what: `${op} result`, path: 'result.', id: null, code: ReturnCode.LV_UNKNOWN_SERVER_ERROR },
+  ]),
+) as Record<RequestOp, FieldContext>;

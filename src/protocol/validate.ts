@@ -184,6 +184,11 @@ function parsePush(value: Record<string, unknown>): Push | ProtocolError {
 
 function parseResponse(value: Record<string, unknown>): Response | ProtocolError {
   const rawId = value.id;
+  // A success with a good id and an object result (nearly every frame): nothing to build but the answer.
+  const result = value.result;
+  if (value.ok === true && Number.isSafeInteger(rawId) && (rawId as number) >= 1 && isRecord(result)) {
+    return { id: rawId as number, ok: true, result };
+  }
   const idCtx: FieldContext = { what: 'response', path: '', id: null, code: MALFORMED };
   const id = rawId === null ? null : collect(() => readInteger(value, 'id', idCtx, 1));
   if (id instanceof ProtocolError) return id;
