@@ -7,6 +7,7 @@ import { ProtocolError } from './protocol-error.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
+const NEWLINE = '\n';
 
 /**
  * Encodes one message as a frame: its JSON text and a `\n`.
@@ -29,14 +30,17 @@ export function encodeFrame(message: object, maxFrameBytes: number = DEFAULT_MAX
   if (json === undefined || !json.startsWith('{')) {
     throw new ProtocolError('invalid-message', 'A frame must hold a JSON object.');
   }
-  const size = Buffer.byteLength(json, 'utf8');
-  if (size > maxFrameBytes) {
-    throw new ProtocolError(
-      'frame-too-large',
-      `The message is ${size} bytes, over the ${maxFrameBytes}-byte frame limit.`,
-    );
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: most frames are surely small enough, without counting.
+  if (json.length * 3 > maxFrameBytes) {
+    const size = Buffer.byteLength(json, 'utf8');
+    if (size > maxFrameBytes) {
+      throw new ProtocolError(
+        'frame-too-large',
+        `The message is ${size} bytes, over the ${maxFrameBytes}-byte frame limit.`,
+      );
+    }
   }
-  return Buffer.from(`${json}\n`, 'utf8');
+  return Buffer.from(json + NEWLINE, 'utf8');
 }
 
 /** One result of {@link FrameDecoder}: a decoded frame, or why a line was refused. */

@@ -129,23 +129,52 @@ const PARAMS: ParamsReaders = {
  */
 export function parseRequest(value: unknown): Request | ProtocolError {
   if (!isRecord(value)) return notAnObject('request');
-  const idCtx: FieldContext = { what: 'request', path: '', id: null, code: MALFORMED };
-  const id = collect(() => readInteger(value, 'id', idCtx, 1));
-  if (id instanceof ProtocolError) return id;
-  return collect(() => {
-    const ctx: FieldContext = { what: 'request', path: '', id, code: ReturnCode.LV_INVALID_API_PARAMETER };
-    const op = readString(value, 'op', ctx);
+  let id: number;
+  try {
+    id = readInteger(value, 'id', REQUEST_ID_CONTEXT, 1);
+  } catch (err) {
+    return protocolError(err);
+  }
+  try {
+    const op = readString(value, 'op', REQUEST_CONTEXT);
     if (!(REQUEST_OPS as readonly string[]).includes(op)) {
       fieldError(
-        { ...ctx, code: ReturnCode.LV_NOT_IMPLEMENTED },
+        { ...REQUEST_CONTEXT, code: ReturnCode.LV_NOT_IMPLEMENTED },
         'op',
         `names an unknown operation ${JSON.stringify(op)}`,
       );
     }
-    const params = PARAMS[op as RequestOp](value, { ...ctx, what: `${op} request` });
+    const params = PARAMS[op as RequestOp](value, PARAMS_CONTEXTS[op as RequestOp]);
     return { id, op, ...params } as Request;
-  });
+  } catch (err) {
+    // The shared contexts carry no id: the error gets the request's own here (the rare path).
+    const error = protocolError(err);
+    return new ProtocolError(error.reason, error.message, {
+      fatal: error.fatal,
+      code: error.code,
+      id,
+      ...(error.field === undefined ? {} : { field: error.field }),
+    });
+  }
 }
+
+/** `err` when it is a ProtocolError; anything else is a bug, thrown on. */
+function protocolError(err: unknown): ProtocolError {
+  if (err instanceof ProtocolError) return err;
+  throw err;
+}
+
+/** The field contexts of a request, made once (every request is checked with them). */
+const REQUEST_ID_CONTEXT: FieldContext = { what: 'request', path: '', id: null, code: MALFORMED };
+const REQUEST_CONTEXT: FieldContext = {
+  what: 'request',
+  path: '',
+  id: null,
+  code: ReturnCode.LV_INVALID_API_PARAMETER,
+};
+const PARAMS_CONTEXTS = Object.fromEntries(
+  REQUEST_OPS.map((op): [string, FieldContext] => [op, { ...REQUEST_CONTEXT, what: `${op} request` }]),
+) as Record<RequestOp, FieldContext>;
 
 const PUSH_KINDS = ['lease-revoked', 'shutdown', 'queue-position'] as const;
 

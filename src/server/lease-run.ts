@@ -17,13 +17,6 @@ import type { Request } from '../protocol/messages.js';
 /** Requests of one run with the store at once, at most (as many as a connection's inbox holds). */
 export const MAX_RUN = 256;
 
-/** The lease ids a request names, when it can be part of a run; `undefined` when it cannot. */
-function leasesOf(request: Request): readonly string[] | undefined {
-  if (request.op === 'acquire') return [request.lease];
-  if (request.op === 'release') return request.leases;
-  return undefined;
-}
-
 /** One connection's run (see above): the lease ids it names, and how many of its requests are unanswered. */
 export class LeaseRun {
   /** The operation of every request in the run. */
@@ -47,20 +40,23 @@ export class LeaseRun {
    */
   admits(request: Request): boolean {
     if (request.op !== this.op || this.#pending >= MAX_RUN) return false;
-    const leases = leasesOf(request);
-    return leases !== undefined && !leases.some((lease) => this.#leases.has(lease));
+    if (request.op === 'acquire') return !this.#leases.has(request.lease);
+    return request.op === 'release' && !request.leases.some((lease) => this.#leases.has(lease));
   }
 
   /** Counts `request` in the run until `answered` settles (whichever way). */
   add(request: Request, answered: Promise<unknown>): void {
-    for (const lease of leasesOf(request) ?? []) this.#leases.add(lease);
+    if (request.op === 'acquire') this.#leases.add(request.lease);
+    else if (request.op === 'release') for (const lease of request.leases) this.#leases.add(lease);
     this.#pending += 1;
-    const settled = () => {
-      this.#pending -= 1;
-      if (this.#pending === 0) for (const listener of this.#onIdle.splice(0)) listener();
-    };
-    answered.then(settled, settled);
+    answered.then(this.#settled, this.#settled);
   }
+
+  /** One of the run's requests was answered (one function for all of them, not one per request). */
+  readonly #settled = (): void => {
+    this.#pending -= 1;
+    if (this.#pending === 0) for (const listener of this.#onIdle.splice(0)) listener();
+  };
 
   /** Whether every request of the run has been answered. */
   get idle(): boolean {

@@ -159,19 +159,20 @@ export class LicensePools {
   acquire(req: AcquireRequest): AcquireOutcome {
     const key = pairKey(req.account, req.id);
     const before = this.#waiting.get(key)?.waiter;
-    const outcome = this.#acquire(req);
+    const outcome = this.#acquire(req, key);
     if (before === undefined || this.#waiting.get(key)?.waiter === before) return outcome;
     return { ...outcome, replaced: { ...before } };
   }
 
-  #acquire(req: AcquireRequest): AcquireOutcome {
+  /** {@link Pools.acquire}, with `key` = `pairKey(account, id)` made once. */
+  #acquire(req: AcquireRequest, key: string): AcquireOutcome {
     const { account, id, feature, count, owner, requestId } = req;
     if (!Number.isSafeInteger(count) || count < 1) {
       return conflict(`An acquire must ask for a whole number of seats, at least 1, not ${count}.`);
     }
     const now = this.#now();
     const wait = req.wait !== undefined && req.wait > 0 ? req.wait : 0;
-    const held = this.#leases.get(pairKey(account, id));
+    const held = this.#leases.get(key);
     if (held !== undefined) {
       if (held.feature !== feature || held.count !== count) {
         return conflict(
@@ -182,7 +183,7 @@ export class LicensePools {
       held.owner = owner;
       return { kind: 'granted', lease: { ...held }, reclaimed: true };
     }
-    const pending = this.#waiting.get(pairKey(account, id));
+    const pending = this.#waiting.get(key);
     if (pending !== undefined) {
       const waiter = pending.waiter;
       if (waiter.feature !== feature || waiter.count !== count) {
@@ -213,7 +214,7 @@ export class LicensePools {
     if (queue === undefined && inUse + count <= total) {
       return {
         kind: 'granted',
-        lease: { ...this.#grant(account, id, feature, count, owner, now) },
+        lease: { ...this.#grant(account, id, feature, count, owner, now, key, pool) },
         reclaimed: false,
       };
     }
@@ -224,7 +225,7 @@ export class LicensePools {
     };
     if (queue === undefined) this.#queues.set(pool, [entry]);
     else queue.push(entry);
-    this.#waiting.set(pairKey(account, id), entry);
+    this.#waiting.set(key, entry);
     return { kind: 'queued', position: entry.reported };
   }
 
@@ -263,12 +264,13 @@ export class LicensePools {
     const unknown: string[] = [];
     const leases: LeaseRecord[] = [];
     for (const id of new Set(ids)) {
-      const lease = this.#leases.get(pairKey(account, id));
+      const key = pairKey(account, id);
+      const lease = this.#leases.get(key);
       if (lease === undefined) {
         unknown.push(id);
         continue;
       }
-      this.#removeLease(lease);
+      this.#removeLease(lease, key);
       released.push(id);
       leases.push({ ...lease });
     }
@@ -313,7 +315,7 @@ export class LicensePools {
         const { account, id, feature, count, owner } = head.waiter;
         if (this.#usedOf(pool) + count > (this.total(account, feature) ?? 0)) break;
         this.#removeWaiter(head);
-        const lease = this.#grant(account, id, feature, count, owner, now);
+        const lease = this.#grant(account, id, feature, count, owner, now, pairKey(account, id), pool);
         result.granted.push({ waiter: { ...head.waiter }, lease: { ...lease } });
       }
       queue.forEach((entry, index) => {
@@ -370,6 +372,7 @@ export class LicensePools {
     return this.#used.get(pool) ?? 0;
   }
 
+  /** Records a new lease; `key` is `pairKey(account, id)` and `pool` is `pairKey(account, feature)`. */
   #grant(
     account: string,
     id: string,
@@ -377,6 +380,8 @@ export class LicensePools {
     count: number,
     owner: number,
     now: number,
+    key: string,
+    pool: string,
   ): LeaseRecord {
     const lease: LeaseRecord = {
       id,
@@ -387,14 +392,14 @@ export class LicensePools {
       expiresAt: now + this.#leaseTtl,
       owner,
     };
-    this.#leases.set(pairKey(account, id), lease);
-    const pool = pairKey(account, feature);
+    this.#leases.set(key, lease);
     this.#used.set(pool, this.#usedOf(pool) + count);
     return lease;
   }
 
-  #removeLease(lease: LeaseRecord): void {
-    this.#leases.delete(pairKey(lease.account, lease.id));
+  /** Forgets a lease; `key` is `pairKey(lease.account, lease.id)` when the caller has it. */
+  #removeLease(lease: LeaseRecord, key = pairKey(lease.account, lease.id)): void {
+    this.#leases.delete(key);
     const pool = pairKey(lease.account, lease.feature);
     const left = this.#usedOf(pool) - lease.count;
     if (left > 0) this.#used.set(pool, left);

@@ -347,9 +347,8 @@ export class Session {
         item();
         continue;
       }
-      const pending = this.#handle(item);
-      if (pending === undefined) continue;
-      const answered = this.#logged(item, pending);
+      const answered = this.#handle(item);
+      if (answered === undefined) continue;
       const joined = run ?? LeaseRun.startedBy(item);
       if (joined !== undefined) {
         joined.add(item, answered);
@@ -378,14 +377,15 @@ export class Session {
     }
   }
 
-  /** `pending`, with a failure to answer it logged instead of thrown. */
-  #logged(request: Request, pending: Promise<void>): Promise<void> {
-    return pending.catch((err: unknown) => {
-      this.#host.log(`connection ${this.id}: ${request.op} was not answered: ${(err as Error).message}`);
-    });
+  /** A request whose answer could not be given: logged, never thrown. */
+  #unanswered(request: Request, err: unknown): void {
+    this.#host.log(`connection ${this.id}: ${request.op} was not answered: ${(err as Error).message}`);
   }
 
-  /** Handles one request; returns a promise when the answer waits for the store. */
+  /**
+   * Handles one request; returns a promise when the answer waits for the store. The promise never
+   * rejects: a failure to answer is logged.
+   */
   #handle(request: Request): Promise<void> | undefined {
     this.#host.record(this, request);
     const injected = this.#host.takeFault(request.op);
@@ -404,8 +404,20 @@ export class Session {
       const result = handler(request as never);
       if (!(result instanceof Promise)) return void this.#done(request, result, started);
       return result.then(
-        (value) => this.#done(request, value, started),
-        (err: unknown) => this.#failed(request, err, started),
+        (value) => {
+          try {
+            this.#done(request, value, started);
+          } catch (err) {
+            this.#unanswered(request, err);
+          }
+        },
+        (err: unknown) => {
+          try {
+            this.#failed(request, err, started);
+          } catch (failure) {
+            this.#unanswered(request, failure);
+          }
+        },
       );
     } catch (err) {
       this.#failed(request, err, started);
@@ -646,7 +658,7 @@ export class Session {
         const pending = this.#handle(request);
         if (pending === undefined) continue;
         run ??= LeaseRun.startedBy(request);
-        run?.add(request, this.#logged(request, pending));
+        run?.add(request, pending);
       }
       await run?.whenIdle();
     } finally {
