@@ -194,15 +194,25 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       else if (op === 'renew') this.#epochs.renewed(result as ResultOf<'renew'>);
       return result;
     } catch (err) {
-      if (isNoAnswer(err)) {
-        connection.destroy(err);
-      } else if (isLicenseError(err) && !err.retryable) {
-        this.health.noteError(err);
-      }
+      this.#requestFailed(connection, err);
       throw err;
     } finally {
-      if (this.#leaving === connection && connection.pendingCount === 0) this.leaveIfDraining();
+      this.#answered(connection);
     }
+  }
+
+  /** A request on `connection` got no answer (the connection goes: the server is not answering) or a fatal one. */
+  #requestFailed(connection: Connection, err: unknown): void {
+    if (isNoAnswer(err)) {
+      connection.destroy(err);
+    } else if (isLicenseError(err) && !err.retryable) {
+      this.health.noteError(err);
+    }
+  }
+
+  /** A request on `connection` ended: a draining server is left once its last answer is in. */
+  #answered(connection: Connection): void {
+    if (this.#leaving === connection && connection.pendingCount === 0) this.leaveIfDraining();
   }
 
   /**
@@ -243,7 +253,44 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     }
   }
 
-  async #releaseOnce(leases: readonly string[], onUnsettled?: () => void): Promise<void> {
+  #releaseOnce(leases: readonly string[], onUnsettled?: () => void): Promise<void> {
+    const state = this.#state;
+    // The common case (every lease.release()): connected, one frame, no async frame but the request's.
+    if (
+      (state.kind === 'up' || state.kind === 'draining') &&
+      state.connection.state === 'open' &&
+      leases.length <= idsPerFrame(this.session?.maxFrameBytes)
+    ) {
+      return this.#releaseFrame(state.connection, leases as string[], onUnsettled);
+    }
+    return this.#releaseAnyway(leases, onUnsettled);
+  }
+
+  /** One `release` frame on an open connection: {@link ServerLink.request}'s bookkeeping, for a release. */
+  async #releaseFrame(
+    connection: Connection,
+    leases: string[],
+    onUnsettled: (() => void) | undefined,
+  ): Promise<void> {
+    const epochs = this.#epochs.forRelease(leases);
+    const started = this.#settings.now();
+    try {
+      await connection.request('release', epochs === undefined ? { leases } : { leases, epochs }, {
+        timeout: this.#settings.requestTimeout,
+        onUnsettled,
+      });
+      this.health.measured(this.#settings.now() - started);
+    } catch (err) {
+      this.#requestFailed(connection, err);
+      throw err;
+    } finally {
+      this.#answered(connection);
+    }
+    this.#epochs.released(leases);
+  }
+
+  /** A release that may need a dial first, or several frames. */
+  async #releaseAnyway(leases: readonly string[], onUnsettled?: () => void): Promise<void> {
     if (!this.isUp) {
       const state = this.#state;
       // A server that stopped answering is not waited for: every release would stall for the deadline.

@@ -112,7 +112,16 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       const lost = record.state === 'lost';
       this.#table.transition(record, 'released');
       this.#table.delete(id);
-      if (!lost) await this.#releaseOn(record.server, [id]);
+      if (!lost) {
+        // #releaseOn, without an async frame of its own (one per lease.release()).
+        const server = record.server;
+        try {
+          await this.#servers.release(server, [id]);
+        } catch (err) {
+          this.#releaseFailed(server, [id], err);
+        }
+        this.#schedule(server);
+      }
     }
     if (step !== undefined) await step;
   }
@@ -122,18 +131,23 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     try {
       await this.#servers.release(server, leases);
     } catch (err) {
-      for (const id of leases) this.#orphan(server, id);
-      this.#options.log(
-        'warn',
-        'release failed; the seats go back when the server is reachable again, or by their TTL',
-        {
-          server,
-          leases,
-          error: asLicenseError(err, server).message,
-        },
-      );
+      this.#releaseFailed(server, leases, err);
     }
     this.#schedule(server);
+  }
+
+  /** `leases` could not be given back on `server` now: kept as orphans for when it is reachable. */
+  #releaseFailed(server: string, leases: readonly string[], err: unknown): void {
+    for (const id of leases) this.#orphan(server, id);
+    this.#options.log(
+      'warn',
+      'release failed; the seats go back when the server is reachable again, or by their TTL',
+      {
+        server,
+        leases,
+        error: asLicenseError(err, server).message,
+      },
+    );
   }
 
   /** Gives back everything: the table's leases and the ids servers may still hold (the client is closing). */
