@@ -63,6 +63,9 @@ export interface ConnectionSettings {
  */
 const ANSWERS_PER_TURN = 64;
 
+/** Requests in a `batch` frame, at least, when a tick's requests are split into two frames. */
+const FRAME_MIN = 4;
+
 /** How long `close()` waits for the server to acknowledge the end of the stream. */
 const CLOSE_GRACE_MS = 2_000;
 
@@ -165,8 +168,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /**
    * Sends the acquires (without `wait`) and releases made in the same tick together, in `batch` frames of
-   * at most `max` requests: for a server whose `hello` result announced `batch` (protocol 1.2). A request
-   * made alone in its tick still leaves in a frame of its own, in the same tick: nothing waits for company.
+   * at most `max` requests: for a server whose `hello` result announced `batch` (protocol 1.2). Eight or
+   * more leave in two frames at least, so that the server answers the first while it works on the second.
+   * A request made alone in its tick still leaves in a frame of its own, in the same tick: nothing waits
+   * for company.
    */
   useBatches(max: number): void {
     this.#maxBatch = max >= 2 ? Math.min(max, MAX_BATCH_REQUESTS) : 0;
@@ -288,7 +293,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#state !== 'open') return; // their promises were rejected with the connection's error
     // A request aborted or timed out before it left is not sent at all.
     const live = queued.filter((request) => this.#pending.opOf(request.id) !== undefined);
-    for (let i = 0; i < live.length; i += this.#maxBatch) this.#sendGroup(live.slice(i, i + this.#maxBatch));
+    // Two frames at least (of FRAME_MIN requests or more): the server answers the first while it works on
+    // the second, and this side works on that answer meanwhile. In one frame, each side waits for the other.
+    const size = Math.min(this.#maxBatch, Math.max(FRAME_MIN, Math.ceil(live.length / 2)));
+    for (let i = 0; i < live.length; i += size) this.#sendGroup(live.slice(i, i + size));
   }
 
   /** One frame for `group`: the request itself when alone, else a `batch`, halved until it fits. */

@@ -95,6 +95,23 @@ describe('batching', () => {
     expect(server.inUse('FULL')).toBe(0);
   });
 
+  it("splits one tick's calls into two frames at least, so that the server answers one while the client sends", async () => {
+    const server = await startServer({ licenses: { TTS: 30 }, maxBatch: 128 });
+    const client = makeClient([server]);
+    await client.connect();
+    const leases = await Promise.all(Array.from({ length: 16 }, () => client.acquire('TTS')));
+    await Promise.all(Array.from({ length: 6 }, () => client.acquire('TTS')));
+    const sizes = server
+      .requests()
+      .filter((r) => r.op === 'batch')
+      .map((r) => r.params.requests);
+    // 16 calls: two frames of 8; 6 calls: a frame holds 4 at least, so 4 and the other 2.
+    expect(sizes).toEqual([8, 8, 4, 2]);
+    expect(server.inUse('TTS')).toBe(22);
+    await Promise.all(leases.map((l) => l.release()));
+    expect(server.inUse('TTS')).toBe(6);
+  });
+
   it('splits what one tick asks into batches of at most what the server takes', async () => {
     const server = await startServer({ licenses: { TTS: 20 }, maxBatch: 8 });
     const client = makeClient([server]);
