@@ -264,6 +264,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   /** Drops the connection at once, with `error` as the reason given to pending requests. */
   destroy(error?: LicenseError): void {
+    // Answers already received are answers (a request that timed out does not make them unanswered).
+    if (this.#state === 'open') this.#handleAllInbound();
     if (error !== undefined) this.#fail(error);
     else this.#socket.destroy();
   }

@@ -6,6 +6,7 @@
  */
 import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import { RequestTimeoutError } from '../../src/errors.js';
 import type { Connection } from '../../src/transport/connection.js';
 import { openConnection } from '../../src/transport/handshake.js';
 
@@ -112,6 +113,19 @@ describe('Connection: answers of one burst', () => {
     const connection = await connect(await burstServer((socket) => socket.resetAndDestroy()));
     const settled = await Promise.allSettled(
       Array.from({ length: BURST }, () => connection.request('ping', {})),
+    );
+    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
+  });
+
+  it('delivers the answers that waited when the client drops the connection in the middle of the burst', async () => {
+    const connection = await connect(await burstServer());
+    const settled = await Promise.allSettled(
+      Array.from({ length: BURST }, (_, i) =>
+        connection.request('ping', {}).then(() => {
+          // What a link does when another request of the connection got no answer in time.
+          if (i === 0) connection.destroy(new RequestTimeoutError('no answer in time (a test)'));
+        }),
+      ),
     );
     expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
   });
