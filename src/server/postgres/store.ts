@@ -332,6 +332,9 @@ export class PostgresStore implements LicenseStore {
 
   revokeAll(): Promise<LeaseRecord[]> {
     return this.#tx(async (c) => {
+      // As revoke(): locked first, so that a lease a call moves meanwhile is neither left out nor reported
+      // with its session's expiry from before that call.
+      await lockLeases(c, 'l.node = $1', [this.node]);
       const gone = await c.query(
         `DELETE FROM lv_license_leases l USING lv_license_sessions s
          WHERE s.id = l.session AND l.node = $1 AND s.expires_at > clock_timestamp() RETURNING ${LEASE_COLUMNS}`,
