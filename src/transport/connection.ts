@@ -109,7 +109,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#requestTimeout = settings.requestTimeout;
     this.#maxFrameBytes = settings.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
-    this.#pending = new PendingRequests(this.server);
+    // An answer that came before its request's deadline, and waits for its turn, is an answer.
+    this.#pending = new PendingRequests(this.server, () => {
+      if (this.#state === 'open') this.#handleAllInbound();
+    });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, settings.keepAliveDelay ?? DEFAULTS.keepAliveDelay);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));

@@ -34,9 +34,15 @@ export class PendingRequests {
   readonly #server: string;
   #nextId = 1;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
+  readonly #beforeSweep: (() => void) | undefined;
 
-  constructor(server: string) {
+  /**
+   * `beforeSweep` runs when a deadline is due, before any request is timed out: the connection settles
+   * the answers it has received and not handled yet (they came in time).
+   */
+  constructor(server: string, beforeSweep?: () => void) {
     this.#server = server;
+    this.#beforeSweep = beforeSweep;
   }
 
   /** How many requests are waiting for an answer. */
@@ -118,6 +124,7 @@ export class PendingRequests {
 
   /** Times out every request past its deadline; returns the earliest deadline left. */
   #sweep(now: number): number {
+    this.#beforeSweep?.();
     let next = Number.POSITIVE_INFINITY;
     for (const [id, entry] of [...this.#entries]) {
       if (entry.deadline <= now) {
