@@ -57,9 +57,18 @@ export class CallDeadlines {
   #closed: LicenseError | undefined;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
 
-  /** @param timeout - the operation timeout in ms, read at each call (it can change on a reload). */
-  constructor(timeout: () => number) {
+  readonly #settleReceived: (() => boolean) | undefined;
+  /** Whether the sweep due now already let the answers on hand settle first. */
+  #settled = false;
+
+  /**
+   * @param timeout - the operation timeout in ms, read at each call (it can change on a reload).
+   * @param settleReceived - handles the answers received and waiting for their turn; returns whether any
+   * were. A call whose answer came before its deadline is then not timed out.
+   */
+  constructor(timeout: () => number, settleReceived?: () => boolean) {
     this.#timeout = timeout;
+    this.#settleReceived = settleReceived;
   }
 
   /**
@@ -78,7 +87,10 @@ export class CallDeadlines {
   /** @internal A call ended (its `done()`). */
   end(call: Call): void {
     this.#calls.delete(call);
-    if (this.#calls.size === 0) this.#deadlines.clear();
+    if (this.#calls.size === 0) {
+      this.#deadlines.clear();
+      this.#settled = false;
+    }
   }
 
   /** Aborts every call in flight, and every call started from now on, with `reason`. */
@@ -89,6 +101,21 @@ export class CallDeadlines {
 
   /** Aborts every call past its deadline; returns the earliest deadline left. */
   #sweep(now: number): number {
+    if (!this.#settled && this.#settleReceived !== undefined) {
+      let due = false;
+      for (const call of this.#calls) {
+        if (call.deadline <= now && !call.aborted) {
+          due = true;
+          break;
+        }
+      }
+      // Answers that came in time: their calls end (done()) once their continuations ran; look again then.
+      if (due && this.#settleReceived()) {
+        this.#settled = true;
+        return now;
+      }
+    }
+    this.#settled = false;
     let next = Number.POSITIVE_INFINITY;
     for (const call of this.#calls) {
       if (call.deadline <= now) {

@@ -47,7 +47,10 @@ export class LicenseClient extends EventEmitter<LicenseClientEvents> implements 
   readonly #licenses: Licenses;
   readonly #metrics = new MetricsRecorder();
   /** The deadlines of the calls in flight, which close() aborts. */
-  readonly #calls = new CallDeadlines(() => this.#options.operationTimeout);
+  readonly #calls = new CallDeadlines(
+    () => this.#options.operationTimeout,
+    () => this.#licenses.servers.settleReceived(),
+  );
   #closing: Promise<void> | undefined;
   #unwatch: (() => void) | undefined;
 

@@ -35,6 +35,7 @@ export type PoolLink = Pick<
   | 'setCredentials'
   | 'close'
   | 'leaveIfDraining'
+  | 'settleReceived'
   | 'on'
 >;
 

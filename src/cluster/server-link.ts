@@ -101,6 +101,12 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     return this.health.session;
   }
 
+  /** {@link Connection.settleReceived} of the open connection, if any. */
+  settleReceived(): boolean {
+    const state = this.#state;
+    return (state.kind === 'up' || state.kind === 'draining') && state.connection.settleReceived();
+  }
+
   /** Whether an authenticated connection is open now (also while the server drains). */
   get isUp(): boolean {
     const state = this.#state;

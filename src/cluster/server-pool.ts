@@ -84,6 +84,17 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     return [...this.#retired];
   }
 
+  /**
+   * Handles at once, on every connection, the answers received and still waiting for their turn of the
+   * event loop (for a call's deadline that is due). Returns whether any were waiting.
+   */
+  settleReceived(): boolean {
+    let any = false;
+    for (const link of this.#links) any = link.settleReceived() || any;
+    for (const link of this.#retired) any = link.settleReceived() || any;
+    return any;
+  }
+
   /** `host:port` of every configured server, in priority order. */
   get addresses(): string[] {
     return this.#links.map((link) => link.server);

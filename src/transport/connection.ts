@@ -265,6 +265,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#closed;
   }
 
+  /**
+   * Handles at once the answers received and still waiting for their turn (see #handleInbound): for a
+   * deadline that is due, which must not take an answer that came in time for no answer. Returns whether
+   * any were waiting.
+   */
+  settleReceived(): boolean {
+    if (this.#state !== 'open' || this.#inboundAt >= this.#inbound.length) return false;
+    this.#handleAllInbound();
+    return true;
+  }
+
   /** Drops the connection at once, with `error` as the reason given to pending requests. */
   destroy(error?: LicenseError): void {
     // Answers already received are answers (a request that timed out does not make them unanswered).

@@ -67,6 +67,7 @@ class StubLink extends EventEmitter<ServerLinkEvents> {
   renew = async () => new Set<string>();
   release = async () => {};
   reacquire = async () => ({}) as never;
+  settleReceived = () => false;
   setCredentials = () => {};
   close = async () => {};
 }
