@@ -64,8 +64,8 @@ async function burstServer(after?: (socket: net.Socket) => void): Promise<number
   return (server.address() as net.AddressInfo).port;
 }
 
-async function connect(port: number): Promise<Connection> {
-  const { connection } = await openConnection({ host: '127.0.0.1', port, requestTimeout: 5_000 });
+async function connect(port: number, requestTimeout = 5_000): Promise<Connection> {
+  const { connection } = await openConnection({ host: '127.0.0.1', port, requestTimeout });
   cleanups.push(() => connection.destroy());
   return connection;
 }
@@ -99,6 +99,24 @@ describe('Connection: answers of one burst', () => {
     expect(turns[128]).toBeGreaterThan(turns[64] as number);
     // Every follow-up was answered (the server answers them one by one).
     await Promise.all(followUps);
+  });
+
+  it('does not time out a request whose answer arrived before its deadline and waits for its turn', async () => {
+    const timeout = 300;
+    const connection = await connect(await burstServer(), timeout);
+    const sent = Date.now();
+    const settled = await Promise.allSettled(
+      Array.from({ length: BURST }, (_, i) =>
+        connection.request('ping', {}).then(() => {
+          // The application's work on the first answer (or a busy process) takes the turn past the
+          // deadline of the requests whose answers already came, in the same chunk, and wait for the next.
+          if (i === 0) while (Date.now() < sent + timeout + 50) {}
+        }),
+      ),
+    );
+    const failed = settled.filter((s) => s.status === 'rejected') as PromiseRejectedResult[];
+    // Every answer was on this side before the deadline: none is "no answer in time".
+    expect(failed.map((f) => (f.reason as Error).name)).toEqual([]);
   });
 
   it('still delivers the answers that waited when the server ends the connection right behind them', async () => {
