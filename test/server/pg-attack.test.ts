@@ -330,4 +330,45 @@ describe.skipIf(!postgresAvailable)('PostgresStore lock order', () => {
       await b.close();
     }
   });
+  // A drain decides each pool in a statement (and a transaction) of its own, holding no lock between two
+  // pools, so another call can come between them: the store's model test checks races against that
+  // (a drain may be split between its pools). Here revokeAll comes between the FULL pool and the TTS pool.
+  it('a drain decides each pool on its own: a revokeAll can come between two of its pools', async () => {
+    const url = await pg.database('split');
+    const a = await PostgresStore.connect({ connectionString: url, leaseTtl: 30_000, migrate: true });
+    const db = new pgLib.Client({ connectionString: url });
+    await db.connect();
+    const operator = new pgLib.Client({ connectionString: url });
+    await operator.connect();
+    const take = (id: string, feature: string, owner: number, wait?: number) =>
+      a.acquire({ account: 'acme', id, feature, count: 1, owner, requestId: 1, ...(wait ? { wait } : {}) });
+    try {
+      await a.setTotal('acme', 'FULL', 1);
+      await a.setTotal('acme', 'TTS', 1);
+      expect((await take('x', 'FULL', 1)).kind).toBe('granted');
+      expect((await take('y', 'TTS', 1)).kind).toBe('granted');
+      expect((await take('wf', 'FULL', 2, 60_000)).kind).toBe('queued');
+      expect((await take('wt', 'TTS', 2, 60_000)).kind).toBe('queued');
+      // TTS has a free seat for wt; FULL is full (x).
+      expect((await a.release('acme', ['y'])).released).toEqual(['y']);
+      await operator.query('BEGIN');
+      await operator.query(
+        "SELECT 1 FROM lv_license_pools WHERE account = 'acme' AND feature = 'TTS' FOR UPDATE",
+      );
+      const pass = a.drain(); // decides FULL (nothing fits), then waits for the TTS pool
+      await waitingFor(db, 1);
+      // Between the two pools: x goes, FULL has a free seat the pass has already looked at.
+      expect((await a.revokeAll()).map((lease) => lease.id)).toEqual(['x']);
+      await operator.query('COMMIT');
+      const drained = await pass;
+      expect(drained.granted.map(({ lease }) => lease.id)).toEqual(['wt']);
+      // No single order of the two explains this (revokeAll first: wf is granted; the drain first: wt is
+      // revoked); the next pass grants wf.
+      expect((await a.drain()).granted.map(({ lease }) => lease.id)).toEqual(['wf']);
+    } finally {
+      await operator.end();
+      await db.end();
+      await a.close();
+    }
+  });
 });

@@ -22,6 +22,7 @@ import fc from 'fast-check';
 import { expect, it } from 'vitest';
 import type {
   AcquireRequest,
+  DrainResult,
   LicenseStore,
   PoolStatus,
   RenewResult,
@@ -69,6 +70,43 @@ const pair = (a: string, b: string): string => JSON.stringify([a, b]);
 const byCodePoint = (x: string, y: string): number => (x < y ? -1 : x > y ? 1 : 0);
 
 /** Every order of `items`. */
+/** One step of a race's schedule: a whole call, or the first or second part of a drain split after `k` pools. */
+interface ScheduleStep {
+  readonly i: number;
+  readonly part?: 'first' | 'second';
+  readonly k: number;
+}
+
+/**
+ * The schedules of a race where one drain is split in two (after 1 to 3 of its pools) with at least one
+ * other call between its parts: every order of the other calls, every place of the two parts.
+ */
+function drainSplits(calls: readonly RaceCall[]): ScheduleStep[][] {
+  const schedules: ScheduleStep[][] = [];
+  calls.forEach((call, d) => {
+    if (call.op !== 'drain') return;
+    const others = calls.map((_, i) => i).filter((i) => i !== d);
+    for (const order of permutations(others)) {
+      const slots = order.length + 2;
+      for (let first = 0; first < slots; first += 1) {
+        for (let second = first + 2; second < slots; second += 1) {
+          for (let k = 1; k <= 3; k += 1) {
+            const rest = order.map((i): ScheduleStep => ({ i, k: 0 }));
+            const schedule: ScheduleStep[] = [];
+            for (let slot = 0; slot < slots; slot += 1) {
+              if (slot === first) schedule.push({ i: d, part: 'first', k });
+              else if (slot === second) schedule.push({ i: d, part: 'second', k });
+              else schedule.push(rest.shift() as ScheduleStep);
+            }
+            schedules.push(schedule);
+          }
+        }
+      }
+    }
+  });
+  return schedules;
+}
+
 function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
   return items.flatMap((item, i) =>
@@ -119,6 +157,17 @@ interface ModelWaiter {
   deadlineHi: number;
   /** The last position the store told. */
   reported: number;
+}
+
+/** A drain the model is deciding, pool by pool (see {@link Harness.startDrain}). */
+interface DrainRun {
+  readonly node: number;
+  /** The pools where the node had waiters when the drain began, in the order it decides them. */
+  readonly pools: readonly string[];
+  /** The index in `pools` of the next pool to decide. */
+  next: number;
+  readonly expected: { granted: object[]; positions: object[]; refused: object[] };
+  readonly granted: ModelLease[];
 }
 
 /** What the stores must hold: the reference model of the rules. */
@@ -799,18 +848,77 @@ class Harness {
       this.model = trial.model;
       return;
     }
+    // A drain decides each pool on its own (on PostgreSQL, in a transaction of its own: no lock is held
+    // between two pools), so the other calls may also come between two of its pools.
+    for (const schedule of drainSplits(calls)) {
+      const trial = new Harness(this.subject, this.options);
+      trial.model = this.model.clone();
+      trial.step = this.step;
+      const runs = new Map<number, DrainRun>();
+      try {
+        for (const { i, part, k } of schedule) {
+          const call = calls[i] as RaceCall;
+          trial.replaying = { value: answers[i], b, a };
+          trial.doing = `${this.doing}, as ${schedule.map((s) => `${s.i + 1}${s.part === undefined ? '' : `(${s.part} ${s.k} pools)`}`).join(', ')}`;
+          if (part === undefined) {
+            await trial.apply(call);
+          } else if (part === 'first') {
+            const run = trial.startDrain(call.node);
+            // Not a split: the same as the whole drain at one place, tried above.
+            if (k >= run.pools.length) throw new Error(`${trial.doing}: the drain has no pool after ${k}`);
+            trial.drainPools(run, k, b, a);
+            runs.set(i, run);
+          } else {
+            const run = runs.get(i) as DrainRun;
+            trial.drainPools(run, run.pools.length, b, a);
+            trial.finishDrain(run, answers[i] as DrainResult, false);
+          }
+        }
+        trial.replaying = undefined;
+        for (let viewer = 0; viewer < this.subject.nodes.length; viewer += 1) await trial.observe(viewer);
+      } catch (err) {
+        failures.push(String(err instanceof Error ? err.message : err).split('\n')[0] as string);
+        continue;
+      }
+      tally('race:drain-split');
+      this.model = trial.model;
+      return;
+    }
     throw new Error(
       `${this.doing}: no order of these calls explains what the store answered and shows: ${JSON.stringify(answers)}\n${failures.join('\n')}`,
     );
   }
 
   async drain(node: number): Promise<void> {
-    const { model } = this;
-    const expected = { granted: [] as object[], positions: [] as object[], refused: [] as object[] };
-    const granted: ModelLease[] = [];
     const { value, b, a } = await this.timed(() => this.node(node).drain());
-    const pools = [...model.queues.keys()].sort(byCodePoint);
-    for (const key of pools) {
+    const run = this.startDrain(node);
+    this.drainPools(run, run.pools.length, b, a);
+    this.finishDrain(run, value);
+  }
+
+  /**
+   * A drain of `node` as the store makes one: the pools where `node` has waiters, read once at its start,
+   * in order, each decided on its own (a PostgreSQL store decides each pool in a transaction of its own).
+   */
+  startDrain(node: number): DrainRun {
+    const pools = [...this.model.queues.keys()]
+      .sort(byCodePoint)
+      .filter((key) => (this.model.queues.get(key) ?? []).some((w) => w.node === node));
+    return {
+      node,
+      pools,
+      next: 0,
+      expected: { granted: [], positions: [], refused: [] },
+      granted: [],
+    };
+  }
+
+  /** Decides the run's pools from where it stands up to (not including) the pool at `upTo`. */
+  drainPools(run: DrainRun, upTo: number, b: number, a: number): void {
+    const { model } = this;
+    const { node, expected, granted } = run;
+    for (; run.next < Math.min(upTo, run.pools.length); run.next += 1) {
+      const key = run.pools[run.next] as string;
       const queue = model.queues.get(key) ?? [];
       if (!queue.some((w) => w.node === node)) continue;
       const [account, feature] = JSON.parse(key) as [string, string];
@@ -844,6 +952,9 @@ class Harness {
         };
         used += head.count;
         granted.push(lease);
+        // A granted lease is in force at once: a call that comes between two pools of the drain sees it.
+        lease.seq = model.nextSeq();
+        model.leases.set(pair(lease.account, lease.id), lease);
         expected.granted.push({
           waiter: waiterView(head, node),
           lease: this.view(lease, node),
@@ -855,6 +966,14 @@ class Harness {
         expected.positions.push({ waiter: waiterView(waiter, node), position: index + 1 });
       }
     }
+  }
+
+  /**
+   * Checks what the store answered for the whole drain against the run, once every pool is decided. The
+   * grants take the order the store reports them in, unless calls came between the drain's pools
+   * (`reorder` false): they keep the order they were decided in.
+   */
+  finishDrain(run: DrainRun, value: DrainResult, reorder = true): void {
     for (const k of ['granted', 'positions', 'refused'] as const) tally(`drain:${k}`, value[k].length);
     const ofWaiter = (x: { waiter: Waiter }) => x.waiter;
     expect(
@@ -864,13 +983,11 @@ class Harness {
         refused: byPool(value.refused, ofWaiter),
       },
       this.doing,
-    ).toEqual(expected);
-    // Grant order is the order the store reports them in.
+    ).toEqual(run.expected);
+    if (!reorder) return;
     for (const { lease: record } of value.granted) {
-      const lease = granted.find((l) => l.account === record.account && l.id === record.id);
-      if (lease === undefined) continue;
-      lease.seq = model.nextSeq();
-      model.leases.set(pair(lease.account, lease.id), lease);
+      const lease = run.granted.find((l) => l.account === record.account && l.id === record.id);
+      if (lease !== undefined) lease.seq = this.model.nextSeq();
     }
   }
 
