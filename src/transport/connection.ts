@@ -21,6 +21,7 @@ import { ProtocolError } from '../protocol/protocol-error.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
 import type { Signal } from '../signal.js';
+import { InboundFrames } from './inbound.js';
 import { PendingRequests } from './pending.js';
 import { connectError } from './socket-errors.js';
 
@@ -57,12 +58,6 @@ export interface ConnectionSettings {
   keepAliveDelay?: number | undefined;
 }
 
-/**
- * Answers handled in one turn of the event loop before the frames after them wait for the next (a `batch`
- * answer counts each request it answers).
- */
-const ANSWERS_PER_TURN = 64;
-
 /** Requests in a `batch` frame, at least, when a tick's requests are split into two frames. */
 const FRAME_MIN = 4;
 
@@ -98,9 +93,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #batchQueue: Array<{ id: number; op: RequestOp } & Record<string, unknown>> = [];
   /** The `batch` frames in flight: their id, and the ids of the requests they carry. */
   readonly #batches = new Map<number, number[]>();
-  /** Frames received and not handled yet, from {@link Connection.#inboundAt} on (see #handleInbound). */
-  #inbound: DecodedItem[] = [];
-  #inboundAt = 0;
+  /** Frames received and not handled yet, handled a share per turn of the event loop. */
+  readonly #inbound = new InboundFrames({
+    handle: (item) => this.#onItem(item),
+    pending: () => this.#pending.size,
+    open: () => this.#state === 'open',
+  });
 
   constructor(socket: Socket, settings: ConnectionSettings) {
     super();
@@ -111,7 +109,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     // An answer that came before its request's deadline, and waits for its turn, is an answer.
     this.#pending = new PendingRequests(this.server, () => {
-      if (this.#state === 'open') this.#handleAllInbound();
+      if (this.#state === 'open') this.#inbound.handleAll();
     });
     socket.setNoDelay(true);
     socket.setKeepAlive(true, settings.keepAliveDelay ?? DEFAULTS.keepAliveDelay);
@@ -120,7 +118,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     socket.on('drain', () => this.#flush());
     socket.on('end', () => this.#onEnd());
     socket.on('error', (err) => {
-      this.#handleAllInbound();
+      this.#inbound.handleAll();
       this.#fail(connectError(this.server, err));
     });
     socket.once('close', () => this.#onClose());
@@ -242,10 +240,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * destroyed if the server does not close its side within a short grace period. Idempotent.
    */
   close(): Promise<void> {
-    if (this.#state === 'open') {
-      // Answers already received are answers, not casualties of the close.
-      this.#handleAllInbound();
-    }
+    // Answers already received are answers, not casualties of the close (handling one may end it).
+    if (this.#state === 'open') this.#inbound.handleAll();
     if (this.#state === 'open') {
       // Requests made in this tick (releases, say) leave before the end of the stream, as all others do.
       this.#sendBatched();
@@ -266,20 +262,18 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Handles at once the answers received and still waiting for their turn (see #handleInbound): for a
+   * Handles at once the answers received and still waiting for their turn (see transport/inbound.ts): for a
    * deadline that is due, which must not take an answer that came in time for no answer. Returns whether
    * any were waiting.
    */
   settleReceived(): boolean {
-    if (this.#state !== 'open' || this.#inboundAt >= this.#inbound.length) return false;
-    this.#handleAllInbound();
-    return true;
+    return this.#state === 'open' && this.#inbound.handleAll();
   }
 
   /** Drops the connection at once, with `error` as the reason given to pending requests. */
   destroy(error?: LicenseError): void {
     // Answers already received are answers (a request that timed out does not make them unanswered).
-    if (this.#state === 'open') this.#handleAllInbound();
+    if (this.#state === 'open') this.#inbound.handleAll();
     if (error !== undefined) this.#fail(error);
     else this.#socket.destroy();
   }
@@ -361,41 +355,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (this.#firstBytes.length < 80) {
       this.#firstBytes += chunk.subarray(0, 80 - this.#firstBytes.length).toString('latin1');
     }
-    const items = this.#decoder.push(chunk);
-    if (this.#inbound.length > 0) {
-      // Frames before these wait for the next turn: these go behind them.
-      for (const item of items) this.#inbound.push(item);
-      return;
-    }
-    this.#inbound = items;
-    this.#inboundAt = 0;
-    this.#handleInbound(ANSWERS_PER_TURN);
-  }
-
-  /**
-   * Handles the frames received, until `share` requests are answered: the rest wait for the next turn of
-   * the event loop, so that the requests those answers set off (a release after each grant) leave first.
-   * Without it, a connection with many calls in flight settles into one burst going back and forth, each
-   * side idle while the other works on it.
-   */
-  #handleInbound(share: number): void {
-    const items = this.#inbound;
-    const waiting = this.#pending.size;
-    while (this.#inboundAt < items.length) {
-      this.#onItem(items[this.#inboundAt++] as DecodedItem);
-      if (this.#state !== 'open') break;
-      if (waiting - this.#pending.size >= share && this.#inboundAt < items.length) {
-        setImmediate(() => this.#handleInbound(ANSWERS_PER_TURN));
-        return;
-      }
-    }
-    this.#inbound = [];
-    this.#inboundAt = 0;
-  }
-
-  /** Handles every frame still waiting for its turn: the connection is ending, and they came before. */
-  #handleAllInbound(): void {
-    if (this.#inboundAt < this.#inbound.length) this.#handleInbound(Number.POSITIVE_INFINITY);
+    this.#inbound.receive(this.#decoder.push(chunk));
   }
 
   #onItem(item: DecodedItem): void {
@@ -543,7 +503,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #onEnd(): void {
-    this.#handleAllInbound();
+    this.#inbound.handleAll();
     if (this.#state === 'open') {
       this.#fail(
         new SocketsError(`${this.server} closed the connection.`, {
@@ -563,7 +523,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   #onClose(): void {
-    if (this.#state === 'open') this.#handleAllInbound();
+    if (this.#state === 'open') this.#inbound.handleAll();
     const error =
       this.#state === 'open'
         ? new SocketsError(`The connection to ${this.server} was lost.`, { server: this.server })
