@@ -875,7 +875,12 @@ export class PostgresStore implements LicenseStore {
  * locked here, nothing moves them until the transaction ends.
  */
 async function lockLeases(c: PoolClient, where: string, values: unknown[]): Promise<void> {
-  await c.query(`SELECT 1 FROM lv_license_leases l WHERE ${where} FOR UPDATE`, values);
+  // In key order, whoever locks: two of these over the same rows (a shrink and a drain's revokeAll) then
+  // queue instead of deadlocking, as a scan order of their own could make them.
+  await c.query(
+    `SELECT 1 FROM lv_license_leases l WHERE ${where} ORDER BY l.account COLLATE "C", l.id COLLATE "C" FOR UPDATE`,
+    values,
+  );
 }
 
 /** A lease's columns, from `l` (the leases) and `s` (its session, whose expiry is the lease's). */
