@@ -200,13 +200,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     const id = this.#pending.nextId();
     if (this.#maxBatch > 0 && isBatchable(op, params)) {
-      const answer = this.#pending.track(
-        id,
-        op,
-        options.timeout ?? this.#requestTimeout,
-        options.signal,
-        options.onUnsettled,
-      );
+      const answer = this.#track(id, op, options);
       if (this.#batchQueue.length === 0) process.nextTick(() => this.#sendBatched());
       this.#batchQueue.push({ id, op, ...params });
       return answer as Promise<ResultOf<Op>>;
@@ -224,15 +218,20 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         }),
       );
     }
-    const answer = this.#pending.track(
+    const answer = this.#track(id, op, options);
+    this.#write(frame);
+    return answer as Promise<ResultOf<Op>>;
+  }
+
+  /** Waits for the answer to request `id`, with the request's deadline, signal and `onUnsettled`. */
+  #track(id: number, op: RequestOp, options: RequestOptions): Promise<unknown> {
+    return this.#pending.track(
       id,
       op,
       options.timeout ?? this.#requestTimeout,
       options.signal,
       options.onUnsettled,
     );
-    this.#write(frame);
-    return answer as Promise<ResultOf<Op>>;
   }
 
   /**

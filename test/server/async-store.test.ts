@@ -16,6 +16,7 @@ import { FAST } from '../helpers/cluster.js';
 import { HookStore } from '../helpers/hook-store.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
 import { SlowStore } from '../helpers/slow-store.js';
+import { countTurns } from '../helpers/turns.js';
 
 const servers: LicenseServer[] = [];
 const raws: RawClient[] = [];
@@ -63,17 +64,10 @@ describe('LicenseServer over a slow store', () => {
     raws.push(raw);
     await raw.next((f) => f.type === 'greeting');
     await raw.request('hello', { version: '1.2' });
-    // Counts the turns of the event loop (one per check phase) while the server works.
-    let turn = 0;
-    let counting = true;
-    const count = () => {
-      turn += 1;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
+    const turn = countTurns();
     const turns: Record<string, number> = {};
     store.before.acquire = (args) => {
-      turns[(args[0] as AcquireRequest).id] = turn;
+      turns[(args[0] as AcquireRequest).id] = turn.now();
     };
     const batch = (id: number, leases: string[]) =>
       JSON.stringify({
@@ -90,7 +84,7 @@ describe('LicenseServer over a slow store', () => {
     // Two batch frames in one write: the server reads them together.
     raw.sendRaw(`${batch(100, ['p-1', 'p-2'])}\n${batch(200, ['p-3', 'p-4'])}\n`);
     await raw.next((f) => f.id === 200);
-    counting = false;
+    turn.stop();
     expect(raw.frames.filter((f) => f.id === 100 || f.id === 200).map((f) => f.ok)).toEqual([true, true]);
     // One turn for each frame: the first answer was written (at the end of its tick) before the second
     // frame's acquires started, so a client works on it while the server works on the next.

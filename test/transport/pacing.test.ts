@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { RequestTimeoutError } from '../../src/errors.js';
 import type { Connection } from '../../src/transport/connection.js';
 import { openConnection } from '../../src/transport/handshake.js';
+import { countTurns } from '../helpers/turns.js';
 
 const GREETING = {
   type: 'greeting',
@@ -73,25 +74,18 @@ async function connect(port: number, requestTimeout = 5_000): Promise<Connection
 describe('Connection: answers of one burst', () => {
   it('handles 64 answers per turn: the requests the first ones set off leave before the rest are handled', async () => {
     const connection = await connect(await burstServer());
-    // Counts the turns of the event loop (one per check phase) while the burst is handled.
-    let turn = 0;
-    let counting = true;
-    const count = () => {
-      turn += 1;
-      if (counting) setImmediate(count);
-    };
-    setImmediate(count);
+    const turn = countTurns();
     const turns: number[] = [];
     const followUps: Array<Promise<unknown>> = [];
     const pings = Array.from({ length: BURST }, (_, i) =>
       connection.request('ping', {}).then(() => {
-        turns[i] = turn;
+        turns[i] = turn.now();
         // What an application does with a grant: the next request, at once.
         followUps.push(connection.request('ping', {}));
       }),
     );
     await Promise.all(pings);
-    counting = false;
+    turn.stop();
     const [first] = turns;
     expect(turns.slice(0, 64).every((t) => t === first)).toBe(true);
     expect(turns[64]).toBeGreaterThan(first as number);
@@ -119,44 +113,36 @@ describe('Connection: answers of one burst', () => {
     expect(failed.map((f) => (f.reason as Error).name)).toEqual([]);
   });
 
-  it('still delivers the answers that waited when the server ends the connection right behind them', async () => {
-    const connection = await connect(await burstServer((socket) => socket.end()));
-    const settled = await Promise.allSettled(
-      Array.from({ length: BURST }, () => connection.request('ping', {})),
-    );
-    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
-  });
+  it.each([
+    ['ends', (socket: net.Socket) => socket.end()],
+    ['resets', (socket: net.Socket) => socket.resetAndDestroy()],
+  ] as const)(
+    'still delivers the answers that waited when the server %s the connection right behind them',
+    async (_, after) => {
+      const connection = await connect(await burstServer(after));
+      const settled = await Promise.allSettled(
+        Array.from({ length: BURST }, () => connection.request('ping', {})),
+      );
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
+    },
+  );
 
-  it('still delivers the answers that waited when the server resets the connection right behind them', async () => {
-    const connection = await connect(await burstServer((socket) => socket.resetAndDestroy()));
-    const settled = await Promise.allSettled(
-      Array.from({ length: BURST }, () => connection.request('ping', {})),
-    );
-    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
-  });
-
-  it('delivers the answers that waited when the client drops the connection in the middle of the burst', async () => {
-    const connection = await connect(await burstServer());
-    const settled = await Promise.allSettled(
-      Array.from({ length: BURST }, (_, i) =>
-        connection.request('ping', {}).then(() => {
-          // What a link does when another request of the connection got no answer in time.
-          if (i === 0) connection.destroy(new RequestTimeoutError('no answer in time (a test)'));
-        }),
-      ),
-    );
-    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
-  });
-
-  it('delivers the answers that waited when the client closes the connection in the middle of the burst', async () => {
-    const connection = await connect(await burstServer());
-    const settled = await Promise.allSettled(
-      Array.from({ length: BURST }, (_, i) =>
-        connection.request('ping', {}).then(() => {
-          if (i === 0) void connection.close();
-        }),
-      ),
-    );
-    expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
-  });
+  it.each([
+    // What a link does when another request of the connection got no answer in time.
+    ['drops', (c: Connection): void => c.destroy(new RequestTimeoutError('no answer in time (a test)'))],
+    ['closes', (c: Connection): void => void c.close()],
+  ] as const)(
+    'delivers the answers that waited when the client %s the connection in the middle of the burst',
+    async (_, end) => {
+      const connection = await connect(await burstServer());
+      const settled = await Promise.allSettled(
+        Array.from({ length: BURST }, (_, i) =>
+          connection.request('ping', {}).then(() => {
+            if (i === 0) end(connection);
+          }),
+        ),
+      );
+      expect(settled.filter((s) => s.status === 'fulfilled')).toHaveLength(BURST);
+    },
+  );
 });
