@@ -256,10 +256,19 @@ export class Licenses {
   }
 
   /** Gives a lease back (and forgets its handle and port); resolves once the server has it back. */
-  async release(id: string): Promise<void> {
+  release(id: string): Promise<void> {
     this.#cache.remove(id);
     this.#holdings.forget(id);
     const server = this.#table.get(id)?.server;
+    // The common case (nothing to log, a server still configured): the keeper's promise is the release's.
+    // A server a reload removes meanwhile is dropped by the reload itself, once nothing is held there.
+    if (this.#context.log === SILENT_LOG && (server === undefined || !this.servers.isRetired(server))) {
+      return this.#keeper.releaseOne(id);
+    }
+    return this.#releaseAndTell(id, server);
+  }
+
+  async #releaseAndTell(id: string, server: string | undefined): Promise<void> {
     await this.#keeper.releaseOne(id);
     const log = this.#context.log;
     if (log !== SILENT_LOG) log('debug', 'lease released', { lease: id, server });

@@ -29,6 +29,7 @@ export type PoolLink = Pick<
   | 'snapshot'
   | 'connection'
   | 'request'
+  | 'send'
   | 'renew'
   | 'release'
   | 'reacquire'

@@ -31,7 +31,7 @@ import type { Signal } from '../signal.js';
 import { delay, raceAbort, retryDelay, retryForever, timerDelay } from '../timing.js';
 import type { Connection } from '../transport/connection.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
-import { isNoAnswer } from '../transport/pending.js';
+import { isNoAnswer, type RequestSink } from '../transport/pending.js';
 import { ServerHealth, type ServerHealthSnapshot } from './health.js';
 import { LeaseEpochs } from './lease-epochs.js';
 import { type LinkState, nextLinkState, type ServerState, serverStateOf } from './link-state.js';
@@ -175,36 +175,105 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    * which is how a black hole is noticed without waiting for TCP's own timeouts. (A server's own
    * LV_TIME_OUT answer, such as a wait that ran out, is an answer, and leaves the connection alone.)
    */
-  async request<Op extends RequestOp>(
+  request<Op extends RequestOp>(
     op: Op,
     params: ParamsOf<Op>,
     options: LinkRequestOptions = {},
   ): Promise<ResultOf<Op>> {
+    return new Promise<ResultOf<Op>>((resolve, reject) => {
+      this.send(op, params, options, { resolve: resolve as (value: unknown) => void, reject });
+    });
+  }
+
+  /**
+   * {@link ServerLink.request}, with the outcome given to `sink` (never from inside this call) instead of a
+   * promise: for a caller whose hot path makes no promise of its own.
+   */
+  send<Op extends RequestOp>(
+    op: Op,
+    params: ParamsOf<Op>,
+    options: LinkRequestOptions,
+    sink: RequestSink,
+  ): void {
     // The open connection without a promise hop (every request on a busy client), else connect.
+    const open = this.#open();
+    if (open !== undefined) {
+      this.#sendOn(open, op, params, options, sink);
+      return;
+    }
+    this.connection(options.signal).then(
+      (connection) => this.#sendOn(connection, op, params, options, sink),
+      // What the dial failed with, as it is (a request never sent).
+      (err: unknown) => sink.reject(err as LicenseError, false),
+    );
+  }
+
+  /** The connection of a link that is up (or draining), if it is open. */
+  #open(): Connection | undefined {
     const state = this.#state;
-    const open =
-      (state.kind === 'up' || state.kind === 'draining') && state.connection.state === 'open'
-        ? state.connection
-        : undefined;
-    const connection = open ?? (await this.connection(options.signal));
+    return (state.kind === 'up' || state.kind === 'draining') && state.connection.state === 'open'
+      ? state.connection
+      : undefined;
+  }
+
+  /**
+   * One request on `connection`: the connection settles a {@link LinkCall}, which does the link's
+   * bookkeeping and then settles `sink`. `release`: the ids of a `release` frame, marked released once the
+   * server confirmed; `again`: that release is sent once more, on a new connection, if this one dies under
+   * it.
+   */
+  #sendOn<Op extends RequestOp>(
+    connection: Connection,
+    op: Op,
+    params: ParamsOf<Op>,
+    options: LinkRequestOptions,
+    sink: RequestSink,
+    release?: readonly string[],
+    again = false,
+  ): void {
     // An acquire's time is not the server's latency (it may wait in a queue): only other requests count.
     const started = op === 'acquire' ? 0 : this.#settings.now();
-    try {
-      const result = await connection.request(op, params, {
+    const call = new LinkCall(this, connection, op, started, sink, release, again);
+    const refused = connection.send(
+      op,
+      params,
+      {
         signal: options.signal,
         timeout: options.timeout ?? this.#settings.requestTimeout,
         onUnsettled: options.onUnsettled,
-      });
-      if (op !== 'acquire') this.health.measured(this.#settings.now() - started);
+      },
+      call,
+    );
+    if (refused !== undefined) call.reject(refused, false);
+  }
+
+  /**
+   * @internal The end of a request sent by {@link ServerLink.send}: the link's bookkeeping, then the
+   * caller's sink (see {@link LinkCall}).
+   */
+  callEnded(call: LinkCall, result: unknown, error: LicenseError | undefined, uncertain: boolean): void {
+    const { connection, op } = call;
+    if (error === undefined) {
       if (op === 'acquire') this.#epochs.granted(result as ResultOf<'acquire'>);
-      else if (op === 'renew') this.#epochs.renewed(result as ResultOf<'renew'>);
-      return result;
-    } catch (err) {
-      this.#requestFailed(connection, err);
-      throw err;
-    } finally {
-      this.#answered(connection);
+      else {
+        this.health.measured(this.#settings.now() - call.started);
+        if (op === 'renew') this.#epochs.renewed(result as ResultOf<'renew'>);
+        else if (call.release !== undefined) this.#epochs.released(call.release);
+      }
+    } else {
+      this.#requestFailed(connection, error);
     }
+    // Leaving a draining server closes its connection: not from inside the connection's own handling.
+    if (this.#leaving === connection) queueMicrotask(() => this.#answered(connection));
+    const sink = call.sink;
+    if (error === undefined) sink.resolve(result);
+    // A connection that died under a release (a restart not noticed yet) is replaced once.
+    else if (call.again && call.release !== undefined && uncertain) {
+      this.#releaseOnce(call.release).then(
+        (value) => sink.resolve(value),
+        (err: unknown) => sink.reject(err as LicenseError, false),
+      );
+    } else sink.reject(error, uncertain);
   }
 
   /** A request on `connection` got no answer (the connection goes: the server is not answering) or a fatal one. */
@@ -246,11 +315,21 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
    * @throws {LicenseError} `SocketsError` or `TimeoutError` when the server cannot be reached now (the
    * caller keeps the ids for when it returns), or the request's error.
    */
-  async release(leases: readonly string[]): Promise<void> {
-    if (leases.length === 0) return;
+  release(leases: readonly string[]): Promise<void> {
+    if (leases.length === 0) return Promise.resolve();
+    const open = this.#open();
+    // The common case (every lease.release()): connected, one frame, one promise.
+    if (open !== undefined && leases.length <= idsPerFrame(this.session?.maxFrameBytes)) {
+      return this.#releaseFrame(open, leases, true);
+    }
+    return this.#releaseReplacedOnce(leases);
+  }
+
+  /** {@link ServerLink.release} that needs a dial first, or several frames. */
+  async #releaseReplacedOnce(leases: readonly string[]): Promise<void> {
     let unsettled = false;
     try {
-      await this.#releaseOnce(leases, () => {
+      await this.#releaseAnyway(leases, () => {
         unsettled = true;
       });
     } catch (err) {
@@ -259,40 +338,35 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     }
   }
 
-  #releaseOnce(leases: readonly string[], onUnsettled?: () => void): Promise<void> {
-    const state = this.#state;
-    // The common case (every lease.release()): connected, one frame, no async frame but the request's.
-    if (
-      (state.kind === 'up' || state.kind === 'draining') &&
-      state.connection.state === 'open' &&
-      leases.length <= idsPerFrame(this.session?.maxFrameBytes)
-    ) {
-      return this.#releaseFrame(state.connection, leases as string[], onUnsettled);
+  /** A release, not replaced if its connection dies under it. */
+  #releaseOnce(leases: readonly string[]): Promise<void> {
+    const open = this.#open();
+    if (open !== undefined && leases.length <= idsPerFrame(this.session?.maxFrameBytes)) {
+      return this.#releaseFrame(open, leases, false);
     }
-    return this.#releaseAnyway(leases, onUnsettled);
+    return this.#releaseAnyway(leases);
   }
 
-  /** One `release` frame on an open connection: {@link ServerLink.request}'s bookkeeping, for a release. */
-  async #releaseFrame(
-    connection: Connection,
-    leases: string[],
-    onUnsettled: (() => void) | undefined,
-  ): Promise<void> {
+  /**
+   * One `release` frame on an open connection, with each lease's epoch (when the server gave one): a server
+   * sharing its pool with others then knows this release from a stale one. `again`: sent once more, on a
+   * new connection, if this one dies under it.
+   */
+  #releaseFrame(connection: Connection, leases: readonly string[], again: boolean): Promise<void> {
     const epochs = this.#epochs.forRelease(leases);
-    const started = this.#settings.now();
-    try {
-      await connection.request('release', epochs === undefined ? { leases } : { leases, epochs }, {
-        timeout: this.#settings.requestTimeout,
-        onUnsettled,
-      });
-      this.health.measured(this.#settings.now() - started);
-    } catch (err) {
-      this.#requestFailed(connection, err);
-      throw err;
-    } finally {
-      this.#answered(connection);
-    }
-    this.#epochs.released(leases);
+    const ids = leases as string[];
+    const params = epochs === undefined ? { leases: ids } : { leases: ids, epochs };
+    return new Promise<void>((resolve, reject) => {
+      this.#sendOn(
+        connection,
+        'release',
+        params,
+        {},
+        { resolve: resolve as () => void, reject },
+        leases,
+        again,
+      );
+    });
   }
 
   /** A release that may need a dial first, or several frames. */
@@ -508,5 +582,32 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
       server: this.server,
       retryable: false,
     });
+  }
+}
+
+/**
+ * One request of a {@link ServerLink} on an open connection, in one object: the connection settles it, the
+ * link does its bookkeeping ({@link ServerLink.callEnded}), then the caller's promise is settled. A failure
+ * is handled in a microtask, as an `await` would: never from inside the connection's own handling (a
+ * request with no answer in time takes the connection down).
+ */
+class LinkCall implements RequestSink {
+  constructor(
+    readonly link: ServerLink,
+    readonly connection: Connection,
+    readonly op: RequestOp,
+    readonly started: number,
+    /** Where the outcome goes once the link's bookkeeping is done. */
+    readonly sink: RequestSink,
+    readonly release: readonly string[] | undefined,
+    readonly again: boolean,
+  ) {}
+
+  resolve(value: unknown): void {
+    this.link.callEnded(this, value, undefined, false);
+  }
+
+  reject(err: LicenseError, uncertain: boolean): void {
+    queueMicrotask(() => this.link.callEnded(this, undefined, err, uncertain));
   }
 }

@@ -18,6 +18,7 @@ import {
   UnexpectedError,
 } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
+import type { AcquireResult } from '../protocol/messages.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import type { Signal } from '../signal.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
@@ -52,6 +53,12 @@ function uncertainAt(attempt: Attempt, server: string): void {
 }
 
 const NO_ERRORS: readonly LicenseError[] = Object.freeze([]);
+
+/** A server asked already, and the error it answered (or why it could not). */
+interface Asked {
+  readonly link: PoolLink;
+  readonly error: LicenseError;
+}
 
 /** The prioritized servers. */
 export class ServerPool extends EventEmitter<ServerPoolEvents> {
@@ -213,13 +220,46 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
    * `AuthenticationError`/`IncompatibleServerError` when that is all the servers said,
    * `NoServerRespondingError` when none answered before the deadline, or the abort reason.
    */
-  async acquire(request: AcquireRequest): Promise<Granted> {
+  acquire(request: AcquireRequest): Promise<Granted> {
     const attempt: Attempt = { errors: NO_ERRORS, uncertain: undefined, granted: undefined };
+    const only = this.#links.length === 1 ? this.#links[0] : undefined;
+    if (
+      only === undefined ||
+      !only.isUp ||
+      request.exclude?.has(only.server) === true ||
+      request.signal.aborted
+    ) {
+      return this.#acquire(request, attempt, undefined);
+    }
+    // The common case (one server, connected): one promise, settled by its answer. Any other answer goes on
+    // in the whole loop, which takes it as that server's.
+    const { lease, feature, count, signal } = request;
+    return new Promise<Granted>((resolve, reject) => {
+      only.send(
+        'acquire',
+        { lease, feature, count },
+        { signal },
+        {
+          resolve: (result) => {
+            attempt.granted = { link: only, result: result as AcquireResult };
+            resolve(attempt.granted);
+          },
+          reject: (error, uncertain) => {
+            if (uncertain) uncertainAt(attempt, only.server);
+            this.#acquire(request, attempt, { link: only, error }).then(resolve, reject);
+          },
+        },
+      );
+    });
+  }
+
+  /** {@link ServerPool.acquire}, after `asked`, the answer of the server the common case asked, if any. */
+  async #acquire(request: AcquireRequest, attempt: Attempt, asked: Asked | undefined): Promise<Granted> {
     try {
       let granted: Granted;
       try {
         // The first pass at once, with no retry machinery: the common case.
-        granted = await this.#pass(request, attempt);
+        granted = await this.#pass(request, attempt, asked);
       } catch (err) {
         granted = await this.#retry(err, request, attempt);
       }
@@ -327,7 +367,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     return new SocketsError(`${server} is not one of this client's license servers.`, { server });
   }
 
-  async #pass(request: AcquireRequest, attempt: Attempt): Promise<Granted> {
+  async #pass(request: AcquireRequest, attempt: Attempt, asked?: Asked): Promise<Granted> {
     const { lease, feature, count, signal } = request;
     const errors: LicenseError[] = [];
     const order = orderForNewWork(this.#links, request.exclude);
@@ -345,6 +385,8 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       // a seat under this id, which is given back once it is reachable.
       const onUnsettled = () => uncertainAt(attempt, link.server);
       try {
+        // Asked already (see acquire): its answer is that error.
+        if (link === asked?.link) throw asked.error;
         const result = await link.request('acquire', { lease, feature, count }, { signal, onUnsettled });
         attempt.granted = { link, result };
         const previous = errors.at(-1);

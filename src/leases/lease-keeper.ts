@@ -39,6 +39,9 @@ export interface LeaseKeeperEvents {
 }
 
 /** Heartbeats, reclaim, migration and loss of the client's leases. */
+/** The outcome of a release with nothing to tell a server. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
 export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   readonly #servers: LeaseServers;
   readonly #table: LeaseTable;
@@ -104,25 +107,39 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     if (steps.length > 0) await Promise.all(steps);
   }
 
-  /** {@link LeaseKeeper.release} of one id (every `lease.release()`): no maps or arrays to build. */
-  async releaseOne(id: string): Promise<void> {
+  /**
+   * {@link LeaseKeeper.release} of one id (every `lease.release()`): no maps or arrays to build, and no
+   * promise of its own but a failure's.
+   */
+  releaseOne(id: string): Promise<void> {
     const step = this.#steps.get(id);
     const record = this.#table.get(id);
+    if (record === undefined || step !== undefined) return this.#releaseStepping(id, record, step);
+    const lost = record.state === 'lost';
+    this.#table.transition(record, 'released');
+    this.#table.delete(id);
+    if (lost) return RESOLVED;
+    const server = record.server;
+    this.#schedule(server);
+    return this.#servers.release(server, [id]).catch((err: unknown) => {
+      this.#releaseFailed(server, [id], err);
+      this.#schedule(server);
+    });
+  }
+
+  /** {@link LeaseKeeper.releaseOne} of a lease that is not in the table, or that a migration is moving. */
+  async #releaseStepping(
+    id: string,
+    record: TrackedLease | undefined,
+    step: Promise<void> | undefined,
+  ): Promise<void> {
     if (record !== undefined) {
       const lost = record.state === 'lost';
       this.#table.transition(record, 'released');
       this.#table.delete(id);
-      if (!lost) {
-        // #releaseOn, without an async frame of its own (one per lease.release()).
-        const server = record.server;
-        try {
-          await this.#servers.release(server, [id]);
-        } catch (err) {
-          this.#releaseFailed(server, [id], err);
-        }
-        this.#schedule(server);
-      }
+      if (!lost) await this.#releaseOn(record.server, [id]);
     }
+    // A migration in flight may still take a seat elsewhere; it gives it back, and release() waits for that.
     if (step !== undefined) await step;
   }
 

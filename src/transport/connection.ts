@@ -22,7 +22,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
 import type { Signal } from '../signal.js';
 import { InboundFrames } from './inbound.js';
-import { PendingRequests } from './pending.js';
+import { PendingRequests, type RequestSink } from './pending.js';
 import { connectError } from './socket-errors.js';
 
 /** Events of a {@link Connection}. */
@@ -189,21 +189,42 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     params: ParamsOf<Op>,
     options: RequestOptions = {},
   ): Promise<ResultOf<Op>> {
+    return new Promise<ResultOf<Op>>((resolve, reject) => {
+      const refused = this.send(op, params, options, {
+        resolve: resolve as (value: unknown) => void,
+        reject,
+      });
+      if (refused !== undefined) reject(refused);
+    });
+  }
+
+  /**
+   * {@link Connection.request}, with the answer given to `sink` (never from inside this call) instead of a
+   * promise: for the layers above, whose hot paths make no promise of their own.
+   *
+   * @returns the error of a request that was not sent (the connection is closed, `options.signal` has
+   * fired, the request is too large), in which case `sink` is never called; `undefined` once it is on its
+   * way.
+   */
+  send<Op extends RequestOp>(
+    op: Op,
+    params: ParamsOf<Op>,
+    options: RequestOptions,
+    sink: RequestSink,
+  ): LicenseError | undefined {
     if (this.#state !== 'open') {
-      return Promise.reject(
+      return (
         this.#closeError ??
-          new SocketsError(`The connection to ${this.server} is closed.`, { server: this.server }),
+        new SocketsError(`The connection to ${this.server} is closed.`, { server: this.server })
       );
     }
-    if (options.signal?.aborted) {
-      return Promise.reject(abortError(options.signal, `The ${op} request`, this.server));
-    }
+    if (options.signal?.aborted) return abortError(options.signal, `The ${op} request`, this.server);
     const id = this.#pending.nextId();
     if (this.#maxBatch > 0 && isBatchable(op, params)) {
-      const answer = this.#track(id, op, options);
+      this.#add(id, op, options, sink);
       if (this.#batchQueue.length === 0) process.nextTick(() => this.#sendBatched());
       this.#batchQueue.push({ id, op, ...params });
-      return answer as Promise<ResultOf<Op>>;
+      return undefined;
     }
     // What was queued for a batch goes first: requests leave in the order they were made.
     if (this.#batchQueue.length > 0) this.#sendBatched();
@@ -211,26 +232,25 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     try {
       frame = encodeFrame({ id, op, ...params }, this.#maxFrameBytes);
     } catch (err) {
-      return Promise.reject(
-        new InvalidParameterError(`The ${op} request is too large to send to ${this.server}.`, {
-          server: this.server,
-          cause: err,
-        }),
-      );
+      return new InvalidParameterError(`The ${op} request is too large to send to ${this.server}.`, {
+        server: this.server,
+        cause: err,
+      });
     }
-    const answer = this.#track(id, op, options);
+    this.#add(id, op, options, sink);
     this.#write(frame);
-    return answer as Promise<ResultOf<Op>>;
+    return undefined;
   }
 
   /** Waits for the answer to request `id`, with the request's deadline, signal and `onUnsettled`. */
-  #track(id: number, op: RequestOp, options: RequestOptions): Promise<unknown> {
-    return this.#pending.track(
+  #add(id: number, op: RequestOp, options: RequestOptions, sink: RequestSink): void {
+    this.#pending.add(
       id,
       op,
       options.timeout ?? this.#requestTimeout,
       options.signal,
       options.onUnsettled,
+      sink,
     );
   }
 

@@ -65,6 +65,8 @@ export class InboundFrames {
     const before = host.pending();
     while (this.#at < items.length) {
       host.handle(items[this.#at++] as DecodedItem);
+      // Handled from inside (handleAll() while closing): what was left is done.
+      if (this.#items !== items) return;
       if (!host.open()) break;
       if (before - host.pending() >= share && this.#at < items.length) {
         setImmediate(() => this.#handle(ANSWERS_PER_TURN));

@@ -8,10 +8,24 @@ import { abortError, type LicenseError, RequestTimeoutError } from '../errors.js
 import type { Signal } from '../signal.js';
 import { DeadlineTimer } from '../timing.js';
 
+/**
+ * Where the outcome of one request goes: its result, or why it has none. Called once, and never from
+ * inside the call that sent the request.
+ */
+export interface RequestSink {
+  /** The server's answer was a success: its result, validated. */
+  resolve(value: unknown): void;
+  /**
+   * The server's error answer, or a failure on this side (no answer in time, the connection gone, an
+   * abort). `uncertain`: the request was sent and ended without the server's answer, so the server may or
+   * may not have acted on it.
+   */
+  reject(err: LicenseError, uncertain: boolean): void;
+}
+
 interface Entry {
   readonly op: string;
-  readonly resolve: (value: unknown) => void;
-  readonly reject: (err: LicenseError) => void;
+  readonly sink: RequestSink;
   /** Epoch ms after which the request times out; `Infinity` for none. */
   readonly deadline: number;
   readonly timeout: number;
@@ -71,16 +85,32 @@ export class PendingRequests {
     onUnsettled: (() => void) | undefined,
   ): Promise<unknown> {
     if (signal?.aborted) return Promise.reject(abortError(signal, `The ${op} request`, this.#server));
-    const deadline = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
     return new Promise<unknown>((resolve, reject) => {
-      const onAbort =
-        signal === undefined
-          ? undefined
-          : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
-      if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
-      this.#entries.set(id, { op, resolve, reject, deadline, timeout, signal, onAbort, onUnsettled });
-      this.#deadlines.schedule(deadline);
+      this.add(id, op, timeout, signal, onUnsettled, { resolve, reject });
     });
+  }
+
+  /**
+   * {@link PendingRequests.track}, with the outcome given to `sink` instead of a promise (a promise per
+   * layer is a measurable share of a request's CPU when thousands are in flight). `signal` must not have
+   * fired yet.
+   */
+  add(
+    id: number,
+    op: string,
+    timeout: number,
+    signal: Signal | undefined,
+    onUnsettled: (() => void) | undefined,
+    sink: RequestSink,
+  ): void {
+    const deadline = timeout > 0 ? Date.now() + timeout : Number.POSITIVE_INFINITY;
+    const onAbort =
+      signal === undefined
+        ? undefined
+        : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
+    if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+    this.#entries.set(id, { op, sink, deadline, timeout, signal, onAbort, onUnsettled });
+    this.#deadlines.schedule(deadline);
   }
 
   /** The operation request `id` was for, if it is still pending. */
@@ -91,7 +121,7 @@ export class PendingRequests {
   /** Settles request `id` with its result. Returns false if nobody waits for it any more. */
   resolve(id: number, value: unknown): boolean {
     const entry = this.#take(id);
-    entry?.resolve(value);
+    entry?.sink.resolve(value);
     return entry !== undefined;
   }
 
@@ -104,7 +134,7 @@ export class PendingRequests {
     const entry = this.#take(id);
     if (entry === undefined) return false;
     if (!answered) entry.onUnsettled?.();
-    entry.reject(err);
+    entry.sink.reject(err, !answered);
     return true;
   }
 

@@ -60,6 +60,23 @@ class StubLink extends EventEmitter<ServerLinkEvents> {
     }
   }
 
+  /** {@link StubLink.request}, settling a sink as ServerLink.send does (never from inside the call). */
+  send(
+    op: string,
+    params: { lease: string },
+    _options: unknown,
+    sink: { resolve(value: unknown): void; reject(err: unknown, uncertain: boolean): void },
+  ): void {
+    let uncertain = false;
+    const onUnsettled = () => {
+      uncertain = true;
+    };
+    this.request(op, params, { onUnsettled }).then(
+      (value) => sink.resolve(value),
+      (err: unknown) => sink.reject(err, uncertain),
+    );
+  }
+
   snapshot() {
     return {} as ReturnType<PoolLink['snapshot']>;
   }
