@@ -23,6 +23,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { Signal } from '../signal.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
+import type { RequestSink } from '../transport/pending.js';
 import { orderForNewWork } from './health.js';
 import { LeaseEpochs } from './lease-epochs.js';
 import type { ConnectionSettings } from './link-types.js';
@@ -37,8 +38,8 @@ import type {
 } from './pool-types.js';
 import { ServerLink } from './server-link.js';
 
-/** What one acquire call learnt across its passes. */
-interface Attempt {
+/** @internal What one acquire call learnt across its passes. */
+export interface Attempt {
   /** The servers' errors of the last pass that got any. */
   errors: readonly LicenseError[];
   /** Servers that may hold a seat under the lease id although no grant reached us (made when one does). */
@@ -54,8 +55,8 @@ function uncertainAt(attempt: Attempt, server: string): void {
 
 const NO_ERRORS: readonly LicenseError[] = Object.freeze([]);
 
-/** A server asked already, and the error it answered (or why it could not). */
-interface Asked {
+/** @internal A server asked already, and the error it answered (or why it could not). */
+export interface Asked {
   readonly link: PoolLink;
   readonly error: LicenseError;
 }
@@ -239,18 +240,14 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
         'acquire',
         { lease, feature, count },
         { signal },
-        {
-          resolve: (result) => {
-            attempt.granted = { link: only, result: result as AcquireResult };
-            resolve(attempt.granted);
-          },
-          reject: (error, uncertain) => {
-            if (uncertain) uncertainAt(attempt, only.server);
-            this.#acquire(request, attempt, { link: only, error }).then(resolve, reject);
-          },
-        },
+        new FirstAsk(this, request, attempt, only, resolve, reject),
       );
     });
+  }
+
+  /** @internal {@link ServerPool.acquire} once the server of the common case answered with an error. */
+  acquireAfter(request: AcquireRequest, attempt: Attempt, asked: Asked): Promise<Granted> {
+    return this.#acquire(request, attempt, asked);
   }
 
   /** {@link ServerPool.acquire}, after `asked`, the answer of the server the common case asked, if any. */
@@ -496,4 +493,32 @@ function sameCredentials(
 function isDeadline(signal: Signal): boolean {
   const reason: unknown = signal.reason;
   return isLicenseError(reason) && reason.code === ReturnCode.LV_TIME_OUT;
+}
+
+/**
+ * The answer to the first acquire of the common case (see {@link ServerPool.acquire}): a grant settles the
+ * call; anything else goes on in the whole loop.
+ */
+class FirstAsk implements RequestSink {
+  constructor(
+    readonly pool: ServerPool,
+    readonly request: AcquireRequest,
+    readonly attempt: Attempt,
+    readonly link: PoolLink,
+    readonly done: (granted: Granted) => void,
+    readonly failed: (err: unknown) => void,
+  ) {}
+
+  resolve(result: unknown): void {
+    const granted: Granted = { link: this.link, result: result as AcquireResult };
+    this.attempt.granted = granted;
+    this.done(granted);
+  }
+
+  reject(error: LicenseError, uncertain: boolean): void {
+    if (uncertain) uncertainAt(this.attempt, this.link.server);
+    this.pool
+      .acquireAfter(this.request, this.attempt, { link: this.link, error })
+      .then(this.done, this.failed);
+  }
 }
