@@ -182,7 +182,7 @@ export class Licenses {
   }
 
   /** Takes `count` seats of `feature` on the first server that grants them. */
-  async acquire(
+  acquire(
     feature: string,
     count: number,
     wait: number | undefined,
@@ -191,8 +191,33 @@ export class Licenses {
   ): Promise<Lease> {
     const id = `${this.#idPrefix}-${this.#nextLease++}`;
     // Only an acquire that waits can be in a server's queue (its queue-position pushes name it).
-    const queues = wait !== undefined && wait > 0;
-    if (queues) this.#holdings.startWaiting(id, feature);
+    if (wait !== undefined && wait > 0)
+      return this.#acquireQueued(id, feature, count, wait, signal, operation);
+    // The common case: no async frame of its own (one per acquire is a measurable share of its CPU).
+    const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
+    this.#inflight.add(acquiring);
+    return acquiring.then(
+      ({ link }) => {
+        this.#inflight.delete(acquiring);
+        return this.#adopt(id, feature, count, link, operation);
+      },
+      (err: unknown) => {
+        this.#inflight.delete(acquiring);
+        throw err;
+      },
+    );
+  }
+
+  /** {@link Licenses.acquire} with a `wait`: the acquire may wait in a server's queue. */
+  async #acquireQueued(
+    id: string,
+    feature: string,
+    count: number,
+    wait: number,
+    signal: Signal,
+    operation: string,
+  ): Promise<Lease> {
+    this.#holdings.startWaiting(id, feature);
     try {
       const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
       this.#inflight.add(acquiring);
@@ -202,22 +227,37 @@ export class Licenses {
       } finally {
         this.#inflight.delete(acquiring);
       }
-      const record: TrackedLease = { id, feature, count, server: link.server, state: 'held' };
-      this.#keeper.track(record);
-      const lease = this.#handleFor(record);
-      const closed = this.#context.closedError(operation);
-      if (closed !== undefined) {
-        await lease.release();
-        throw closed;
-      }
-      const log = this.#context.log;
-      if (log !== SILENT_LOG) {
-        log('info', 'lease granted', { lease: id, feature, count, server: link.server });
-      }
-      return lease;
+      return await this.#adopt(id, feature, count, link, operation);
     } finally {
-      if (queues) this.#holdings.stopWaiting(id);
+      this.#holdings.stopWaiting(id);
     }
+  }
+
+  /**
+   * The lease of a grant: tracked (renewed from now on) and handed out, or given back at once when the
+   * client closed meanwhile (the promise then rejects with the close's error).
+   */
+  #adopt(
+    id: string,
+    feature: string,
+    count: number,
+    link: PoolLink,
+    operation: string,
+  ): Lease | Promise<never> {
+    const record: TrackedLease = { id, feature, count, server: link.server, state: 'held' };
+    this.#keeper.track(record);
+    const lease = this.#handleFor(record);
+    const closed = this.#context.closedError(operation);
+    if (closed !== undefined) {
+      return lease.release().then(() => {
+        throw closed;
+      });
+    }
+    const log = this.#context.log;
+    if (log !== SILENT_LOG) {
+      log('info', 'lease granted', { lease: id, feature, count, server: link.server });
+    }
+    return lease;
   }
 
   /**
