@@ -45,7 +45,10 @@ export class LightSignal implements Signal {
     const listeners = this.#listeners;
     if (listeners === undefined) return;
     const index = listeners.lastIndexOf(listener);
-    if (index >= 0) listeners.splice(index, 1);
+    if (index < 0) return;
+    // The common case (one listener, one request): no array made by splice.
+    if (listeners.length === 1) this.#listeners = undefined;
+    else listeners.splice(index, 1);
   }
 
   throwIfAborted(): void {

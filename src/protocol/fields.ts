@@ -127,12 +127,14 @@ export function readStringArray(
 ): string[] {
   const value = required(obj, name, ctx);
   if (!Array.isArray(value)) fieldError(ctx, name, 'must be an array of strings');
-  return value.map((item: unknown, index) => {
+  // Checked in place: the array is the decoder's own (no copy per answer).
+  for (let index = 0; index < value.length; index++) {
+    const item: unknown = value[index];
     if (typeof item !== 'string' || !pattern.test(item)) {
       fieldError(ctx, `${name}[${index}]`, `must be a string matching ${pattern}`);
     }
-    return item;
-  });
+  }
+  return value as string[];
 }
 
 /** An array-of-objects field, of at most `max` items. */

@@ -23,6 +23,9 @@ export interface RequestSink {
   reject(err: LicenseError, uncertain: boolean): void;
 }
 
+/** The options of every abort listener, made once. */
+const ONCE = Object.freeze({ once: true });
+
 interface Entry {
   readonly op: string;
   readonly sink: RequestSink;
@@ -108,7 +111,7 @@ export class PendingRequests {
       signal === undefined
         ? undefined
         : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
-    if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, { once: true });
+    if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, ONCE);
     this.#entries.set(id, { op, sink, deadline, timeout, signal, onAbort, onUnsettled });
     this.#deadlines.schedule(deadline);
   }
