@@ -67,6 +67,8 @@ export class LicenseCache {
 
   /** Removes a license from the cache (its lease was lost); returns whether it was there. */
   remove(leaseId: string): boolean {
+    // Every release asks; nearly always nothing is cached (no closure made for nothing).
+    if (this.#entries.length === 0) return false;
     const index = this.#entries.findIndex((e) => e.leaseId === leaseId);
     if (index >= 0) this.#entries.splice(index, 1);
     return index >= 0;
