@@ -75,28 +75,12 @@ export class PendingRequests {
   }
 
   /**
-   * Starts waiting for the answer to request `id`: it is rejected with a {@link RequestTimeoutError} after
-   * `timeout` ms (0: never) and with the abort reason when `signal` fires. `onUnsettled` is called when the
-   * request ends without an answer from the server (no answer in time, the connection lost, the caller's
-   * abort): the server may or may not have acted on it.
-   */
-  track(
-    id: number,
-    op: string,
-    timeout: number,
-    signal: Signal | undefined,
-    onUnsettled: (() => void) | undefined,
-  ): Promise<unknown> {
-    if (signal?.aborted) return Promise.reject(abortError(signal, `The ${op} request`, this.#server));
-    return new Promise<unknown>((resolve, reject) => {
-      this.add(id, op, timeout, signal, onUnsettled, { resolve, reject });
-    });
-  }
-
-  /**
-   * {@link PendingRequests.track}, with the outcome given to `sink` instead of a promise (a promise per
-   * layer is a measurable share of a request's CPU when thousands are in flight). `signal` must not have
-   * fired yet.
+   * Starts waiting for the answer to request `id`, given to `sink` (no promise: one per layer is a
+   * measurable share of a request's CPU when thousands are in flight). It is rejected with a
+   * {@link RequestTimeoutError} after `timeout` ms (0: never) and with the abort reason when `signal`
+   * fires; `signal` must not have fired yet. `onUnsettled` is called when the request ends without an
+   * answer from the server (no answer in time, the connection lost, the caller's abort): the server may or
+   * may not have acted on it.
    */
   add(
     id: number,
