@@ -25,15 +25,17 @@ import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
 import { LeaseRun } from './lease-run.js';
-import type { LeaseRecord } from './pool-types.js';
+import type { AcquireOutcome, AcquireRequest, LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
-import { type LicenseStore, StoreUnavailableError } from './store.js';
+import { type LicenseStore, type ReleaseResult, type StoreNow, StoreUnavailableError } from './store.js';
 
 /** What a session needs from its server. */
 export interface SessionHost {
   readonly auth: AuthMode;
   readonly greeting: Greeting;
   readonly store: LicenseStore;
+  /** The store's decisions without a promise, when it makes them at once (a MemoryStore). */
+  readonly storeNow: StoreNow | undefined;
   readonly guard: AuthFailureGuard;
   readonly maxFrameBytes: number;
   /** Requests per `batch` frame, announced in `hello`; 0: no batching (a 1.1 server). */
@@ -81,6 +83,7 @@ export interface SessionHost {
 const INBOX_LIMIT = 256;
 
 type Answer<Op extends RequestOp> = ResultOf<Op> | undefined;
+type AcquireParams = ParamsOf<'acquire'> & { id: number };
 type Handler<Op extends RequestOp> = (
   request: ParamsOf<Op> & { id: number },
 ) => Answer<Op> | Promise<Answer<Op>>;
@@ -568,18 +571,12 @@ export class Session {
         ? { renewed, unknown, ttl: store.leaseTtl, epochs: Object.fromEntries(moved) }
         : { renewed, unknown, ttl: store.leaseTtl };
     },
-    release: async (req) => {
-      const { released, unknown, leases } = await this.#host.store.release(
-        this.#accountName,
-        req.leases,
-        req.epochs,
-        this.id,
-      );
-      if (this.#host.reporting()) {
-        for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
-      }
-      if (released.length > 0) this.#host.afterChange();
-      return { released, unknown };
+    release: (req) => {
+      const now = this.#host.storeNow;
+      if (now !== undefined) return this.#released(now.release(this.#accountName, req.leases));
+      return this.#host.store
+        .release(this.#accountName, req.leases, req.epochs, this.id)
+        .then((result) => this.#released(result));
     },
     status: async (req) => {
       const account = this.#accountName;
@@ -674,24 +671,52 @@ export class Session {
     };
   }
 
+  /** The answer to a release the store did, and what it tells meanwhile. */
+  #released({ released, unknown, leases }: ReleaseResult): ResultOf<'release'> {
+    if (this.#host.reporting()) {
+      for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
+    }
+    if (released.length > 0) this.#host.afterChange();
+    return { released, unknown };
+  }
+
   get #accountName(): string {
     return this.#account ?? ANONYMOUS_ACCOUNT;
   }
 
-  async #acquire(req: ParamsOf<'acquire'> & { id: number }): Promise<Answer<'acquire'>> {
-    const { store } = this.#host;
+  /**
+   * An acquire: answered at once when nothing waits for a promise (a store that decides at once, an
+   * account whose subscription was never cancelled), otherwise once the store has decided.
+   */
+  #acquire(req: AcquireParams): Answer<'acquire'> | Promise<Answer<'acquire'>> {
     const account = this.#accountName;
     const refused = this.#refusedNow(req, account);
-    if (refused === true || (refused !== false && (await refused))) return undefined;
-    const outcome = await store.acquire({
-      account,
-      id: req.lease,
-      feature: req.feature,
-      count: req.count,
-      owner: this.id,
-      requestId: req.id,
-      ...(req.wait === undefined ? {} : { wait: req.wait }),
-    });
+    if (refused === true) return undefined;
+    if (refused !== false) {
+      return refused.then((no) => (no ? undefined : this.#acquireFromStore(req, account)));
+    }
+    return this.#acquireFromStore(req, account);
+  }
+
+  #acquireFromStore(req: AcquireParams, account: string): Answer<'acquire'> | Promise<Answer<'acquire'>> {
+    const { lease: id, feature, count, wait } = req;
+    const owner = this.id;
+    const requestId = req.id;
+    const request: AcquireRequest =
+      wait === undefined
+        ? { account, id, feature, count, owner, requestId }
+        : { account, id, feature, count, owner, requestId, wait };
+    const now = this.#host.storeNow;
+    if (now !== undefined) return this.#acquired(req, account, now.acquire(request));
+    return this.#host.store.acquire(request).then((outcome) => this.#acquired(req, account, outcome));
+  }
+
+  /** What the store decided for an acquire: the answer (or a promise of it, when it must be undone). */
+  #acquired(
+    req: AcquireParams,
+    account: string,
+    outcome: AcquireOutcome,
+  ): Answer<'acquire'> | Promise<Answer<'acquire'>> {
     // A re-sent acquire for a lease that is already waiting takes over its place in the queue; the
     // earlier request is answered now so that nobody waits on it for ever.
     const previous = outcome.replaced;
@@ -708,18 +733,39 @@ export class Session {
       // While the store decided, the connection may have closed, the server begun to drain, or the
       // subscription ended: what was just granted or queued is undone.
       const closed = this.#closing;
-      if (closed || this.#host.draining() || (await this.#ended(account))) {
-        if (outcome.kind === 'queued') {
-          if (closed) await store.dropOwner(this.id);
-          else await store.cancel(account, req.lease);
-        }
-        // A reclaim on a closed connection stays held: it was held before, and its TTL runs as it did.
-        else if (!(closed && outcome.reclaimed)) await store.release(account, [outcome.lease.id]);
-        this.#host.afterChange();
-        if (!closed) await this.#refusedNow(req, account);
-        return undefined;
+      const ended = closed || this.#host.draining() || this.#ended(account);
+      if (ended === true) return this.#undo(req, account, outcome, closed);
+      if (ended !== false) {
+        return ended.then((yes) =>
+          yes ? this.#undo(req, account, outcome, closed) : this.#decided(req, account, outcome),
+        );
       }
     }
+    return this.#decided(req, account, outcome);
+  }
+
+  /** Undoes a grant or a place in a queue that came too late (see #acquired); answers with the refusal. */
+  async #undo(
+    req: AcquireParams,
+    account: string,
+    outcome: AcquireOutcome & { kind: 'granted' | 'queued' },
+    closed: boolean,
+  ): Promise<undefined> {
+    const { store } = this.#host;
+    if (outcome.kind === 'queued') {
+      if (closed) await store.dropOwner(this.id);
+      else await store.cancel(account, req.lease);
+    }
+    // A reclaim on a closed connection stays held: it was held before, and its TTL runs as it did.
+    else if (!(closed && outcome.reclaimed)) await store.release(account, [outcome.lease.id]);
+    this.#host.afterChange();
+    if (!closed) await this.#refusedNow(req, account);
+    return undefined;
+  }
+
+  /** The answer to an acquire the store decided, and what it tells meanwhile (events, a queue position). */
+  #decided(req: AcquireParams, account: string, outcome: AcquireOutcome): Answer<'acquire'> {
+    const { store } = this.#host;
     const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
     switch (outcome.kind) {
       case 'granted':
