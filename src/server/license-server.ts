@@ -828,6 +828,13 @@ export class LicenseServer implements AsyncDisposable {
     if (deadline !== undefined) this.#pendingDeadline = Math.min(this.#pendingDeadline ?? deadline, deadline);
     this.#checkAgain = true;
     if (this.#checking) return;
+    // Nobody waits and nothing is due before the timer fires: a pass would do nothing (a release when no
+    // queue waits for its seats, the common case). Only a store that answers at once can say so.
+    const due = this.#nextCheckAt;
+    if (deadline === undefined && due !== undefined && this.#storeNow?.waiting() === 0 && Date.now() < due) {
+      this.#checkAgain = false;
+      return;
+    }
     this.#checking = true;
     void (async () => {
       try {
