@@ -29,6 +29,24 @@ import type { AcquireOutcome, AcquireRequest, LeaseRecord } from './pool-types.j
 import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { type LicenseStore, type ReleaseResult, type StoreNow, StoreUnavailableError } from './store.js';
 
+/**
+ * The frame of `message` as text, as {@link encodeFrame} makes it before it becomes bytes: written as a
+ * string, it is encoded once, by the socket. A message that might not fit (or cannot be written) is left
+ * to encodeFrame, which says why.
+ */
+function frameText(message: object, maxFrameBytes: number): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(message);
+  } catch {
+    json = undefined;
+  }
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: this frame surely fits.
+  if (json !== undefined && json.charCodeAt(0) === 0x7b && json.length * 3 <= maxFrameBytes)
+    return `${json}\n`;
+  return encodeFrame(message, maxFrameBytes).toString('utf8');
+}
+
 /** What a session needs from its server. */
 export interface SessionHost {
   readonly auth: AuthMode;
@@ -105,9 +123,12 @@ export class Session {
   #authFailures = 0;
   #closing = false;
   #heldInput: Buffer[] = [];
-  #heldOutput: Buffer[] = [];
+  #heldOutput: string[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
-  #corked = false;
+  /** Frames written in this tick, not yet handed to the socket (see #write). */
+  #unsent = '';
+  /** Whether a chunk read from the socket is being handled (see #write). */
+  #reading = false;
   /**
    * Requests received and not yet handled, oldest first; a function is an answer decided on arrival (a
    * request that does not parse, a malformed frame), kept in line so that answers leave in request order.
@@ -187,12 +208,13 @@ export class Session {
   /** The server was resumed: greet, then handle what arrived while paused. */
   resume(): void {
     if (!this.#greeted) this.#sendGreeting();
-    for (const frame of this.#heldOutput.splice(0)) this.#socket.write(frame);
+    for (const frame of this.#heldOutput.splice(0)) this.#write(frame);
     for (const chunk of this.#heldInput.splice(0)) this.#onData(chunk);
   }
 
   /** Ends the connection after what was already sent. */
   end(): void {
+    this.#flush();
     this.#closing = true;
     clearTimeout(this.#idleTimer);
     this.#socket.end();
@@ -232,9 +254,9 @@ export class Session {
         return;
       }
     }
-    let frame: Buffer;
+    let frame: string;
     try {
-      frame = encodeFrame(message, this.#host.maxFrameBytes);
+      frame = frameText(message, this.#host.maxFrameBytes);
     } catch (err) {
       this.#tooLarge(message, err);
       return;
@@ -253,18 +275,27 @@ export class Session {
     }
   }
 
-  /** Answers produced in the same tick (a pipelined burst) leave in one system call. */
-  #write(frame: Buffer): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
+  /**
+   * Answers produced together (a pipelined burst) leave in one system call: they are joined here and handed
+   * to the socket as one string at the end of the chunk read (#onData), or else at the end of the tick
+   * (cheaper than corking the socket).
+   */
+  #write(frame: string): void {
+    if (this.#unsent === '') {
+      this.#unsent = frame;
+      if (!this.#reading) process.nextTick(this.#flush);
+    } else {
+      this.#unsent += frame;
     }
-    this.#socket.write(frame);
   }
+
+  /** Hands the frames of this tick to the socket (see #write). */
+  readonly #flush = (): void => {
+    const unsent = this.#unsent;
+    if (unsent === '') return;
+    this.#unsent = '';
+    if (!this.#socket.destroyed) this.#socket.write(unsent, 'utf8');
+  };
 
   /**
    * A message that does not fit in a frame: a `lease-revoked` push goes out in smaller pushes (the client
@@ -304,7 +335,18 @@ export class Session {
     this.end();
   }
 
+  /** What a chunk read from the socket makes leaves at the end of it (see #write). */
   #onData(chunk: Buffer): void {
+    this.#reading = true;
+    try {
+      this.#read(chunk);
+    } finally {
+      this.#reading = false;
+    }
+    this.#flush();
+  }
+
+  #read(chunk: Buffer): void {
     if (this.#closing || this.#garbled) return;
     if (this.#host.paused()) {
       this.#heldInput.push(chunk);
