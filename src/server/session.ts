@@ -21,6 +21,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
+import { grantAnswerText, releaseAnswerText } from './answer-text.js';
 import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
@@ -244,7 +245,8 @@ export class Session {
     this.#send(this.#host.greeting);
   }
 
-  #send(message: object): void {
+  /** Sends `message`; `text` is its JSON when already made (see answer-text.ts). */
+  #send(message: object, text?: string): void {
     if (this.#closing || this.#socket.destroyed) return;
     const batch = this.#batch;
     if (batch !== undefined) {
@@ -255,11 +257,15 @@ export class Session {
       }
     }
     let frame: string;
-    try {
-      frame = frameText(message, this.#host.maxFrameBytes);
-    } catch (err) {
-      this.#tooLarge(message, err);
-      return;
+    if (text !== undefined && text.length * 3 <= this.#host.maxFrameBytes) {
+      frame = `${text}\n`;
+    } else {
+      try {
+        frame = frameText(message, this.#host.maxFrameBytes);
+      } catch (err) {
+        this.#tooLarge(message, err);
+        return;
+      }
     }
     if (this.#host.paused()) {
       this.#heldOutput.push(frame);
@@ -478,7 +484,16 @@ export class Session {
   }
 
   #done(request: Request, result: object | undefined, started: number | undefined): void {
-    if (result !== undefined) this.answer(request.id, result);
+    if (result !== undefined) {
+      // The two answers a busy server sends most are written field by field (answer-text.ts).
+      const text =
+        request.op === 'acquire'
+          ? grantAnswerText(request.id, result as ResultOf<'acquire'>)
+          : request.op === 'release'
+            ? releaseAnswerText(request.id, result as ResultOf<'release'>)
+            : undefined;
+      this.#send(okResponse(request.id, result), text);
+    }
     this.#timed(request, started);
   }
 
