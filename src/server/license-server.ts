@@ -42,7 +42,7 @@ import type { LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { buildCredentialLookup } from './scram-lookup.js';
 import { Session, type SessionHost } from './session.js';
-import type { LeaseFilter, LicenseStore } from './store.js';
+import { kAnswersNow, type LeaseFilter, type LicenseStore, type StoreNow } from './store.js';
 
 const DEFAULT_LICENSES = Object.freeze({ FULL: 4, LITE: 2, TTS: 2, AMD: 1 });
 
@@ -68,6 +68,8 @@ export class LicenseServer implements AsyncDisposable {
   readonly #auth: AuthMode;
   #credentials: ((username: string) => ScramCredentials | undefined) | undefined;
   readonly #store: LicenseStore;
+  /** The store's decisions without a promise, when it makes them at once (a MemoryStore). */
+  readonly #storeNow: StoreNow | undefined;
   /** Whether the server made its store (and so closes it). */
   readonly #ownsStore: boolean;
   readonly #guard: AuthFailureGuard;
@@ -135,6 +137,7 @@ export class LicenseServer implements AsyncDisposable {
     this.#auth = all === undefined ? 'none' : 'scram-sha-256';
     this.#ownsStore = store === undefined;
     this.#store = store ?? new MemoryStore({ leaseTtl: options.leaseTtl ?? 30_000 });
+    this.#storeNow = (this.#store as { [kAnswersNow]?: StoreNow | undefined })[kAnswersNow];
     this.#guard = new AuthFailureGuard({ limit: options.maxAuthFailuresPerAddress ?? 20, windowMs: 60_000 });
     const maxBatch = Math.max(
       0,
@@ -154,6 +157,7 @@ export class LicenseServer implements AsyncDisposable {
       auth: this.#auth,
       greeting: this.#greeting,
       store: this.#store,
+      storeNow: this.#storeNow,
       guard: this.#guard,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       maxBatch,
@@ -824,6 +828,13 @@ export class LicenseServer implements AsyncDisposable {
     if (deadline !== undefined) this.#pendingDeadline = Math.min(this.#pendingDeadline ?? deadline, deadline);
     this.#checkAgain = true;
     if (this.#checking) return;
+    // Nobody waits and nothing is due before the timer fires: a pass would do nothing (a release when no
+    // queue waits for its seats, the common case). Only a store that answers at once can say so.
+    const due = this.#nextCheckAt;
+    if (deadline === undefined && due !== undefined && this.#storeNow?.waiting() === 0 && Date.now() < due) {
+      this.#checkAgain = false;
+      return;
+    }
     this.#checking = true;
     void (async () => {
       try {

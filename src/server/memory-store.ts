@@ -13,7 +13,14 @@ import type {
   Waiter,
 } from './pool-types.js';
 import { LicensePools } from './pools.js';
-import type { LeaseFilter, LicenseStore, ReleaseResult, RenewResult } from './store.js';
+import {
+  kAnswersNow,
+  type LeaseFilter,
+  type LicenseStore,
+  type ReleaseResult,
+  type RenewResult,
+  type StoreNow,
+} from './store.js';
 
 /** Options of a {@link MemoryStore}. */
 export interface MemoryStoreOptions {
@@ -114,6 +121,20 @@ export class MemoryStore implements LicenseStore {
 
   close(): Promise<void> {
     return Promise.resolve();
+  }
+
+  /**
+   * @internal What the server asks of this store without a promise: a MemoryStore decides at once. Only a
+   * MemoryStore as such has it: a subclass may do more in its methods, so the server goes through them.
+   */
+  get [kAnswersNow](): StoreNow | undefined {
+    if (Object.getPrototypeOf(this) !== MemoryStore.prototype) return undefined;
+    const pools = this.#pools;
+    return {
+      acquire: (request) => pools.acquire(request),
+      release: (account, ids) => pools.release(account, ids),
+      waiting: () => pools.waiting,
+    };
   }
 
   /** {@link MemoryStore.counts} without a promise (what FakeLicenseServer reads). */

@@ -21,19 +21,40 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
+import { grantAnswerText, releaseAnswerText } from './answer-text.js';
 import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
 import { LeaseRun } from './lease-run.js';
-import type { LeaseRecord } from './pool-types.js';
+import type { AcquireOutcome, AcquireRequest, LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
-import { type LicenseStore, StoreUnavailableError } from './store.js';
+import { type LicenseStore, type ReleaseResult, type StoreNow, StoreUnavailableError } from './store.js';
+
+/**
+ * The frame of `message` as text, as {@link encodeFrame} makes it before it becomes bytes: written as a
+ * string, it is encoded once, by the socket. A message that might not fit (or cannot be written) is left
+ * to encodeFrame, which says why.
+ */
+function frameText(message: object, maxFrameBytes: number): string {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(message);
+  } catch {
+    json = undefined;
+  }
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: this frame surely fits.
+  if (json !== undefined && json.charCodeAt(0) === 0x7b && json.length * 3 <= maxFrameBytes)
+    return `${json}\n`;
+  return encodeFrame(message, maxFrameBytes).toString('utf8');
+}
 
 /** What a session needs from its server. */
 export interface SessionHost {
   readonly auth: AuthMode;
   readonly greeting: Greeting;
   readonly store: LicenseStore;
+  /** The store's decisions without a promise, when it makes them at once (a MemoryStore). */
+  readonly storeNow: StoreNow | undefined;
   readonly guard: AuthFailureGuard;
   readonly maxFrameBytes: number;
   /** Requests per `batch` frame, announced in `hello`; 0: no batching (a 1.1 server). */
@@ -81,6 +102,7 @@ export interface SessionHost {
 const INBOX_LIMIT = 256;
 
 type Answer<Op extends RequestOp> = ResultOf<Op> | undefined;
+type AcquireParams = ParamsOf<'acquire'> & { id: number };
 type Handler<Op extends RequestOp> = (
   request: ParamsOf<Op> & { id: number },
 ) => Answer<Op> | Promise<Answer<Op>>;
@@ -102,9 +124,12 @@ export class Session {
   #authFailures = 0;
   #closing = false;
   #heldInput: Buffer[] = [];
-  #heldOutput: Buffer[] = [];
+  #heldOutput: string[] = [];
   #idleTimer: NodeJS.Timeout | undefined;
-  #corked = false;
+  /** Frames written in this tick, not yet handed to the socket (see #write). */
+  #unsent = '';
+  /** Whether a chunk read from the socket is being handled (see #write). */
+  #reading = false;
   /**
    * Requests received and not yet handled, oldest first; a function is an answer decided on arrival (a
    * request that does not parse, a malformed frame), kept in line so that answers leave in request order.
@@ -184,12 +209,13 @@ export class Session {
   /** The server was resumed: greet, then handle what arrived while paused. */
   resume(): void {
     if (!this.#greeted) this.#sendGreeting();
-    for (const frame of this.#heldOutput.splice(0)) this.#socket.write(frame);
+    for (const frame of this.#heldOutput.splice(0)) this.#write(frame);
     for (const chunk of this.#heldInput.splice(0)) this.#onData(chunk);
   }
 
   /** Ends the connection after what was already sent. */
   end(): void {
+    this.#flush();
     this.#closing = true;
     clearTimeout(this.#idleTimer);
     this.#socket.end();
@@ -219,7 +245,8 @@ export class Session {
     this.#send(this.#host.greeting);
   }
 
-  #send(message: object): void {
+  /** Sends `message`; `text` is its JSON when already made (see answer-text.ts). */
+  #send(message: object, text?: string): void {
     if (this.#closing || this.#socket.destroyed) return;
     const batch = this.#batch;
     if (batch !== undefined) {
@@ -229,12 +256,16 @@ export class Session {
         return;
       }
     }
-    let frame: Buffer;
-    try {
-      frame = encodeFrame(message, this.#host.maxFrameBytes);
-    } catch (err) {
-      this.#tooLarge(message, err);
-      return;
+    let frame: string;
+    if (text !== undefined && text.length * 3 <= this.#host.maxFrameBytes) {
+      frame = `${text}\n`;
+    } else {
+      try {
+        frame = frameText(message, this.#host.maxFrameBytes);
+      } catch (err) {
+        this.#tooLarge(message, err);
+        return;
+      }
     }
     if (this.#host.paused()) {
       this.#heldOutput.push(frame);
@@ -250,18 +281,27 @@ export class Session {
     }
   }
 
-  /** Answers produced in the same tick (a pipelined burst) leave in one system call. */
-  #write(frame: Buffer): void {
-    if (!this.#corked) {
-      this.#corked = true;
-      this.#socket.cork();
-      process.nextTick(() => {
-        this.#corked = false;
-        this.#socket.uncork();
-      });
+  /**
+   * Answers produced together (a pipelined burst) leave in one system call: they are joined here and handed
+   * to the socket as one string at the end of the chunk read (#onData), or else at the end of the tick
+   * (cheaper than corking the socket).
+   */
+  #write(frame: string): void {
+    if (this.#unsent === '') {
+      this.#unsent = frame;
+      if (!this.#reading) process.nextTick(this.#flush);
+    } else {
+      this.#unsent += frame;
     }
-    this.#socket.write(frame);
   }
+
+  /** Hands the frames of this tick to the socket (see #write). */
+  readonly #flush = (): void => {
+    const unsent = this.#unsent;
+    if (unsent === '') return;
+    this.#unsent = '';
+    if (!this.#socket.destroyed) this.#socket.write(unsent, 'utf8');
+  };
 
   /**
    * A message that does not fit in a frame: a `lease-revoked` push goes out in smaller pushes (the client
@@ -301,7 +341,18 @@ export class Session {
     this.end();
   }
 
+  /** What a chunk read from the socket makes leaves at the end of it (see #write). */
   #onData(chunk: Buffer): void {
+    this.#reading = true;
+    try {
+      this.#read(chunk);
+    } finally {
+      this.#reading = false;
+    }
+    this.#flush();
+  }
+
+  #read(chunk: Buffer): void {
     if (this.#closing || this.#garbled) return;
     if (this.#host.paused()) {
       this.#heldInput.push(chunk);
@@ -433,7 +484,16 @@ export class Session {
   }
 
   #done(request: Request, result: object | undefined, started: number | undefined): void {
-    if (result !== undefined) this.answer(request.id, result);
+    if (result !== undefined) {
+      // The two answers a busy server sends most are written field by field (answer-text.ts).
+      const text =
+        request.op === 'acquire'
+          ? grantAnswerText(request.id, result as ResultOf<'acquire'>)
+          : request.op === 'release'
+            ? releaseAnswerText(request.id, result as ResultOf<'release'>)
+            : undefined;
+      this.#send(okResponse(request.id, result), text);
+    }
     this.#timed(request, started);
   }
 
@@ -568,18 +628,12 @@ export class Session {
         ? { renewed, unknown, ttl: store.leaseTtl, epochs: Object.fromEntries(moved) }
         : { renewed, unknown, ttl: store.leaseTtl };
     },
-    release: async (req) => {
-      const { released, unknown, leases } = await this.#host.store.release(
-        this.#accountName,
-        req.leases,
-        req.epochs,
-        this.id,
-      );
-      if (this.#host.reporting()) {
-        for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
-      }
-      if (released.length > 0) this.#host.afterChange();
-      return { released, unknown };
+    release: (req) => {
+      const now = this.#host.storeNow;
+      if (now !== undefined) return this.#released(now.release(this.#accountName, req.leases));
+      return this.#host.store
+        .release(this.#accountName, req.leases, req.epochs, this.id)
+        .then((result) => this.#released(result));
     },
     status: async (req) => {
       const account = this.#accountName;
@@ -674,24 +728,52 @@ export class Session {
     };
   }
 
+  /** The answer to a release the store did, and what it tells meanwhile. */
+  #released({ released, unknown, leases }: ReleaseResult): ResultOf<'release'> {
+    if (this.#host.reporting()) {
+      for (const lease of leases) this.#host.emit({ type: 'release', ...this.#about(lease.id, lease) });
+    }
+    if (released.length > 0) this.#host.afterChange();
+    return { released, unknown };
+  }
+
   get #accountName(): string {
     return this.#account ?? ANONYMOUS_ACCOUNT;
   }
 
-  async #acquire(req: ParamsOf<'acquire'> & { id: number }): Promise<Answer<'acquire'>> {
-    const { store } = this.#host;
+  /**
+   * An acquire: answered at once when nothing waits for a promise (a store that decides at once, an
+   * account whose subscription was never cancelled), otherwise once the store has decided.
+   */
+  #acquire(req: AcquireParams): Answer<'acquire'> | Promise<Answer<'acquire'>> {
     const account = this.#accountName;
     const refused = this.#refusedNow(req, account);
-    if (refused === true || (refused !== false && (await refused))) return undefined;
-    const outcome = await store.acquire({
-      account,
-      id: req.lease,
-      feature: req.feature,
-      count: req.count,
-      owner: this.id,
-      requestId: req.id,
-      ...(req.wait === undefined ? {} : { wait: req.wait }),
-    });
+    if (refused === true) return undefined;
+    if (refused !== false) {
+      return refused.then((no) => (no ? undefined : this.#acquireFromStore(req, account)));
+    }
+    return this.#acquireFromStore(req, account);
+  }
+
+  #acquireFromStore(req: AcquireParams, account: string): Answer<'acquire'> | Promise<Answer<'acquire'>> {
+    const { lease: id, feature, count, wait } = req;
+    const owner = this.id;
+    const requestId = req.id;
+    const request: AcquireRequest =
+      wait === undefined
+        ? { account, id, feature, count, owner, requestId }
+        : { account, id, feature, count, owner, requestId, wait };
+    const now = this.#host.storeNow;
+    if (now !== undefined) return this.#acquired(req, account, now.acquire(request));
+    return this.#host.store.acquire(request).then((outcome) => this.#acquired(req, account, outcome));
+  }
+
+  /** What the store decided for an acquire: the answer (or a promise of it, when it must be undone). */
+  #acquired(
+    req: AcquireParams,
+    account: string,
+    outcome: AcquireOutcome,
+  ): Answer<'acquire'> | Promise<Answer<'acquire'>> {
     // A re-sent acquire for a lease that is already waiting takes over its place in the queue; the
     // earlier request is answered now so that nobody waits on it for ever.
     const previous = outcome.replaced;
@@ -708,18 +790,39 @@ export class Session {
       // While the store decided, the connection may have closed, the server begun to drain, or the
       // subscription ended: what was just granted or queued is undone.
       const closed = this.#closing;
-      if (closed || this.#host.draining() || (await this.#ended(account))) {
-        if (outcome.kind === 'queued') {
-          if (closed) await store.dropOwner(this.id);
-          else await store.cancel(account, req.lease);
-        }
-        // A reclaim on a closed connection stays held: it was held before, and its TTL runs as it did.
-        else if (!(closed && outcome.reclaimed)) await store.release(account, [outcome.lease.id]);
-        this.#host.afterChange();
-        if (!closed) await this.#refusedNow(req, account);
-        return undefined;
+      const ended = closed || this.#host.draining() || this.#ended(account);
+      if (ended === true) return this.#undo(req, account, outcome, closed);
+      if (ended !== false) {
+        return ended.then((yes) =>
+          yes ? this.#undo(req, account, outcome, closed) : this.#decided(req, account, outcome),
+        );
       }
     }
+    return this.#decided(req, account, outcome);
+  }
+
+  /** Undoes a grant or a place in a queue that came too late (see #acquired); answers with the refusal. */
+  async #undo(
+    req: AcquireParams,
+    account: string,
+    outcome: AcquireOutcome & { kind: 'granted' | 'queued' },
+    closed: boolean,
+  ): Promise<undefined> {
+    const { store } = this.#host;
+    if (outcome.kind === 'queued') {
+      if (closed) await store.dropOwner(this.id);
+      else await store.cancel(account, req.lease);
+    }
+    // A reclaim on a closed connection stays held: it was held before, and its TTL runs as it did.
+    else if (!(closed && outcome.reclaimed)) await store.release(account, [outcome.lease.id]);
+    this.#host.afterChange();
+    if (!closed) await this.#refusedNow(req, account);
+    return undefined;
+  }
+
+  /** The answer to an acquire the store decided, and what it tells meanwhile (events, a queue position). */
+  #decided(req: AcquireParams, account: string, outcome: AcquireOutcome): Answer<'acquire'> {
+    const { store } = this.#host;
     const who = account === ANONYMOUS_ACCOUNT ? '' : ` for account "${account}"`;
     switch (outcome.kind) {
       case 'granted':

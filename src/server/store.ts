@@ -33,6 +33,22 @@ export interface ReleaseResult {
   readonly leases: LeaseRecord[];
 }
 
+/**
+ * @internal A store's decisions without a promise, for a store that makes them at once (a
+ * {@link MemoryStore}): the server's hot requests then skip the promise hops (see {@link kAnswersNow}).
+ */
+export interface StoreNow {
+  /** {@link LicenseStore.acquire}, decided now. */
+  acquire(request: AcquireRequest): AcquireOutcome;
+  /** {@link LicenseStore.release} (no epochs: a store of one server has none), done now. */
+  release(account: string, ids: readonly string[]): ReleaseResult;
+  /** How many requests wait in a queue now: with none, a {@link LicenseStore.drain} has nothing to do. */
+  waiting(): number;
+}
+
+/** @internal The module-private key of a store's {@link StoreNow}, when it has one. */
+export const kAnswersNow: unique symbol = Symbol('lv-license-client.store.answers-now');
+
 /** Which leases {@link LicenseStore.leases} returns; an absent field matches everything. */
 export interface LeaseFilter {
   /** Only this account's leases. */
