@@ -358,6 +358,10 @@ export class Licenses {
     const releasing = (async () => {
       await Promise.allSettled([...this.#inflight, ...closingPorts]);
       await this.#keeper.releaseEverything();
+      // Releases the keeper sent on its own (ids of acquires that ended with no answer, grants that came
+      // after the close): closing a connection under them would leave those seats taken until their TTL, as
+      // a server drops the requests it has not handled yet when the client ends the connection.
+      await this.servers.idle();
     })();
     await Promise.race([releasing.catch(() => {}), deadline]);
     clearTimeout(timer);

@@ -425,6 +425,15 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     void state.connection.close();
   }
 
+  /**
+   * Resolves once the open connection has the answers to every request sent on it (at once when none is
+   * pending or none is open): what was sent before a close is then known to have reached the server.
+   */
+  idle(): Promise<void> {
+    const state = this.#state;
+    return state.kind === 'up' || state.kind === 'draining' ? state.connection.idle() : Promise.resolve();
+  }
+
   /** Closes the connection and stops reconnecting. Idempotent. */
   async close(): Promise<void> {
     const state = this.#state;

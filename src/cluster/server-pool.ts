@@ -349,6 +349,11 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     await link.close();
   }
 
+  /** Resolves once no link waits for an answer (see {@link ServerLink.idle}). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#links, ...this.#retired].map((link) => link.idle()));
+  }
+
   /** Closes every link. */
   async close(): Promise<void> {
     await Promise.all([...this.#links, ...this.#retired].map((link) => link.close()));
