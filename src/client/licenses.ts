@@ -404,8 +404,24 @@ export class Licenses {
     return this.#table.hasOn(server, STILL_HELD);
   }
 
-  /** A server removed by a reload is let go once this client holds nothing there. */
+  /**
+   * A server removed by a reload is let go once this client holds nothing there, and nothing is on its way
+   * there: the acquires in flight may yet be granted there, and the server drops the requests it has not
+   * handled yet (releases) when its connection is closed, so that those seats would stay taken until their
+   * TTL.
+   */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (this.servers.isRetired(server) && !this.#holdsOn(server)) void this.servers.dropRetired(server);
+    if (!this.#retiredAndEmpty(server)) return;
+    const acquiring = [...this.#inflight];
+    void (async () => {
+      // Each acquire's grant is adopted (in the table) before this goes on.
+      await Promise.allSettled(acquiring);
+      await this.servers.idleOn(server);
+      if (this.#retiredAndEmpty(server)) await this.servers.dropRetired(server);
+    })();
+  }
+
+  #retiredAndEmpty(server: string): boolean {
+    return this.servers.isRetired(server) && !this.#holdsOn(server);
   }
 }
