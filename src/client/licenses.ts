@@ -358,6 +358,10 @@ export class Licenses {
     const releasing = (async () => {
       await Promise.allSettled([...this.#inflight, ...closingPorts]);
       await this.#keeper.releaseEverything();
+      // Releases the keeper sent on its own (ids of acquires that ended with no answer, grants that came
+      // after the close): closing a connection under them would leave those seats taken until their TTL, as
+      // a server drops the requests it has not handled yet when the client ends the connection.
+      await this.servers.idle();
     })();
     await Promise.race([releasing.catch(() => {}), deadline]);
     clearTimeout(timer);
@@ -400,8 +404,24 @@ export class Licenses {
     return this.#table.hasOn(server, STILL_HELD);
   }
 
-  /** A server removed by a reload is let go once this client holds nothing there. */
+  /**
+   * A server removed by a reload is let go once this client holds nothing there, and nothing is on its way
+   * there: the acquires in flight may yet be granted there, and the server drops the requests it has not
+   * handled yet (releases) when its connection is closed, so that those seats would stay taken until their
+   * TTL.
+   */
   #dropIfRetiredAndEmpty(server: string): void {
-    if (this.servers.isRetired(server) && !this.#holdsOn(server)) void this.servers.dropRetired(server);
+    if (!this.#retiredAndEmpty(server)) return;
+    const acquiring = [...this.#inflight];
+    void (async () => {
+      // Each acquire's grant is adopted (in the table) before this goes on.
+      await Promise.allSettled(acquiring);
+      await this.servers.idleOn(server);
+      if (this.#retiredAndEmpty(server)) await this.servers.dropRetired(server);
+    })();
+  }
+
+  #retiredAndEmpty(server: string): boolean {
+    return this.servers.isRetired(server) && !this.#holdsOn(server);
   }
 }

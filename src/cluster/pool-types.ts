@@ -35,6 +35,7 @@ export type PoolLink = Pick<
   | 'reacquire'
   | 'setCredentials'
   | 'close'
+  | 'idle'
   | 'leaveIfDraining'
   | 'settleReceived'
   | 'on'

@@ -267,8 +267,9 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     if (this.#leaving === connection) queueMicrotask(() => this.#answered(connection));
     const sink = call.sink;
     if (error === undefined) sink.resolve(result);
-    // A connection that died under a release (a restart not noticed yet) is replaced once.
-    else if (call.again && call.release !== undefined && uncertain) {
+    // A connection that died under a release (a restart not noticed yet) is replaced once; a server that
+    // did not answer in time is not asked again (a new connection would not make it answer).
+    else if (call.again && call.release !== undefined && uncertain && !isNoAnswer(error)) {
       this.#releaseOnce(call.release).then(
         (value) => sink.resolve(value),
         (err: unknown) => sink.reject(err as LicenseError, false),
@@ -333,7 +334,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         unsettled = true;
       });
     } catch (err) {
-      if (!unsettled) throw err;
+      if (!unsettled || isNoAnswer(err)) throw err;
       await this.#releaseOnce(leases);
     }
   }
@@ -423,6 +424,15 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     }
     this.#leaving = undefined;
     void state.connection.close();
+  }
+
+  /**
+   * Resolves once the open connection has the answers to every request sent on it (at once when none is
+   * pending or none is open): what was sent before a close is then known to have reached the server.
+   */
+  idle(): Promise<void> {
+    const state = this.#state;
+    return state.kind === 'up' || state.kind === 'draining' ? state.connection.idle() : Promise.resolve();
   }
 
   /** Closes the connection and stops reconnecting. Idempotent. */

@@ -349,6 +349,16 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
     await link.close();
   }
 
+  /** Resolves once `server`'s link waits for no answer (at once for a server it does not know). */
+  idleOn(server: string): Promise<void> {
+    return this.link(server)?.idle() ?? Promise.resolve();
+  }
+
+  /** Resolves once no link waits for an answer (see {@link ServerLink.idle}). */
+  async idle(): Promise<void> {
+    await Promise.all([...this.#links, ...this.#retired].map((link) => link.idle()));
+  }
+
   /** Closes every link. */
   async close(): Promise<void> {
     await Promise.all([...this.#links, ...this.#retired].map((link) => link.close()));

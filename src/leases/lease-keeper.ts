@@ -200,7 +200,7 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     }
     // A timer armed while nothing is held is left to run out: its beat finds nothing and stops (a client
     // that acquires and releases one lease at a time would otherwise make and clear a timer per pair).
-    if (this.#beats.has(server) || !this.#table.hasOn(server, HELD)) return;
+    if (this.#beats.has(server) || !(this.#table.hasOn(server, HELD) || this.#owes(server))) return;
     const timer = setTimeout(() => void this.#beat(server), timerDelay(this.#interval(server)));
     timer.unref();
     this.#beats.set(server, timer);
@@ -209,7 +209,13 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
   async #beat(server: string): Promise<void> {
     this.#beats.delete(server);
     const held = this.#table.onServer(server, ['held']);
-    if (this.#closed || !this.#servers.isUp(server) || held.length === 0) {
+    if (this.#closed || !this.#servers.isUp(server)) {
+      this.#schedule(server);
+      return;
+    }
+    if (held.length === 0) {
+      // Nothing to renew, but ids whose release failed (the server answered with an error of its own).
+      await this.#releaseOrphans(server);
       this.#schedule(server);
       return;
     }
@@ -415,6 +421,14 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
     this.#orphans.set(server, set);
   }
 
+  /**
+   * Whether ids `server` may hold wait to be given back there while it is up (a server that is down gets
+   * them when it reconnects).
+   */
+  #owes(server: string): boolean {
+    return this.#orphans.has(server) && this.#servers.isUp(server);
+  }
+
   /** Releases the ids `server` may hold that the client no longer wants there. Never rejects. */
   async #releaseOrphans(server: string): Promise<void> {
     const set = this.#orphans.get(server);
@@ -433,6 +447,8 @@ export class LeaseKeeper extends EventEmitter<LeaseKeeperEvents> {
       await this.#servers.release(server, ids);
     } catch {
       for (const id of ids) this.#orphan(server, id);
+      // Sent again by the next heartbeat (a server that is down gets them when it reconnects).
+      this.#schedule(server);
     }
   }
 }

@@ -134,6 +134,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#pending.size;
   }
 
+  /**
+   * Resolves once no request of this connection waits for its answer (at once when none does): each was
+   * answered, timed out, or dropped with the connection.
+   */
+  idle(): Promise<void> {
+    return this.#pending.empty();
+  }
+
   /** Why the connection closed, if it closed on an error. */
   get closeError(): LicenseError | undefined {
     return this.#closeError;

@@ -52,6 +52,8 @@ export class PendingRequests {
   #nextId = 1;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
   readonly #beforeSweep: (() => void) | undefined;
+  /** Who waits for the last pending request to end (see {@link PendingRequests.empty}). */
+  #whenEmpty: Array<() => void> | undefined;
 
   /**
    * `beforeSweep` runs when a deadline is due, before any request is timed out: the connection settles
@@ -65,6 +67,16 @@ export class PendingRequests {
   /** How many requests are waiting for an answer. */
   get size(): number {
     return this.#entries.size;
+  }
+
+  /** Resolves once no request is pending (at once when none is): every one answered, timed out or dropped. */
+  empty(): Promise<void> {
+    if (this.#entries.size === 0) return Promise.resolve();
+    const waiting = this.#whenEmpty ?? [];
+    this.#whenEmpty = waiting;
+    return new Promise<void>((resolve) => {
+      waiting.push(resolve);
+    });
   }
 
   /** A fresh request id (1, 2, 3, ...: positive safe integers, never reused by this connection). */
@@ -135,7 +147,14 @@ export class PendingRequests {
     if (entry === undefined) return undefined;
     this.#entries.delete(id);
     if (entry.onAbort !== undefined) entry.signal?.removeEventListener('abort', entry.onAbort);
-    if (this.#entries.size === 0) this.#deadlines.clear();
+    if (this.#entries.size === 0) {
+      this.#deadlines.clear();
+      const waiting = this.#whenEmpty;
+      if (waiting !== undefined) {
+        this.#whenEmpty = undefined;
+        for (const resolve of waiting) resolve();
+      }
+    }
     return entry;
   }
 

@@ -1,0 +1,45 @@
+// A release to a server that stopped answering (a black hole): the release is not waited for twice, and
+// the seat goes back once the server answers again.
+import { describe, expect, it } from 'vitest';
+import type { Logger } from '../../src/index.js';
+import { makeClient, recordEvents, startServer } from '../helpers/cluster.js';
+
+/** A logger that keeps its warnings: what the client says about a release that did not reach the server. */
+function warnings(): { logger: Logger; warned: Array<{ message: string; fields: Record<string, unknown> }> } {
+  const warned: Array<{ message: string; fields: Record<string, unknown> }> = [];
+  const ignore = () => {};
+  const logger: Logger = {
+    debug: ignore,
+    info: ignore,
+    error: ignore,
+    warn: (message, fields) => {
+      warned.push({ message, fields: { ...fields } });
+    },
+  };
+  return { logger, warned };
+}
+
+describe('a release to a black hole', () => {
+  it('fails with its own timeout, with no dial to the black hole in between, and goes back later', async () => {
+    const server = await startServer({ licenses: { TTS: 4 } });
+    const { logger, warned } = warnings();
+    const client = makeClient([server], { logger, requestTimeout: 300, gracePeriod: 60_000 });
+    const { named } = recordEvents(client);
+    const lease = await client.acquire('TTS');
+    server.pause();
+    await lease.release();
+    // The release timed out: the server stopped answering, which a new connection would not change (it
+    // is a restart that a second try on a new connection is for). Before, the release dialed the black
+    // hole and waited for its greeting as long again, and its failure said so.
+    const failed = warned.filter((w) => w.message.includes('release failed'));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]?.fields.error).toContain('did not answer the release request within 300 ms');
+    // The connection that did not answer goes (and the next one is made once the server answers).
+    await expect.poll(() => named('disconnect').length).toBe(1);
+    expect(server.inUse()).toBe(1);
+    // The seat goes back once the server answers again.
+    server.resume();
+    await expect.poll(() => server.inUse(), { timeout: 5_000 }).toBe(0);
+    expect(client.status().leases).toEqual([]);
+  });
+});
