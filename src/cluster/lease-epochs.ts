@@ -24,12 +24,15 @@ export class LeaseEpochs {
 
   /** The `epochs` of a `release` of `ids`, or `undefined` when none is known (a 1.0 release). */
   forRelease(ids: readonly string[]): Array<number | null> | undefined {
+    // A server that sends no epochs (every release to it): nothing to look up.
+    if (this.#epochs.size === 0) return undefined;
     const epochs = ids.map((id) => this.#epochs.get(id) ?? null);
     return epochs.some((epoch) => epoch !== null) ? epochs : undefined;
   }
 
   /** Forgets released leases. */
   released(ids: readonly string[]): void {
+    if (this.#epochs.size === 0) return;
     for (const id of ids) this.#epochs.delete(id);
   }
 
