@@ -234,10 +234,38 @@ export class Session {
 
   /** Called by the server when the socket closed. */
   dispose(): void {
+    const left = this.#inbox.splice(0);
     this.#closing = true;
     clearTimeout(this.#idleTimer);
     this.#heldInput = [];
     this.#heldOutput = [];
+    this.#releaseLeft(left);
+  }
+
+  /**
+   * The releases a client sent and did not wait for (it ended the connection behind them) are still done:
+   * nobody hears the answer, but the seats would otherwise stay taken until their TTL. Nothing else left is:
+   * an acquire's seat would belong to nobody.
+   */
+  #releaseLeft(left: ReadonlyArray<Request | (() => void)>): void {
+    if (this.#gate('release') !== undefined) return;
+    for (const item of left) {
+      if (typeof item === 'function') continue;
+      if (item.op === 'release') this.#releaseUnheard(item);
+      else if (item.op === 'batch' && this.#host.maxBatch > 0) {
+        for (const value of item.requests.slice(0, this.#host.maxBatch)) {
+          const request = parseRequest(value);
+          if (!(request instanceof ProtocolError) && request.op === 'release') this.#releaseUnheard(request);
+        }
+      }
+    }
+  }
+
+  #releaseUnheard(request: ParamsOf<'release'> & { id: number }): void {
+    this.#host.store
+      .release(this.#accountName, request.leases, request.epochs, this.id)
+      .then((result) => this.#released(result))
+      .catch((err: unknown) => this.#unanswered(request as Request, err));
   }
 
   #sendGreeting(): void {
