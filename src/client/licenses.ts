@@ -418,7 +418,12 @@ export class Licenses {
       await Promise.allSettled(acquiring);
       await this.servers.idleOn(server);
       if (this.#retiredAndEmpty(server)) await this.servers.dropRetired(server);
-    })();
+    })().catch((err: unknown) =>
+      this.#context.log('warn', 'a server a reload removed was not let go', {
+        server,
+        error: err instanceof Error ? err.message : String(err),
+      }),
+    );
   }
 
   #retiredAndEmpty(server: string): boolean {

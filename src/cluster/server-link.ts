@@ -267,9 +267,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
     if (this.#leaving === connection) queueMicrotask(() => this.#answered(connection));
     const sink = call.sink;
     if (error === undefined) sink.resolve(result);
-    // A connection that died under a release (a restart not noticed yet) is replaced once; a server that
-    // did not answer in time is not asked again (a new connection would not make it answer).
-    else if (call.again && call.release !== undefined && uncertain && !isNoAnswer(error)) {
+    // A connection that died under a release (a restart not noticed yet) is replaced once.
+    else if (call.again && call.release !== undefined && resendsRelease(error, uncertain)) {
       this.#releaseOnce(call.release).then(
         (value) => sink.resolve(value),
         (err: unknown) => sink.reject(err as LicenseError, false),
@@ -334,7 +333,7 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
         unsettled = true;
       });
     } catch (err) {
-      if (!unsettled || isNoAnswer(err)) throw err;
+      if (!resendsRelease(err, unsettled)) throw err;
       await this.#releaseOnce(leases);
     }
   }
@@ -620,4 +619,13 @@ class LinkCall implements RequestSink {
   reject(err: LicenseError, uncertain: boolean): void {
     queueMicrotask(() => this.link.callEnded(this, undefined, err, uncertain));
   }
+}
+
+/**
+ * Whether a release that failed with `err` is sent once more, on a new connection: when it was sent and its
+ * connection died under it (a restart not noticed yet), not when the server did not answer in time (a new
+ * connection would not make it answer) nor when it answered.
+ */
+function resendsRelease(err: unknown, uncertain: boolean): boolean {
+  return uncertain && !isNoAnswer(err);
 }
