@@ -6,7 +6,7 @@
 export const PROTOCOL_NAME = 'lv-license';
 
 /** The protocol version this library speaks, `MAJOR.MINOR`. */
-export const PROTOCOL_VERSION = '1.2';
+export const PROTOCOL_VERSION = '1.3';
 
 /** The MAJOR version this library can talk to: peers with another MAJOR are incompatible. */
 export const SUPPORTED_MAJOR = 1;

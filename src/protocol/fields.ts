@@ -137,6 +137,25 @@ export function readStringArray(
   return value as string[];
 }
 
+/** An optional array-of-integers field, each at least `min` (checked in place, as strings are). */
+export function readOptionalIntegerArray(
+  obj: Record<string, unknown>,
+  name: string,
+  ctx: FieldContext,
+  min: number,
+): number[] | undefined {
+  if (!has(obj, name)) return undefined;
+  const value = obj[name];
+  if (!Array.isArray(value)) fieldError(ctx, name, `must be an array of integers >= ${min}`);
+  for (let index = 0; index < value.length; index++) {
+    const item: unknown = value[index];
+    if (!Number.isSafeInteger(item) || (item as number) < min) {
+      fieldError(ctx, `${name}[${index}]`, `must be an integer >= ${min}`);
+    }
+  }
+  return value as number[];
+}
+
 /** An array-of-objects field, of at most `max` items. */
 export function readObjectArray(
   obj: Record<string, unknown>,

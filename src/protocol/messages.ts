@@ -168,9 +168,26 @@ export interface BatchParams {
  * The result of `batch`: the responses decided while the server handled the batch, each as it would have
  * been framed alone. A request answered later (an acquire that waits in a queue) is answered in a frame of
  * its own.
+ *
+ * Since 1.3, to a client whose `hello` said 1.3 or later, the answers that say no more than "done as
+ * asked" come as request ids instead (`granted`, `released`), and `responses` holds the others.
  */
 export interface BatchResult {
   responses: Array<Record<string, unknown>>;
+  /**
+   * Since 1.3: the ids of the batch's `acquire` requests granted exactly as asked (the request's lease,
+   * feature and count, `reclaimed: false`, TTL {@link BatchResult.ttl}), in the order of the requests.
+   */
+  granted?: number[];
+  /** Since 1.3, with `granted`: the TTL of each of its leases, in milliseconds. */
+  ttl?: number;
+  /** Since 1.3, with `granted`, from a server whose leases have epochs: the epoch of each, index by index. */
+  epochs?: number[];
+  /**
+   * Since 1.3: the ids of the batch's `release` requests whose leases were all released (`released`: the
+   * request's leases, `unknown`: none), in the order of the requests.
+   */
+  released?: number[];
 }
 
 /** The operations a `batch` request may carry. */

@@ -14,6 +14,7 @@ import {
   readObjectArray,
   readOptionalEpochMap,
   readOptionalInteger,
+  readOptionalIntegerArray,
   readOptionalString,
   readString,
   readStringArray,
@@ -87,7 +88,23 @@ const RESULTS: ResultReaders = {
   status: (obj, ctx) => ({ features: readFeatures(readObject(obj, 'features', ctx), ctx) }),
   ping: (obj, ctx) => ({ time: readInteger(obj, 'time', ctx, 0) }),
   // Each response is checked as a frame of its own would be (parseServerFrame) by the connection.
-  batch: (obj, ctx) => ({ responses: readObjectArray(obj, 'responses', ctx) }),
+  batch: (obj, ctx) => {
+    const responses = readObjectArray(obj, 'responses', ctx);
+    const granted = readOptionalIntegerArray(obj, 'granted', ctx, 0);
+    const released = readOptionalIntegerArray(obj, 'released', ctx, 0);
+    if (granted === undefined || granted.length === 0) {
+      return released === undefined ? { responses } : { responses, released };
+    }
+    const ttl = readInteger(obj, 'ttl', ctx, 1);
+    const epochs = readOptionalIntegerArray(obj, 'epochs', ctx, 1);
+    if (epochs !== undefined && epochs.length !== granted.length) {
+      fieldError(ctx, 'epochs', `must have one epoch per granted id (${granted.length})`);
+    }
+    const result: ResultOf<'batch'> = { responses, granted, ttl };
+    if (epochs !== undefined) result.epochs = epochs;
+    if (released !== undefined) result.released = released;
+    return result;
+  },
 };
 
 function readFeatures(obj: Record<string, unknown>, ctx: FieldContext): Record<string, FeatureStatus> {

@@ -22,6 +22,7 @@ import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
 import { grantAnswerText, releaseAnswerText } from './answer-text.js';
+import { compactBatchResult, WHOLE_RESPONSES } from './batch-answer.js';
 import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
@@ -137,6 +138,8 @@ export class Session {
   readonly #inbox: Array<Request | (() => void)> = [];
   /** Whether the client said `hello` with 1.1 or later (it knows -69 and lease epochs). */
   #minor1 = true;
+  /** The client said 1.3 or later in `hello`: a batch's answer lists what was done as asked by id. */
+  #compactBatches = false;
   /** Whether a request is being handled (the store has not answered yet). */
   #busy = false;
   /** The acquires (or releases) with the store together, while there are any (see #work). */
@@ -184,7 +187,6 @@ export class Session {
     this.#send(push);
   }
 
-  /** Answers a request that waited in the queue. */
   /** The `acquire` result for a lease granted to this connection (with its epoch, for a 1.1 client). */
   grantResult(lease: LeaseRecord, reclaimed: boolean): ResultOf<'acquire'> {
     const result = {
@@ -197,6 +199,7 @@ export class Session {
     return this.#minor1 && lease.epoch !== undefined ? { ...result, epoch: lease.epoch } : result;
   }
 
+  /** Answers a request that waited in the queue. */
   answer(requestId: number, result: object): void {
     this.#send(okResponse(requestId, result));
   }
@@ -336,7 +339,8 @@ export class Session {
    * must hear of every lease), an answer becomes an error that says why; anything else is logged.
    */
   #tooLarge(message: object, err: unknown): void {
-    const responses = (message as { result?: { responses?: unknown } }).result?.responses;
+    const result = (message as { result?: { responses?: unknown; [WHOLE_RESPONSES]?: unknown } }).result;
+    const responses = result?.[WHOLE_RESPONSES] ?? result?.responses;
     if (Array.isArray(responses)) {
       // A batch's answer too large for one frame: each answer goes in a frame of its own.
       for (const response of responses as object[]) this.#send(response);
@@ -591,7 +595,9 @@ export class Session {
       this.#helloDone = true;
       // A 1.0 client knows -26 for "no licenses of that type" (and tries its next type on it): it keeps
       // getting -26; a 1.1 client gets -69, "not licensed", told apart from "busy".
-      this.#minor1 = (parseProtocolVersion(req.version)?.minor ?? 0) >= 1;
+      const minor = parseProtocolVersion(req.version)?.minor ?? 0;
+      this.#minor1 = minor >= 1;
+      this.#compactBatches = minor >= 3;
       if (this.#host.auth === 'none') this.#authenticated(ANONYMOUS_ACCOUNT);
       return {
         version: this.#host.greeting.version,
@@ -748,12 +754,13 @@ export class Session {
     }
     // In the order of the requests (a run's answers are decided in whatever order the store settles them).
     const place = new Map(parsed.map((request, index) => [request.id, index]));
-    const responses = batch.responses as Array<Record<string, unknown>>;
-    return {
-      responses: responses.sort(
-        (a, b) => (place.get(a.id as number) ?? 0) - (place.get(b.id as number) ?? 0),
-      ),
-    };
+    const responses = (batch.responses as Array<Record<string, unknown>>).sort(
+      (a, b) => (place.get(a.id as number) ?? 0) - (place.get(b.id as number) ?? 0),
+    );
+    if (!this.#compactBatches) return { responses };
+    const requests = new Map<number, Request>();
+    for (const request of parsed) if (!(request instanceof ProtocolError)) requests.set(request.id, request);
+    return compactBatchResult(requests, responses);
   }
 
   /** The answer to a release the store did, and what it tells meanwhile. */

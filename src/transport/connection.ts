@@ -58,8 +58,14 @@ export interface ConnectionSettings {
   keepAliveDelay?: number | undefined;
 }
 
+/** A request waiting for its tick to end, or carried by a `batch` frame in flight: the request itself. */
+type QueuedRequest = { id: number; op: RequestOp } & Record<string, unknown>;
+
 /** Requests in a `batch` frame, at least, when a tick's requests are split into two frames. */
 const FRAME_MIN = 4;
+
+/** No ids: a batch answer without `granted` or `released`. */
+const NO_IDS: readonly number[] = Object.freeze([]);
 
 /** How long `close()` waits for the server to acknowledge the end of the stream. */
 const CLOSE_GRACE_MS = 2_000;
@@ -90,9 +96,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Requests per `batch` frame the server takes (its `hello` said so); 0: one frame per request. */
   #maxBatch = 0;
   /** Acquires and releases made in this tick, sent together once it ends. */
-  #batchQueue: Array<{ id: number; op: RequestOp } & Record<string, unknown>> = [];
-  /** The `batch` frames in flight: their id, and the ids of the requests they carry. */
-  readonly #batches = new Map<number, number[]>();
+  #batchQueue: QueuedRequest[] = [];
+  /** The `batch` frames in flight: their id, and the requests they carry. */
+  readonly #batches = new Map<number, readonly QueuedRequest[]>();
   /** Frames received and not handled yet, handled a share per turn of the event loop. */
   readonly #inbound = new InboundFrames({
     handle: (item) => this.#onItem(item),
@@ -337,7 +343,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /** One frame for `group`: the request itself when alone, else a `batch`, halved until it fits. */
-  #sendGroup(group: ReadonlyArray<{ id: number; op: RequestOp } & Record<string, unknown>>): void {
+  #sendGroup(group: readonly QueuedRequest[]): void {
     const [first] = group;
     if (first === undefined) return;
     if (group.length === 1) {
@@ -365,10 +371,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#sendGroup(group.slice(half));
       return;
     }
-    this.#batches.set(
-      id,
-      group.map((request) => request.id),
-    );
+    this.#batches.set(id, group);
     this.#write(frame);
   }
 
@@ -455,16 +458,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * The answer to a `batch`: each of its responses is handled as a frame of its own would be. A request it
-   * does not answer is answered later in a frame of its own (an acquire waiting in a queue). A refused
-   * batch refuses every request it carried.
+   * The answer to a `batch`: each of its answers is handled as a frame of its own would be, in the order of
+   * the requests. Since 1.3 an answer that says "done as asked" is the request's id alone (in `granted` or
+   * `released`), and its result is the request's own fields. A request it does not answer is answered later
+   * in a frame of its own (an acquire waiting in a queue). A refused batch refuses every request it carried.
    */
-  #onBatchAnswer(response: Response, carried: readonly number[]): void {
+  #onBatchAnswer(response: Response, carried: readonly QueuedRequest[]): void {
     if (!response.ok) {
       const { code, message } = response.error;
-      for (const id of carried) {
+      for (const request of carried) {
         this.#pending.reject(
-          id,
+          request.id,
           errorFromReturnCode(code, this.#serverSays(message), { server: this.server }),
           true,
         );
@@ -476,22 +480,64 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#malformed(result);
       return;
     }
-    for (const item of result.responses) {
-      const inner = parseServerFrame(item);
-      if (inner instanceof ProtocolError || inner.kind !== 'response' || inner.response.id === null) {
-        this.#malformed(
-          inner instanceof ProtocolError
-            ? inner
-            : new ProtocolError(
-                'invalid-message',
-                'batch result: "responses" must hold responses with an id.',
-              ),
-        );
-        return;
+    const { responses, granted = NO_IDS, released = NO_IDS } = result;
+    let g = 0;
+    let r = 0;
+    let w = 0;
+    for (let i = 0; i < carried.length && this.#state === 'open'; i++) {
+      const request = carried[i] as QueuedRequest;
+      const { id } = request;
+      if (granted[g] === id && request.op === 'acquire') {
+        const epoch = result.epochs?.[g];
+        const { lease, feature, count } = request as QueuedRequest & ParamsOf<'acquire'>;
+        const grant: ResultOf<'acquire'> = {
+          lease,
+          feature,
+          count,
+          ttl: result.ttl as number,
+          reclaimed: false,
+        };
+        if (epoch !== undefined) grant.epoch = epoch;
+        this.#pending.resolve(id, grant);
+        g++;
+      } else if (released[r] === id && request.op === 'release') {
+        const { leases } = request as QueuedRequest & ParamsOf<'release'>;
+        this.#pending.resolve(id, { released: leases, unknown: [] });
+        r++;
+      } else if ((responses[w] as { id?: unknown } | undefined)?.id === id) {
+        if (!this.#onBatchResponse(responses[w])) return;
+        w++;
       }
-      this.#onResponse(inner.response);
-      if (this.#state !== 'open') return;
     }
+    if (this.#state !== 'open') return;
+    if (g < granted.length || r < released.length) {
+      this.#malformed(
+        new ProtocolError(
+          'invalid-message',
+          'batch result: "granted" and "released" must name acquire and release requests of the batch, in their order.',
+        ),
+      );
+      return;
+    }
+    // Whole answers out of the order of the requests are still answers.
+    for (; w < responses.length && this.#state === 'open'; w++) {
+      if (!this.#onBatchResponse(responses[w])) return;
+    }
+  }
+
+  /** One whole answer of a `batch`'s `responses`; false (the connection failed) when it is not one. */
+  #onBatchResponse(item: Record<string, unknown> | undefined): boolean {
+    const inner = parseServerFrame(item);
+    if (inner instanceof ProtocolError || inner.kind !== 'response' || inner.response.id === null) {
+      this.#malformed(
+        inner instanceof ProtocolError
+          ? inner
+          : new ProtocolError('invalid-message', 'batch result: "responses" must hold responses with an id.'),
+      );
+      return false;
+    }
+    this.#onResponse(inner.response);
+    return true;
   }
 
   #serverSays(message: string): string {

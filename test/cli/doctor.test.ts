@@ -151,7 +151,7 @@ describe('lv-license doctor', () => {
       SKIP  [127.0.0.1:<hole>] Authentication, Licenses, Round trip: Skipped: the Greeting step failed.
       SKIP  [127.0.0.1:<server>] DNS: 127.0.0.1 is an IP address: nothing to resolve.
       PASS  [127.0.0.1:<server>] TCP connect: Connected to port <server> in <n> ms.
-      PASS  [127.0.0.1:<server>] Greeting: A license server: lv-license-client-fake/0.1.0, protocol 1.2 (compatible), authentication on (scram-sha-256).
+      PASS  [127.0.0.1:<server>] Greeting: A license server: lv-license-client-fake/0.1.0, protocol 1.3 (compatible), authentication on (scram-sha-256).
       FAIL  [127.0.0.1:<server>] Authentication: The server rejected the credentials of account "ivr".
             fix: The username and password must match the account on the server: check AUTHENTICATION_USERNAME and AUTHENTICATION_PASSWORD under [AUTHENTICATION], or reset the password on the server.
       SKIP  [127.0.0.1:<server>] Licenses, Round trip: Skipped: the Authentication step failed.

@@ -4,20 +4,36 @@
  * caller, and a server without batching still gets one frame per operation.
  */
 import { describe, expect, it } from 'vitest';
-import { AbortError, type Lease, LicensesExceededError } from '../../src/index.js';
+import {
+  AbortError,
+  type Lease,
+  LicenseClient,
+  type LicenseClientOptions,
+  LicensesExceededError,
+} from '../../src/index.js';
 import type { FakeLicenseServer } from '../../src/testing/index.js';
-import { makeClient, startServer } from '../helpers/cluster.js';
+import { FAST, makeClient, startServer, track } from '../helpers/cluster.js';
+import { olderClientProxy } from '../helpers/older-client.js';
 
 const opsOf = (server: FakeLicenseServer) => server.requests().map((r) => r.op);
 const count = (server: FakeLicenseServer, op: string) => opsOf(server).filter((o) => o === op).length;
 
+/** A client of `server`, straight or through a proxy that makes it say 1.2 (whole batch answers). */
+async function clientOf(server: FakeLicenseServer, as12: boolean, options: LicenseClientOptions = {}) {
+  if (!as12) return makeClient([server], options);
+  return track(
+    new LicenseClient({ servers: await olderClientProxy(server.port, '1.2'), ...FAST, ...options }),
+  );
+}
+
 describe.each([
-  { name: 'a 1.2 server (batching)', maxBatch: 128 },
-  { name: 'a server without batching (1.1)', maxBatch: 0 },
-])('acquire and release against $name', ({ maxBatch }) => {
+  { name: 'a 1.3 server (batching, compact answers)', maxBatch: 128, as12: false },
+  { name: 'a 1.2 server (batching, whole answers)', maxBatch: 128, as12: true },
+  { name: 'a server without batching (1.1)', maxBatch: 0, as12: false },
+])('acquire and release against $name', ({ maxBatch, as12 }) => {
   it('takes and gives back the seats of calls made in one tick; a refusal reaches only its caller', async () => {
     const server = await startServer({ licenses: { FULL: 3 }, maxBatch });
-    const client = makeClient([server]);
+    const client = await clientOf(server, as12);
     await client.connect();
     const outcomes = await Promise.allSettled(Array.from({ length: 5 }, () => client.acquire('FULL')));
     const granted = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
@@ -36,11 +52,13 @@ describe.each([
     expect(count(server, 'release')).toBe(3);
     if (maxBatch > 0) expect(count(server, 'batch')).toBe(2);
     else expect(count(server, 'batch')).toBe(0);
+    // The client says 1.3; through the proxy the server hears 1.2 and answers batches whole.
+    expect(server.requests()[0]).toMatchObject({ op: 'hello', params: { version: as12 ? '1.2' : '1.3' } });
   });
 
   it('sends a call made alone in a frame of its own', async () => {
     const server = await startServer({ licenses: { FULL: 1 }, maxBatch });
-    const client = makeClient([server]);
+    const client = await clientOf(server, as12);
     const lease = await client.acquire('FULL');
     await lease.release();
     expect(opsOf(server)).toEqual(['hello', 'acquire', 'release']);

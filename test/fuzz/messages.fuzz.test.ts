@@ -133,6 +133,8 @@ describe('message checks under fuzzing', () => {
           'responses',
           'batch',
           'cluster',
+          'granted',
+          'epochs',
         ),
         anyValue,
         { maxKeys: 6 },

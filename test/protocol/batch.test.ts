@@ -1,5 +1,5 @@
 /**
- * Protocol 1.2's batch, from the wire: a real server answers the golden session byte for byte, a request
+ * Protocol 1.2's batch (and 1.3's compact answer), from the wire: a real server answers the golden sessions byte for byte, a request
  * answered late leaves in its own frame, and a server without batching answers -13 as any 1.1 server.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -69,6 +69,10 @@ async function golden(name: string, client: RawClient): Promise<void> {
 describe('batch (protocol 1.2)', () => {
   it('batch.ndjson: a real server answers the golden session byte for byte', async () => {
     await golden('batch.ndjson', await start());
+  });
+
+  it('batch-compact.ndjson: to a 1.3 client, what was done as asked is answered by request id', async () => {
+    await golden('batch-compact.ndjson', await start());
   });
 
   it('batch-unsupported.ndjson: a server without batching is a 1.1 server and answers -13', async () => {

@@ -69,7 +69,7 @@ describe('FakeLicenseServer basics', () => {
     expect(greeting).toMatchObject({
       type: 'greeting',
       protocol: 'lv-license',
-      version: '1.2', // protocol 1.2: 1.1 (hello's optional cluster) plus batch
+      version: '1.3', // protocol 1.3: 1.2 (batch) plus the compact batch answer
       auth: 'none',
     });
     expect(String(greeting.message)).toContain('license server');
@@ -87,7 +87,7 @@ describe('FakeLicenseServer basics', () => {
     expect(errorCode(await client.request('acquire', { lease: 'a', feature: 'FULL', count: 1 }))).toBe(-54);
     const hello = await client.request('hello', { version: '1.0', client: 'test/1' });
     expect(result(hello)).toEqual({
-      version: '1.2',
+      version: '1.3',
       server: 'lv-license-client-fake/0.1.0',
       auth: 'none',
       leaseTtl: 12_000,

@@ -69,7 +69,7 @@ describe('openConnection: handshake', () => {
     const server = await start({ leaseTtl: 9_000 });
     const { connection, greeting, session, account } = await open(server.port, { clientName: 'test/1' });
     expect(greeting).toMatchObject({ protocol: 'lv-license', auth: 'none' });
-    expect(session).toMatchObject({ version: '1.2', leaseTtl: 9_000, auth: 'none', batch: 128 });
+    expect(session).toMatchObject({ version: '1.3', leaseTtl: 9_000, auth: 'none', batch: 128 });
     expect(account).toBeUndefined();
     expect(connection.server).toBe(`127.0.0.1:${server.port}`);
     expect(connection.state).toBe('open');
@@ -387,7 +387,7 @@ describe('TLS', () => {
   it('connects over TLS and verifies the certificate against the given CA', async () => {
     const server = await start({ tls: { cert: pki.serverCert, key: pki.serverKey } });
     const { session } = await open(server.port, { tls: { ca: pki.caCert, serverName: 'localhost' } });
-    expect(session.version).toBe('1.2');
+    expect(session.version).toBe('1.3');
   });
 
   it('verifies the IP address when no server name is given', async () => {
@@ -418,7 +418,7 @@ describe('TLS', () => {
       tls: { cert: pki.serverCert, key: pki.serverKey, ca: pki.caCert, requestCert: true },
     });
     const ok = await open(server.port, { tls: { ca: pki.caCert, cert: pki.clientCert, key: pki.clientKey } });
-    expect(ok.session.version).toBe('1.2');
+    expect(ok.session.version).toBe('1.3');
     const refused = await open(server.port, { tls: { ca: pki.caCert } }).catch((e) => e);
     expect(refused).toBeInstanceOf(LicenseError);
   });
