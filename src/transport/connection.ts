@@ -14,6 +14,7 @@ import {
   LicenseError,
   SocketsError,
 } from '../errors.js';
+import { IdTable } from '../id-table.js';
 import { type DecodedItem, encodeFrame, FrameDecoder } from '../protocol/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_REQUESTS } from '../protocol/constants.js';
 import type { Greeting, ParamsOf, Push, RequestOp, Response, ResultOf } from '../protocol/messages.js';
@@ -98,7 +99,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   /** Acquires and releases made in this tick, sent together once it ends. */
   #batchQueue: QueuedRequest[] = [];
   /** The `batch` frames in flight: their id, and the requests they carry. */
-  readonly #batches = new Map<number, readonly QueuedRequest[]>();
+  readonly #batches = new IdTable<readonly QueuedRequest[]>();
   /** Frames received and not handled yet, handled a share per turn of the event loop. */
   readonly #inbound = new InboundFrames({
     handle: (item) => this.#onItem(item),

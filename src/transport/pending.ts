@@ -5,6 +5,7 @@
  * request itself when thousands are pipelined).
  */
 import { abortError, type LicenseError, RequestTimeoutError } from '../errors.js';
+import { IdTable } from '../id-table.js';
 import type { Signal } from '../signal.js';
 import { DeadlineTimer } from '../timing.js';
 
@@ -47,7 +48,7 @@ export function isNoAnswer(err: unknown): err is RequestTimeoutError {
 
 /** Request ids and the promises waiting on them. */
 export class PendingRequests {
-  readonly #entries = new Map<number, Entry>();
+  readonly #entries = new IdTable<Entry>();
   readonly #server: string;
   #nextId = 1;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
@@ -139,7 +140,7 @@ export class PendingRequests {
 
   /** Rejects every pending request, for a connection that is gone. */
   rejectAll(err: LicenseError): void {
-    for (const id of [...this.#entries.keys()]) this.reject(id, err);
+    for (const id of this.#entries.ids()) this.reject(id, err);
   }
 
   #take(id: number): Entry | undefined {
@@ -162,7 +163,9 @@ export class PendingRequests {
   #sweep(now: number): number {
     this.#beforeSweep?.();
     let next = Number.POSITIVE_INFINITY;
-    for (const [id, entry] of [...this.#entries]) {
+    for (const id of this.#entries.ids()) {
+      const entry = this.#entries.get(id);
+      if (entry === undefined) continue; // ended by the rejection of another
       if (entry.deadline <= now) {
         const err = new RequestTimeoutError(
           `${this.#server} did not answer the ${entry.op} request within ${entry.timeout} ms: the server is overloaded, or the network drops its packets.`,
