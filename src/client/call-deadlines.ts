@@ -1,9 +1,10 @@
 /**
  * The deadline and abort signal of each call in flight (openPort, acquire, connect...). Calls are kept
- * in one map that close() aborts, instead of each listening on a client-lifetime signal, and one timer
+ * in one table that close() aborts, instead of each listening on a client-lifetime signal, and one timer
  * armed for the earliest deadline serves them all: nothing accumulates over millions of calls.
  */
 import { type LicenseError, TimeoutError } from '../errors.js';
+import { IdTable } from '../id-table.js';
 import { LightSignal, type Signal } from '../signal.js';
 import { DeadlineTimer } from '../timing.js';
 
@@ -20,6 +21,8 @@ export interface CallSignal {
 class Call extends LightSignal implements CallSignal {
   /** Epoch ms of the call's deadline. */
   readonly deadline: number;
+  /** The call's number in its {@link CallDeadlines} (1, 2, ...). */
+  readonly number: number;
   readonly ms: number;
   readonly operation: string;
   readonly #owner: CallDeadlines;
@@ -27,9 +30,16 @@ class Call extends LightSignal implements CallSignal {
   readonly #caller: AbortSignal | undefined;
   readonly #onCaller: (() => void) | undefined;
 
-  constructor(owner: CallDeadlines, caller: AbortSignal | undefined, ms: number, operation: string) {
+  constructor(
+    owner: CallDeadlines,
+    number: number,
+    caller: AbortSignal | undefined,
+    ms: number,
+    operation: string,
+  ) {
     super();
     this.#owner = owner;
+    this.number = number;
     this.ms = ms;
     this.deadline = Date.now() + ms;
     this.operation = operation;
@@ -52,7 +62,9 @@ class Call extends LightSignal implements CallSignal {
 
 /** The calls in flight and their deadlines. */
 export class CallDeadlines {
-  readonly #calls = new Set<Call>();
+  /** By number (an {@link IdTable}: a busy `Set` kept ended calls alive into the old generation). */
+  readonly #calls = new IdTable<Call>();
+  #nextCall = 1;
   readonly #timeout: () => number;
   #closed: LicenseError | undefined;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
@@ -77,8 +89,8 @@ export class CallDeadlines {
    */
   start(signal: AbortSignal | undefined, extra: number, operation: string): CallSignal {
     // A plain signal, not an AbortController: one per call is a measurable share of a call's CPU.
-    const call = new Call(this, signal, this.#timeout() + extra, operation);
-    this.#calls.add(call);
+    const call = new Call(this, this.#nextCall++, signal, this.#timeout() + extra, operation);
+    this.#calls.set(call.number, call);
     this.#deadlines.schedule(call.deadline);
     if (this.#closed !== undefined) call.abort(this.#closed);
     return call;
@@ -86,7 +98,7 @@ export class CallDeadlines {
 
   /** @internal A call ended (its `done()`). */
   end(call: Call): void {
-    this.#calls.delete(call);
+    this.#calls.delete(call.number);
     if (this.#calls.size === 0) {
       this.#deadlines.clear();
       this.#settled = false;
@@ -96,14 +108,14 @@ export class CallDeadlines {
   /** Aborts every call in flight, and every call started from now on, with `reason`. */
   abortAll(reason: LicenseError): void {
     this.#closed = reason;
-    for (const call of this.#calls) call.abort(reason);
+    for (const call of this.#calls.values()) call.abort(reason);
   }
 
   /** Aborts every call past its deadline; returns the earliest deadline left. */
   #sweep(now: number): number {
     if (!this.#settled && this.#settleReceived !== undefined) {
       let due = false;
-      for (const call of this.#calls) {
+      for (const call of this.#calls.values()) {
         if (call.deadline <= now && !call.aborted) {
           due = true;
           break;
@@ -117,7 +129,7 @@ export class CallDeadlines {
     }
     this.#settled = false;
     let next = Number.POSITIVE_INFINITY;
-    for (const call of this.#calls) {
+    for (const call of this.#calls.values()) {
       if (call.deadline <= now) {
         if (!call.aborted) {
           call.abort(

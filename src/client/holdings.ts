@@ -7,6 +7,7 @@
  * stands for its seats only while it is the one registered for its id (a port's handle stops standing
  * when its license goes to the cache, where a new handle will carry it).
  */
+import { LeaseIdTable } from '../id-table.js';
 import type { Lease } from './lease.js';
 import type { Port } from './port.js';
 
@@ -20,7 +21,8 @@ interface PortEntry {
 /** The ports, lease handles and waiting acquires of one client. */
 export class Holdings {
   readonly #ports = new Map<number, PortEntry>();
-  readonly #handles = new Map<string, Lease>();
+  /** By lease id (a {@link LeaseIdTable}: a busy `Map` kept released handles alive into the old generation). */
+  readonly #handles = new LeaseIdTable<Lease>();
   readonly #portByLease = new Map<string, PortEntry>();
   readonly #waiting = new Map<string, string>();
   /** The waiting acquires a server has put in its queue (each told by a `queue-position` push). */
@@ -94,7 +96,7 @@ export class Holdings {
 
   /** Registers the handle the application gets for a lease. */
   addHandle(lease: Lease): void {
-    this.#handles.set(lease.id, lease);
+    this.#handles.set(lease);
   }
 
   /** The application's handle of lease `id`, if it has one. */

@@ -15,6 +15,7 @@ import {
   LicensesExceededError,
   NotLicensedError,
 } from '../errors.js';
+import { IdTable } from '../id-table.js';
 import { LeaseKeeper } from '../leases/lease-keeper.js';
 import { type LeasePhase, LeaseTable, type TrackedLease } from '../leases/lease-table.js';
 import { LicenseCache } from '../leases/license-cache.js';
@@ -60,8 +61,12 @@ export class Licenses {
   readonly #idPrefix = leasePrefix();
   #nextPort = 1;
   #nextLease = 1;
-  /** Acquires in flight, so that close() can wait for them to give back what they took. */
-  readonly #inflight = new Set<Promise<unknown>>();
+  /**
+   * Acquires in flight by their number, so that close() can wait for them to give back what they took
+   * (an {@link IdTable}: a busy `Set` of promises kept each acquire's whole chain of promises alive past
+   * its end, into the old generation; see id-table.ts).
+   */
+  readonly #inflight = new IdTable<Promise<unknown>>();
   /** What each Port and Lease handle may ask (not part of the client's public shape). */
   readonly #portHost: PortHost = {
     close: (port) => this.#closePort(port),
@@ -189,20 +194,21 @@ export class Licenses {
     signal: Signal,
     operation: string,
   ): Promise<Lease> {
-    const id = `${this.#idPrefix}-${this.#nextLease++}`;
+    const number = this.#nextLease++;
+    const id = `${this.#idPrefix}-${number}`;
     // Only an acquire that waits can be in a server's queue (its queue-position pushes name it).
     if (wait !== undefined && wait > 0)
-      return this.#acquireQueued(id, feature, count, wait, signal, operation);
+      return this.#acquireQueued(number, id, feature, count, wait, signal, operation);
     // The common case: no async frame of its own (one per acquire is a measurable share of its CPU).
     const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
-    this.#inflight.add(acquiring);
+    this.#inflight.set(number, acquiring);
     return acquiring.then(
       ({ link }) => {
-        this.#inflight.delete(acquiring);
+        this.#inflight.delete(number);
         return this.#adopt(id, feature, count, link, operation);
       },
       (err: unknown) => {
-        this.#inflight.delete(acquiring);
+        this.#inflight.delete(number);
         throw err;
       },
     );
@@ -210,6 +216,7 @@ export class Licenses {
 
   /** {@link Licenses.acquire} with a `wait`: the acquire may wait in a server's queue. */
   async #acquireQueued(
+    number: number,
     id: string,
     feature: string,
     count: number,
@@ -220,12 +227,12 @@ export class Licenses {
     this.#holdings.startWaiting(id, feature);
     try {
       const acquiring = this.servers.acquire({ lease: id, feature, count, wait, signal, operation });
-      this.#inflight.add(acquiring);
+      this.#inflight.set(number, acquiring);
       let link: PoolLink;
       try {
         ({ link } = await acquiring);
       } finally {
-        this.#inflight.delete(acquiring);
+        this.#inflight.delete(number);
       }
       return await this.#adopt(id, feature, count, link, operation);
     } finally {
@@ -356,7 +363,7 @@ export class Licenses {
       timer = setTimeout(resolve, timeout);
     });
     const releasing = (async () => {
-      await Promise.allSettled([...this.#inflight, ...closingPorts]);
+      await Promise.allSettled([...this.#inflight.values(), ...closingPorts]);
       await this.#keeper.releaseEverything();
       // Releases the keeper sent on its own (ids of acquires that ended with no answer, grants that came
       // after the close): closing a connection under them would leave those seats taken until their TTL, as
@@ -412,7 +419,7 @@ export class Licenses {
    */
   #dropIfRetiredAndEmpty(server: string): void {
     if (!this.#retiredAndEmpty(server)) return;
-    const acquiring = [...this.#inflight];
+    const acquiring = this.#inflight.values();
     void (async () => {
       // Each acquire's grant is adopted (in the table) before this goes on.
       await Promise.allSettled(acquiring);

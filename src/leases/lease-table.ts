@@ -4,6 +4,7 @@
  * {@link LEASE_MOVES}; docs/failover.md draws its diagram from that table.
  */
 import type { LicenseError } from '../errors.js';
+import { LeaseIdTable } from '../id-table.js';
 
 /**
  * Where a lease stands, as the application sees it (`lease.state`, `status().leases[].state`):
@@ -58,7 +59,8 @@ type Writable = { server: string; state: LeasePhase; lostError?: LicenseError | 
 
 /** The client's leases by id. */
 export class LeaseTable {
-  readonly #records = new Map<string, TrackedLease>();
+  /** By id (a {@link LeaseIdTable}: a busy `Map` kept ended leases alive into the old generation). */
+  readonly #records = new LeaseIdTable<TrackedLease>();
   /** The same records by server, so per-server work does not scan every lease (10,000 ports and more). */
   readonly #byServer = new Map<string, Set<TrackedLease>>();
 
@@ -68,7 +70,7 @@ export class LeaseTable {
 
   add(record: TrackedLease): void {
     this.delete(record.id);
-    this.#records.set(record.id, record);
+    this.#records.set(record);
     this.#index(record);
   }
 
@@ -131,7 +133,7 @@ export class LeaseTable {
   }
 
   all(): TrackedLease[] {
-    return [...this.#records.values()];
+    return this.#records.values();
   }
 
   #index(record: TrackedLease): void {
