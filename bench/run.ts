@@ -74,11 +74,14 @@ if (redis !== undefined) {
     `peer: redis-semaphore (ioredis, one connection) against redis-server ${redis.version} on 127.0.0.1, started by the bench.`,
   );
 }
+notes.push(
+  'The servers of the pairs/s and fleet rows keep no request log (FakeLicenseServer recordRequests: false), as the license server an operator runs.',
+);
 progress(notes.join(' '));
 const bare = new Map<number, number>();
 let rtt = summarize([]);
 try {
-  const main = await proc.start('main', { licenses: { TTS: 512, FULL: 8 } });
+  const main = await proc.start('main', { licenses: { TTS: 512, FULL: 8 }, recordRequests: false });
   const client = new LicenseClient({ servers: main, licenseCachePeriod: 0 });
   try {
     progress('bare round trips and acquire + release pairs, one at a time (interleaved)');

@@ -256,7 +256,11 @@ export async function fleetGrants(
   rounds: number,
   roundMs: number,
 ): Promise<{ rates: number[]; serverCpu: number[] }> {
-  const address = await proc.start('fleet', { licenses: { TTS: clients * 2 }, maxConnections: clients + 10 });
+  const address = await proc.start('fleet', {
+    licenses: { TTS: clients * 2 },
+    maxConnections: clients + 10,
+    recordRequests: false,
+  });
   const fleet = Array.from({ length: clients }, () => new LicenseClient({ servers: address, ...QUIET }));
   try {
     await inParallel(clients, 20, async (i) => fleet[i]?.connect());

@@ -69,6 +69,11 @@ export class FaultPlan {
     return fault.code;
   }
 
+  /** Whether requests are recorded. */
+  get recording(): boolean {
+    return this.#requests !== undefined;
+  }
+
   /** Records a request (when recording), with the SCRAM messages redacted. */
   record(connection: number, account: string | undefined, request: Request): void {
     const requests = this.#requests;

@@ -517,13 +517,16 @@ export class Session {
 
   #done(request: Request, result: object | undefined, started: number | undefined): void {
     if (result !== undefined) {
-      // The two answers a busy server sends most are written field by field (answer-text.ts).
+      // The two answers a busy server sends most are written field by field (answer-text.ts), unless the
+      // answer goes in the answer of the batch being handled.
       const text =
-        request.op === 'acquire'
-          ? grantAnswerText(request.id, result as ResultOf<'acquire'>)
-          : request.op === 'release'
-            ? releaseAnswerText(request.id, result as ResultOf<'release'>)
-            : undefined;
+        this.#batch?.ids.has(request.id) === true
+          ? undefined
+          : request.op === 'acquire'
+            ? grantAnswerText(request.id, result as ResultOf<'acquire'>)
+            : request.op === 'release'
+              ? releaseAnswerText(request.id, result as ResultOf<'release'>)
+              : undefined;
       this.#send(okResponse(request.id, result), text);
     }
     this.#timed(request, started);

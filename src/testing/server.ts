@@ -19,7 +19,16 @@ export type FakeServerTlsOptions = ServerTlsOptions;
  * Options of {@link FakeLicenseServer.start}: those of a {@link LicenseServer}, but for its store: a fake
  * server keeps its pools in memory, so that a test can read them at any moment.
  */
-export type FakeLicenseServerOptions = Omit<LicenseServerOptions, 'store'>;
+export type FakeLicenseServerOptions = Omit<LicenseServerOptions, 'store'> & {
+  /**
+   * Keep the last 10,000 requests for {@link FakeLicenseServer.requests}. A load test may turn it off:
+   * at 100,000 requests a second the log is most of what the server keeps past a young-generation
+   * collection (its garbage collection then takes about twice as long).
+   *
+   * @defaultValue true
+   */
+  recordRequests?: boolean;
+};
 
 /**
  * A license server for tests: real sockets, real protocol, real license semantics, and fault injection.
@@ -52,8 +61,12 @@ export class FakeLicenseServer implements AsyncDisposable {
    * @throws {ConfigError} for bad accounts (or an unreadable accounts file) or a port already in use.
    */
   static async start(options: FakeLicenseServerOptions = {}): Promise<FakeLicenseServer> {
-    const faults = new FaultPlan(true);
-    const { store: _ignored, ...rest } = options as LicenseServerOptions;
+    const faults = new FaultPlan(options.recordRequests ?? true);
+    const {
+      store: _ignored,
+      recordRequests: _record,
+      ...rest
+    } = options as FakeLicenseServerOptions & Pick<LicenseServerOptions, 'store'>;
     const store = new MemoryStore({ leaseTtl: options.leaseTtl ?? 30_000 });
     const server = await LicenseServer[kStartWithFaults](
       { ...rest, store, name: options.name ?? `lv-license-client-fake/${LIBRARY_VERSION}` },
@@ -152,8 +165,15 @@ export class FakeLicenseServer implements AsyncDisposable {
     return this.#store.leasesNow();
   }
 
-  /** Requests received so far, oldest first (at most the last 10,000). Secrets are never recorded. */
+  /**
+   * Requests received so far, oldest first (at most the last 10,000). Secrets are never recorded.
+   *
+   * @throws {Error} for a server started with `recordRequests: false`.
+   */
   requests(): ReceivedRequest[] {
+    if (!this.#faults.recording) {
+      throw new Error('This FakeLicenseServer was started with recordRequests: false: it keeps no requests.');
+    }
     return this.#faults.requests();
   }
 

@@ -54,6 +54,16 @@ afterEach(async () => {
 const ALICE = { alice: { password: 'pencil-9f3a', licenses: { FULL: 2, LITE: 1, TTS: 2, AMD: 1 } } };
 
 describe('FakeLicenseServer basics', () => {
+  it('keeps no requests with recordRequests: false, and says so when asked for them', async () => {
+    const server = await start({ recordRequests: false, licenses: { FULL: 1 } });
+    const client = await ready(server);
+    expect(result(await client.request('acquire', { lease: 'a', feature: 'FULL', count: 1 }))).toMatchObject({
+      lease: 'a',
+    });
+    expect(server.inUse('FULL')).toBe(1);
+    expect(() => server.requests()).toThrow(/recordRequests: false/);
+  });
+
   it('listens on 127.0.0.1 and reports its address', async () => {
     const server = await start();
     expect(server.port).toBeGreaterThan(0);
