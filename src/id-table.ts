@@ -1,7 +1,8 @@
 /**
  * A table of entries by increasing integer id (requests in flight by request id, acquires in flight by
  * their number): a ring of slots indexed by the id's low bits (ids are handed out
- * in order, so the requests in flight take neighbouring slots), and a map for the few that outlive their
+ * in order, so the requests in flight take neighbouring slots; the ring grows from 16 to 1,024 slots with
+ * the entries in flight at once), and a map for the few that outlive their
  * slot (an acquire waiting in a queue for minutes). A `Map` churned by thousands of short-lived ids a
  * second rehashes into new tables all the time, and a table that lived long enough to be promoted keeps
  * the requests it held reachable to the young-generation collector after they ended: with 256 requests in
@@ -11,14 +12,15 @@
  * Slots are cleared when an entry is removed; ids must be safe integers, at least 1.
  */
 
-/** Slots of the ring: a power of two. */
-const RING_SLOTS = 1_024;
-const MASK = RING_SLOTS - 1;
+/** Slots of a new ring, and the most a ring grows to (powers of two). */
+const FIRST_SLOTS = 16;
+const MAX_SLOTS = 1_024;
 
 /** Values by positive integer id, for ids handed out in increasing order. */
 export class IdTable<V> {
-  readonly #ids = new Float64Array(RING_SLOTS);
-  readonly #values: Array<V | undefined> = new Array<V | undefined>(RING_SLOTS).fill(undefined);
+  #ids = new Float64Array(FIRST_SLOTS);
+  #values: Array<V | undefined> = new Array<V | undefined>(FIRST_SLOTS).fill(undefined);
+  #mask = FIRST_SLOTS - 1;
   /** Entries whose slot a newer id took while they were still in the table. */
   readonly #overflow = new Map<number, V>();
   #inRing = 0;
@@ -31,21 +33,54 @@ export class IdTable<V> {
   /** Adds (or replaces) the value of `id`. */
   set(id: number, value: V): void {
     if (this.#overflow.size > 0) this.#overflow.delete(id);
-    const slot = id & MASK;
-    const held = this.#values[slot];
+    let slot = id & this.#mask;
+    let held = this.#values[slot];
+    // Many entries in flight at once (a quarter of the ring or more): the ring doubles, up to its most.
+    if (held !== undefined && this.#ids[slot] !== id && this.#inRing * 4 >= this.#values.length) {
+      if (this.#values.length < MAX_SLOTS) {
+        this.#grow();
+        slot = id & this.#mask;
+        held = this.#values[slot];
+      }
+    }
     if (held === undefined) {
       this.#inRing++;
     } else if (this.#ids[slot] !== id) {
-      // An older id still in the table: it moves out of the way.
+      // An older id still in the table (an acquire waiting in a queue): it moves out of the way.
       this.#overflow.set(this.#ids[slot] as number, held);
     }
     this.#ids[slot] = id;
     this.#values[slot] = value;
   }
 
+  /** Doubles the ring; the old one is cleared, so that it keeps nothing alive if it was promoted. */
+  #grow(): void {
+    const ids = this.#ids;
+    const values = this.#values;
+    const size = values.length * 2;
+    this.#ids = new Float64Array(size);
+    this.#values = new Array<V | undefined>(size).fill(undefined);
+    this.#mask = size - 1;
+    this.#inRing = 0;
+    for (let slot = 0; slot < values.length; slot++) {
+      const value = values[slot];
+      if (value === undefined) continue;
+      const id = ids[slot] as number;
+      const to = id & this.#mask;
+      if (this.#values[to] === undefined) {
+        this.#ids[to] = id;
+        this.#values[to] = value;
+        this.#inRing++;
+      } else {
+        this.#overflow.set(id, value);
+      }
+    }
+    values.fill(undefined);
+  }
+
   /** The value of `id`, if the table holds it. */
   get(id: number): V | undefined {
-    const slot = id & MASK;
+    const slot = id & this.#mask;
     if (this.#ids[slot] === id) {
       const value = this.#values[slot];
       if (value !== undefined) return value;
@@ -55,7 +90,7 @@ export class IdTable<V> {
 
   /** Removes `id`; returns whether the table held it. */
   delete(id: number): boolean {
-    const slot = id & MASK;
+    const slot = id & this.#mask;
     if (this.#ids[slot] === id && this.#values[slot] !== undefined) {
       this.#values[slot] = undefined;
       this.#ids[slot] = 0;
@@ -82,7 +117,7 @@ export class IdTable<V> {
   ids(): number[] {
     const ids = [...this.#overflow.keys()];
     if (this.#inRing > 0) {
-      for (let slot = 0; slot < RING_SLOTS; slot++) {
+      for (let slot = 0; slot < this.#values.length; slot++) {
         if (this.#values[slot] !== undefined) ids.push(this.#ids[slot] as number);
       }
     }
