@@ -342,8 +342,11 @@ export class Session {
     const result = (message as { result?: { responses?: unknown; [WHOLE_RESPONSES]?: unknown } }).result;
     const responses = result?.[WHOLE_RESPONSES] ?? result?.responses;
     if (Array.isArray(responses)) {
-      // A batch's answer too large for one frame: each answer goes in a frame of its own.
+      // A batch's answer too large for one frame: each answer goes in a frame of its own, and the batch's
+      // own id is still answered once (with no answers left in it).
       for (const response of responses as object[]) this.#send(response);
+      const id = (message as { id?: unknown }).id;
+      if (typeof id === 'number') this.#send(okResponse(id, { responses: [] }));
       return;
     }
     const push = message as Partial<Push> & { leases?: unknown };

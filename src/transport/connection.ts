@@ -65,6 +65,29 @@ type QueuedRequest = { id: number; op: RequestOp } & Record<string, unknown>;
 /** Requests in a `batch` frame, at least, when a tick's requests are split into two frames. */
 const FRAME_MIN = 4;
 
+/**
+ * Whether the `granted` and `released` of a batch answer name acquires and releases of the batch, each in
+ * the order of the requests, and none that also has a whole answer in `responses`.
+ */
+function namesOwnRequests(
+  carried: readonly QueuedRequest[],
+  granted: readonly number[],
+  released: readonly number[],
+  responses: ReadonlyArray<Record<string, unknown>>,
+): boolean {
+  let g = 0;
+  let r = 0;
+  for (const request of carried) {
+    if (granted[g] === request.id && request.op === 'acquire') g++;
+    else if (released[r] === request.id && request.op === 'release') r++;
+  }
+  if (g < granted.length || r < released.length) return false;
+  if (responses.length === 0) return true;
+  const named = new Set<unknown>(granted);
+  for (const id of released) named.add(id);
+  return responses.every((response) => !named.has(response.id));
+}
+
 /** No ids: a batch answer without `granted` or `released`. */
 const NO_IDS: readonly number[] = Object.freeze([]);
 
@@ -482,6 +505,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return;
     }
     const { responses, granted = NO_IDS, released = NO_IDS } = result;
+    if (granted.length + released.length > 0 && !namesOwnRequests(carried, granted, released, responses)) {
+      // Nothing of a malformed answer is taken as granted.
+      this.#malformed(
+        new ProtocolError(
+          'invalid-message',
+          'batch result: "granted" and "released" must name acquire and release requests of the batch, in their order, and none answered in "responses" too.',
+        ),
+      );
+      return;
+    }
     let g = 0;
     let r = 0;
     let w = 0;
@@ -509,16 +542,6 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         if (!this.#onBatchResponse(responses[w])) return;
         w++;
       }
-    }
-    if (this.#state !== 'open') return;
-    if (g < granted.length || r < released.length) {
-      this.#malformed(
-        new ProtocolError(
-          'invalid-message',
-          'batch result: "granted" and "released" must name acquire and release requests of the batch, in their order.',
-        ),
-      );
-      return;
     }
     // Whole answers out of the order of the requests are still answers.
     for (; w < responses.length && this.#state === 'open'; w++) {

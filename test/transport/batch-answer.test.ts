@@ -155,6 +155,15 @@ describe('Connection: a compact batch answer (1.3)', () => {
       (ids: number[]) => ({ granted: [ids[1], ids[0]], ttl: 1, responses: [] }),
     ],
     ['granted without a ttl', (ids: number[]) => ({ granted: [ids[0]], responses: [] })],
+    ['an id granted twice', (ids: number[]) => ({ granted: [ids[0], ids[0]], ttl: 1, responses: [] })],
+    [
+      'an id granted and refused',
+      (ids: number[]) => ({
+        granted: [ids[0]],
+        ttl: 1,
+        responses: [{ id: ids[0], ok: false, error: { code: -26, name: 'X', message: 'no' } }],
+      }),
+    ],
     [
       'one epoch too few',
       (ids: number[]) => ({ granted: [ids[0], ids[1]], ttl: 1, epochs: [3], responses: [] }),
@@ -168,8 +177,8 @@ describe('Connection: a compact batch answer (1.3)', () => {
       release(connection, 'L0'),
     ]);
     const failed = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as LicenseError] : []));
-    // Whatever was named rightly before the fault is an answer; the rest fail with the malformed message.
-    expect(failed.length).toBeGreaterThan(0);
+    // Nothing of a malformed answer is taken as granted: every request fails with the malformed message.
+    expect(failed).toHaveLength(3);
     for (const error of failed) {
       expect(error).toBeInstanceOf(LicenseError);
       expect(error.message).toContain('malformed');
