@@ -2,6 +2,7 @@
  * PostgresStore against a real PostgreSQL: the same contract MemoryStore keeps, then what only a shared
  * store has (several nodes, one pool).
  */
+import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../src/index.js';
 import { LicenseServer, PostgresStore } from '../../src/server/index.js';
@@ -351,5 +352,94 @@ describe.skipIf(!postgresAvailable)('several LicenseServers on one PostgreSQL po
       }),
     );
     expect(await live()).toBeGreaterThan(5);
+  });
+});
+
+describe.skipIf(!postgresAvailable)('a 1.3 client of a PostgresStore server: compact batch answers', () => {
+  const pg = usePostgres();
+  const cleanups: Array<() => Promise<unknown> | unknown> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A loopback proxy to `port` that keeps every frame each way. */
+  async function recordingProxy(port: number) {
+    const toServer: Array<Record<string, unknown>> = [];
+    const toClient: Array<Record<string, unknown>> = [];
+    const sockets = new Set<net.Socket>();
+    const keep = (into: Array<Record<string, unknown>>) => {
+      let buffered = '';
+      return (chunk: Buffer) => {
+        buffered += chunk.toString('utf8');
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        for (const line of lines) into.push(JSON.parse(line) as Record<string, unknown>);
+      };
+    };
+    const proxy = net.createServer((client) => {
+      const server = net.connect(port, '127.0.0.1');
+      sockets.add(client).add(server);
+      const drop = () => {
+        client.destroy();
+        server.destroy();
+      };
+      client.on('error', drop).on('close', drop).on('data', keep(toServer));
+      server.on('error', drop).on('close', drop).on('data', keep(toClient));
+      client.pipe(server);
+      server.pipe(client);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => proxy.close(() => resolve()));
+    });
+    return { address: `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, toServer, toClient };
+  }
+
+  it('gives the client the epochs of its batched grants (the compact answer), and its releases send them back', async () => {
+    const url = await pg.database('compact');
+    const store = await PostgresStore.connect({ connectionString: url, leaseTtl: 30_000, migrate: true });
+    const server = await LicenseServer.start({ port: 0, store, licenses: { FULL: 8 } });
+    cleanups.push(
+      () => store.close(),
+      () => server.close(),
+    );
+    // Covers what no other test does: a real fenced store's epochs through the compact answer (the
+    // connection tests use a scripted server, the server's unit test no client).
+    const proxy = await recordingProxy(server.port);
+    const client = new LicenseClient({ servers: proxy.address, licenseCachePeriod: 0 });
+    cleanups.push(() => client.close());
+    await client.connect();
+    const leases = await Promise.all(Array.from({ length: 8 }, () => client.acquire('FULL')));
+    expect(await server.inUse('FULL')).toBe(8);
+    await Promise.all(leases.map((lease) => lease.release()));
+    expect(await server.inUse('FULL')).toBe(0);
+    expect(client.status().leases).toEqual([]);
+
+    const answers = proxy.toClient.flatMap((frame) => {
+      const result = frame.result as { granted?: number[]; epochs?: number[] } | undefined;
+      return result?.granted === undefined ? [] : [result];
+    });
+    // The grants came compact, each with its epoch.
+    expect(answers.flatMap((a) => a.granted)).toHaveLength(8);
+    const epochs = answers.flatMap((a) => a.epochs ?? []);
+    expect(epochs).toHaveLength(8);
+    const epochOf = new Map<string, number>();
+    const requests = proxy.toServer.flatMap((frame) =>
+      frame.op === 'batch' ? (frame.requests as Array<Record<string, unknown>>) : [frame],
+    );
+    for (const answer of answers) {
+      answer.granted?.forEach((id, index) => {
+        const request = requests.find((r) => r.id === id);
+        epochOf.set(request?.lease as string, answer.epochs?.[index] as number);
+      });
+    }
+    // Each release names the epoch the compact answer gave for its lease.
+    const released = requests.filter((r) => r.op === 'release');
+    expect(released.length).toBeGreaterThan(0);
+    for (const release of released) {
+      const ids = release.leases as string[];
+      expect(release.epochs).toEqual(ids.map((id) => epochOf.get(id)));
+    }
   });
 });
