@@ -119,6 +119,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #corked = false;
   /** Requests per `batch` frame the server takes (its `hello` said so); 0: one frame per request. */
   #maxBatch = 0;
+  /**
+   * The largest `batch` frame sent: the smaller of this side's frame limit and the server's (its `hello`
+   * said so). A larger frame would make the server drop the connection, and the requests it carried.
+   */
+  #batchFrameBytes: number;
   /** Acquires and releases made in this tick, sent together once it ends. */
   #batchQueue: QueuedRequest[] = [];
   /** The `batch` frames in flight: their id, and the requests they carry. */
@@ -136,6 +141,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#socket = socket;
     this.#requestTimeout = settings.requestTimeout;
     this.#maxFrameBytes = settings.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+    this.#batchFrameBytes = this.#maxFrameBytes;
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     // An answer that came before its request's deadline, and waits for its turn, is an answer.
     this.#pending = new PendingRequests(this.server, () => {
@@ -212,8 +218,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * A request made alone in its tick still leaves in a frame of its own, in the same tick: nothing waits
    * for company.
    */
-  useBatches(max: number): void {
+  useBatches(max: number, serverMaxFrameBytes?: number): void {
     this.#maxBatch = max >= 2 ? Math.min(max, MAX_BATCH_REQUESTS) : 0;
+    if (serverMaxFrameBytes !== undefined) {
+      this.#batchFrameBytes = Math.min(this.#maxFrameBytes, serverMaxFrameBytes);
+    }
   }
 
   /**
@@ -388,7 +397,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const id = this.#pending.nextId();
     let frame: Buffer;
     try {
-      frame = encodeFrame({ id, op: 'batch', requests: group }, this.#maxFrameBytes);
+      frame = encodeFrame({ id, op: 'batch', requests: group }, this.#batchFrameBytes);
     } catch {
       const half = Math.ceil(group.length / 2);
       this.#sendGroup(group.slice(0, half));

@@ -144,4 +144,28 @@ describe('batching', () => {
     await Promise.all(leases.map((l) => l.release()));
     expect(server.inUse('TTS')).toBe(0);
   });
+
+  // FOUND by attack15b: batch frames were sized by the client's own frame limit only. A server that
+  // announced a smaller one (hello's maxFrameBytes) dropped the connection on each big batch (-50): a
+  // disconnect and a reconnect per tick, the acquires sent again alone, and the released seats still
+  // taken at the server when release() returned (freed only after the reconnect).
+  it("keeps each batch frame within the server's announced frame limit", async () => {
+    const server = await startServer({ licenses: { FULL: 300 }, maxFrameBytes: 4_096 });
+    const client = makeClient([server]);
+    const disconnects: unknown[] = [];
+    client.on('disconnect', (event) => disconnects.push(event));
+    await client.connect();
+    const leases = await Promise.all(Array.from({ length: 250 }, () => client.acquire('FULL')));
+    expect(server.inUse('FULL')).toBe(250);
+    await Promise.all(leases.map((lease) => lease.release()));
+    expect(server.inUse('FULL')).toBe(0);
+    expect(client.status().leases).toEqual([]);
+    expect(disconnects).toEqual([]);
+    expect(count(server, 'hello')).toBe(1);
+    const batches = server.requests().filter((r) => r.op === 'batch');
+    expect(batches.length).toBeGreaterThan(0);
+    for (const batch of batches) {
+      expect(Buffer.byteLength(JSON.stringify({ id: 1, op: 'batch', ...batch.params }))).toBeLessThan(4_096);
+    }
+  });
 });
