@@ -1,8 +1,8 @@
 /**
  * A table of entries by increasing integer id (requests in flight by request id, acquires in flight by
  * their number): a ring of slots indexed by the id's low bits (ids are handed out
- * in order, so the requests in flight take neighbouring slots; the ring grows from 16 to 1,024 slots with
- * the entries in flight at once), and a map for the few that outlive their
+ * in order, so the requests in flight take neighbouring slots; the ring grows from 16 to 1,024 slots when an
+ * entry would be pushed out), and a map for the few that outlive their
  * slot (an acquire waiting in a queue for minutes). A `Map` churned by thousands of short-lived ids a
  * second rehashes into new tables all the time, and a table that lived long enough to be promoted keeps
  * the requests it held reachable to the young-generation collector after they ended: with 256 requests in
@@ -35,13 +35,12 @@ export class IdTable<V> {
     if (this.#overflow.size > 0) this.#overflow.delete(id);
     let slot = id & this.#mask;
     let held = this.#values[slot];
-    // Many entries in flight at once (a quarter of the ring or more): the ring doubles, up to its most.
-    if (held !== undefined && this.#ids[slot] !== id && this.#inRing * 4 >= this.#values.length) {
-      if (this.#values.length < MAX_SLOTS) {
-        this.#grow();
-        slot = id & this.#mask;
-        held = this.#values[slot];
-      }
+    // An entry would be pushed out: the ring doubles, up to its most. (Growing only when it was dense
+    // left it small for entries in flight spread over a wide range of ids, and the map took the churn.)
+    while (held !== undefined && this.#ids[slot] !== id && this.#values.length < MAX_SLOTS) {
+      this.#grow();
+      slot = id & this.#mask;
+      held = this.#values[slot];
     }
     if (held === undefined) {
       this.#inRing++;
