@@ -4,6 +4,7 @@
  * then reads a number where it read a whole answer, and the server writes one. Pure.
  */
 import type { BatchResult, Request, RequestOf } from '../protocol/messages.js';
+import { ProtocolError } from '../protocol/protocol-error.js';
 
 /**
  * The whole answers a compact batch answer stands for, in the order of the requests: what goes out
@@ -29,18 +30,38 @@ interface ReleaseShape {
 }
 
 /**
+ * Puts a batch's answers in the order of its requests, in place: one pass when they already are (the
+ * common case), a sort otherwise (a run's answers are decided in whatever order the store settles them).
+ */
+export function inRequestOrder(
+  requests: ReadonlyArray<{ readonly id: number | null }>,
+  responses: Array<Record<string, unknown>>,
+): Array<Record<string, unknown>> {
+  let at = 0;
+  for (const response of responses) {
+    while (at < requests.length && requests[at]?.id !== response.id) at++;
+    if (at === requests.length) {
+      const place = new Map(requests.map((request, index) => [request.id, index]));
+      return responses.sort((a, b) => (place.get(a.id as number) ?? 0) - (place.get(b.id as number) ?? 0));
+    }
+    at++;
+  }
+  return responses;
+}
+
+/**
  * Makes the 1.3 form of a batch's answer.
  *
- * @param requests - the batch's requests, by id
+ * @param requests - the batch's requests, in order (a request that did not validate is its error)
  * @param responses - the answers decided while the batch was handled, in the order of the requests
  * @example
  * ```ts
- * const result = compactBatchResult(requests, responses);
+ * const result = compactBatchResult(requests, inRequestOrder(requests, responses));
  * // { granted: [2, 3], ttl: 30000, released: [6], responses: [{ id: 4, ok: false, error: {...} }] }
  * ```
  */
 export function compactBatchResult(
-  requests: ReadonlyMap<number, Request>,
+  requests: ReadonlyArray<Request | ProtocolError>,
   responses: Array<Record<string, unknown>>,
 ): CompactBatchResult {
   const granted: number[] = [];
@@ -49,10 +70,20 @@ export function compactBatchResult(
   const whole: Array<Record<string, unknown>> = [];
   let ttl: number | undefined;
   let fenced: boolean | undefined;
+  let at = 0;
   for (const response of responses) {
     const id = response.id as number;
-    const request = requests.get(id);
+    // Both in the order of the requests: the request a response answers is found walking forward.
+    let request: Request | ProtocolError | undefined;
+    for (let look = at; look < requests.length; look++) {
+      if (requests[look]?.id === id) {
+        request = requests[look];
+        at = look + 1;
+        break;
+      }
+    }
     const result = response.ok === true ? response.result : undefined;
+    if (request instanceof ProtocolError) request = undefined;
     if (request?.op === 'acquire' && isGrantAsAsked(request, result as GrantShape | undefined)) {
       const grant = result as GrantShape;
       const epoch = grant.epoch;

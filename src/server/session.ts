@@ -22,7 +22,7 @@ import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
 import { grantAnswerText, releaseAnswerText } from './answer-text.js';
-import { compactBatchResult, WHOLE_RESPONSES } from './batch-answer.js';
+import { compactBatchResult, inRequestOrder, WHOLE_RESPONSES } from './batch-answer.js';
 import { errorText } from './error-text.js';
 import type { DenialReason, LoginFailureReason, ServerEvent } from './events.js';
 import type { AuthFailureGuard } from './guard.js';
@@ -758,15 +758,8 @@ export class Session {
     } finally {
       this.#batch = undefined;
     }
-    // In the order of the requests (a run's answers are decided in whatever order the store settles them).
-    const place = new Map(parsed.map((request, index) => [request.id, index]));
-    const responses = (batch.responses as Array<Record<string, unknown>>).sort(
-      (a, b) => (place.get(a.id as number) ?? 0) - (place.get(b.id as number) ?? 0),
-    );
-    if (!this.#compactBatches) return { responses };
-    const requests = new Map<number, Request>();
-    for (const request of parsed) if (!(request instanceof ProtocolError)) requests.set(request.id, request);
-    return compactBatchResult(requests, responses);
+    const responses = inRequestOrder(parsed, batch.responses as Array<Record<string, unknown>>);
+    return this.#compactBatches ? compactBatchResult(parsed, responses) : { responses };
   }
 
   /** The answer to a release the store did, and what it tells meanwhile. */

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../src/protocol/messages.js';
-import { compactBatchResult, WHOLE_RESPONSES } from '../../src/server/batch-answer.js';
+import { compactBatchResult, inRequestOrder, WHOLE_RESPONSES } from '../../src/server/batch-answer.js';
 
 /** What goes on the wire. */
 const wire = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
@@ -23,7 +23,7 @@ const grant = (id: number, lease: string, extra: Record<string, unknown> = {}) =
   ok: true,
   result: { lease, feature: 'FULL', count: 1, ttl: 30_000, reclaimed: false, ...extra },
 });
-const byId = (...requests: Request[]) => new Map(requests.map((r) => [r.id, r]));
+const byId = (...requests: Request[]) => requests;
 
 describe('compactBatchResult', () => {
   it('lists grants and releases done as asked by id, in order, and keeps the rest whole', () => {
@@ -75,5 +75,12 @@ describe('compactBatchResult', () => {
     const stranger = grant(9, 'L9');
     const result = compactBatchResult(byId(release(1, 'a', 'b')), [swapped, stranger]);
     expect(wire(result)).toEqual({ responses: [swapped, stranger] });
+  });
+
+  it('puts answers in the order of the requests: one pass when they are, a sort when not', () => {
+    const requests = byId(acquire(1, 'L1'), release(2, 'x'), acquire(3, 'L3'));
+    const inOrder = [grant(1, 'L1'), grant(3, 'L3')];
+    expect(inRequestOrder(requests, inOrder)).toBe(inOrder);
+    expect(inRequestOrder(requests, [grant(3, 'L3'), grant(1, 'L1')]).map((r) => r.id)).toEqual([1, 3]);
   });
 });
