@@ -13,7 +13,7 @@ import {
 } from '../../src/index.js';
 import type { FakeLicenseServer } from '../../src/testing/index.js';
 import { FAST, makeClient, startServer, track } from '../helpers/cluster.js';
-import { olderClientProxy } from '../helpers/older-client.js';
+import { frameProxy } from '../helpers/frame-proxy.js';
 
 const opsOf = (server: FakeLicenseServer) => server.requests().map((r) => r.op);
 const count = (server: FakeLicenseServer, op: string) => opsOf(server).filter((o) => o === op).length;
@@ -22,7 +22,11 @@ const count = (server: FakeLicenseServer, op: string) => opsOf(server).filter((o
 async function clientOf(server: FakeLicenseServer, as12: boolean, options: LicenseClientOptions = {}) {
   if (!as12) return makeClient([server], options);
   return track(
-    new LicenseClient({ servers: await olderClientProxy(server.port, '1.2'), ...FAST, ...options }),
+    new LicenseClient({
+      servers: (await frameProxy(server.port, { helloVersion: '1.2' })).address,
+      ...FAST,
+      ...options,
+    }),
   );
 }
 

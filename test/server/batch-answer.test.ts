@@ -6,18 +6,13 @@
 import { describe, expect, it } from 'vitest';
 import type { Request } from '../../src/protocol/messages.js';
 import { compactBatchResult, inRequestOrder, WHOLE_RESPONSES } from '../../src/server/batch-answer.js';
+import { acquireRequest, releaseRequest } from '../helpers/frames.js';
 
 /** What goes on the wire. */
 const wire = (value: unknown) => JSON.parse(JSON.stringify(value)) as unknown;
 
-const acquire = (id: number, lease: string): Request => ({
-  id,
-  op: 'acquire',
-  lease,
-  feature: 'FULL',
-  count: 1,
-});
-const release = (id: number, ...leases: string[]): Request => ({ id, op: 'release', leases });
+const acquire = acquireRequest;
+const release = releaseRequest;
 const grant = (id: number, lease: string, extra: Record<string, unknown> = {}) => ({
   id,
   ok: true,

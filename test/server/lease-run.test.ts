@@ -1,16 +1,10 @@
 /** LeaseRun: which requests of one connection may go to the store together, and when a run ends. */
 import { describe, expect, it } from 'vitest';
-import type { Request } from '../../src/protocol/messages.js';
 import { LeaseRun } from '../../src/server/lease-run.js';
+import { acquireRequest, releaseRequest } from '../helpers/frames.js';
 
-const acquire = (id: number, lease: string): Request => ({
-  id,
-  op: 'acquire',
-  lease,
-  feature: 'FULL',
-  count: 1,
-});
-const release = (id: number, ...leases: string[]): Request => ({ id, op: 'release', leases });
+const acquire = acquireRequest;
+const release = releaseRequest;
 
 describe('LeaseRun', () => {
   it('is started by an acquire or a release, never by another operation', () => {

@@ -2,10 +2,10 @@
  * PostgresStore against a real PostgreSQL: the same contract MemoryStore keeps, then what only a shared
  * store has (several nodes, one pool).
  */
-import * as net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { LicenseClient } from '../../src/index.js';
 import { LicenseServer, PostgresStore } from '../../src/server/index.js';
+import { frameProxy } from '../helpers/frame-proxy.js';
 import { usePostgres } from '../helpers/pg-nodes.js';
 import { postgresAvailable, type TestPostgres } from '../helpers/postgres.js';
 import { type RawClient, rawConnect } from '../helpers/raw-client.js';
@@ -362,40 +362,6 @@ describe.skipIf(!postgresAvailable)('a 1.3 client of a PostgresStore server: com
     for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   });
 
-  /** A loopback proxy to `port` that keeps every frame each way. */
-  async function recordingProxy(port: number) {
-    const toServer: Array<Record<string, unknown>> = [];
-    const toClient: Array<Record<string, unknown>> = [];
-    const sockets = new Set<net.Socket>();
-    const keep = (into: Array<Record<string, unknown>>) => {
-      let buffered = '';
-      return (chunk: Buffer) => {
-        buffered += chunk.toString('utf8');
-        const lines = buffered.split('\n');
-        buffered = lines.pop() ?? '';
-        for (const line of lines) into.push(JSON.parse(line) as Record<string, unknown>);
-      };
-    };
-    const proxy = net.createServer((client) => {
-      const server = net.connect(port, '127.0.0.1');
-      sockets.add(client).add(server);
-      const drop = () => {
-        client.destroy();
-        server.destroy();
-      };
-      client.on('error', drop).on('close', drop).on('data', keep(toServer));
-      server.on('error', drop).on('close', drop).on('data', keep(toClient));
-      client.pipe(server);
-      server.pipe(client);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => {
-      for (const socket of sockets) socket.destroy();
-      return new Promise<void>((resolve) => proxy.close(() => resolve()));
-    });
-    return { address: `127.0.0.1:${(proxy.address() as net.AddressInfo).port}`, toServer, toClient };
-  }
-
   it('gives the client the epochs of its batched grants (the compact answer), and its releases send them back', async () => {
     const url = await pg.database('compact');
     const store = await PostgresStore.connect({ connectionString: url, leaseTtl: 30_000, migrate: true });
@@ -406,7 +372,7 @@ describe.skipIf(!postgresAvailable)('a 1.3 client of a PostgresStore server: com
     );
     // Covers what no other test does: a real fenced store's epochs through the compact answer (the
     // connection tests use a scripted server, the server's unit test no client).
-    const proxy = await recordingProxy(server.port);
+    const proxy = await frameProxy(server.port);
     const client = new LicenseClient({ servers: proxy.address, licenseCachePeriod: 0 });
     cleanups.push(() => client.close());
     await client.connect();
