@@ -88,9 +88,10 @@ export interface LicenseClientOptions {
   /** Sent to servers in `hello`, for their logs. */
   clientName?: string | undefined;
   /**
-   * Send the acquires (without `wait`) and releases made in the same tick together, in `batch` frames, to
-   * servers that take them (protocol 1.2). A call made alone leaves at once either way; false sends one
-   * frame per call, as to a server without batching. @defaultValue true
+   * Send the acquires (without `wait`) and releases made in the same turn of the event loop together, in
+   * `batch` frames, to servers that take them (protocol 1.2): they leave at the end of the turn, after its
+   * I/O callbacks, and a call made alone leaves then in a frame of its own, waiting for no timer and no
+   * company. false sends one frame per call, at once, as to a server without batching. @defaultValue true
    */
   batching?: boolean | undefined;
   /** Makes sockets; for tests that inject their own. */

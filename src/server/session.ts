@@ -5,6 +5,7 @@
  * the other, in the order they arrived: a pipelined acquire and release of one lease never swap.
  */
 import type { Socket } from 'node:net';
+import { setImmediate } from 'node:timers';
 import { encodeFrame, FrameDecoder } from '../protocol/codec.js';
 import {
   type AuthMode,

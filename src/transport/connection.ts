@@ -4,6 +4,7 @@
  * authentication) is in handshake.ts.
  */
 import type { Socket } from 'node:net';
+import { setImmediate } from 'node:timers';
 import { EventEmitter } from 'eventemitter3';
 import { DEFAULTS } from '../defaults.js';
 import {
@@ -59,7 +60,10 @@ export interface ConnectionSettings {
   keepAliveDelay?: number | undefined;
 }
 
-/** A request waiting for its tick to end, or carried by a `batch` frame in flight: the request itself. */
+/**
+ * A request waiting for its turn of the event loop to end, or carried by a `batch` frame in flight: the
+ * request itself.
+ */
 type QueuedRequest = { id: number; op: RequestOp } & Record<string, unknown>;
 
 /** Requests in a `batch` frame, at least, when a tick's requests are split into two frames. */
@@ -124,7 +128,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * said so). A larger frame would make the server drop the connection, and the requests it carried.
    */
   #batchFrameBytes: number;
-  /** Acquires and releases made in this tick, sent together once it ends. */
+  /** Acquires and releases made in this turn of the event loop, sent together at its end (setImmediate). */
   #batchQueue: QueuedRequest[] = [];
   /** The `batch` frames in flight: their id, and the requests they carry. */
   readonly #batches = new IdTable<readonly QueuedRequest[]>();
@@ -212,11 +216,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Sends the acquires (without `wait`) and releases made in the same tick together, in `batch` frames of
-   * at most `max` requests: for a server whose `hello` result announced `batch` (protocol 1.2). Eight or
-   * more leave in two frames at least, so that the server answers the first while it works on the second.
-   * A request made alone in its tick still leaves in a frame of its own, in the same tick: nothing waits
-   * for company.
+   * Sends the acquires (without `wait`) and releases made in the same turn of the event loop together, in
+   * `batch` frames of at most `max` requests: for a server whose `hello` result announced `batch` (protocol
+   * 1.2). They leave at the end of the turn (`setImmediate`, after the turn's I/O callbacks): the requests
+   * that the answers read in one turn set off leave together. Eight or more leave in two frames at least, so
+   * that the server answers the first while it works on the second. A request made alone in its turn still
+   * leaves at its end in a frame of its own: nothing waits for company or for a timer.
    */
   useBatches(max: number, serverMaxFrameBytes?: number): void {
     this.#maxBatch = max >= 2 ? Math.min(max, MAX_BATCH_REQUESTS) : 0;
@@ -269,7 +274,10 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     const id = this.#pending.nextId();
     if (this.#maxBatch > 0 && isBatchable(op, params)) {
       this.#add(id, op, options, sink);
-      if (this.#batchQueue.length === 0) process.nextTick(() => this.#sendBatched());
+      // At the end of the turn, not of the tick: the answers of one turn (many clients' in one process, or
+      // a burst on this connection) set off requests that then leave together, and the server, woken once,
+      // finds them all. Sent at the end of each tick, they woke a server that slept between them.
+      if (this.#batchQueue.length === 0) setImmediate(() => this.#sendBatched());
       this.#batchQueue.push({ id, op, ...params });
       return undefined;
     }
@@ -361,7 +369,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#socket.write(frame);
   }
 
-  /** Sends the requests queued in this tick: alone, or in `batch` frames. */
+  /** Sends the requests queued in this turn: alone, or in `batch` frames. */
   #sendBatched(): void {
     const queued = this.#batchQueue;
     if (queued.length === 0) return;

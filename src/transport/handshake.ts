@@ -112,7 +112,8 @@ export async function openConnection(options: OpenConnectionOptions): Promise<Op
       options.credentials === undefined
         ? undefined
         : await authenticate(connection, server, options.credentials, options.signal);
-    // A 1.2 server takes batches: requests made in the same tick then share frames, each within its frame limit.
+    // A 1.2 server takes batches: requests made in the same turn of the event loop then share frames, each
+    // within its frame limit.
     if (session.batch !== undefined && options.batching !== false)
       connection.useBatches(session.batch, session.maxFrameBytes);
     return { connection, greeting, session, account, rtt };

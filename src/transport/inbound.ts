@@ -4,6 +4,7 @@
  * those answers set off (a release after each grant) leave first. Without it, a connection with many calls
  * in flight settles into one burst going back and forth, each side idle while the other works on it.
  */
+import { setImmediate } from 'node:timers';
 import type { DecodedItem } from '../protocol/codec.js';
 
 /**

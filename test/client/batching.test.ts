@@ -3,7 +3,7 @@
  * shares frames on a 1.2 server, a lone call still leaves alone, a refusal inside a batch reaches only its
  * caller, and a server without batching still gets one frame per operation.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   AbortError,
   type Lease,
@@ -115,6 +115,40 @@ describe('batching', () => {
     expect(acquired.map((r) => r.params.lease)).toEqual(leases.map((l) => l.id));
     await Promise.all(leases.map((l) => l.release()));
     expect(server.inUse('FULL')).toBe(0);
+  });
+
+  it('sends the calls of one turn of the event loop together, made in different ticks of it', async () => {
+    const server = await startServer({ licenses: { FULL: 3 }, maxBatch: 128 });
+    const client = makeClient([server]);
+    await client.connect();
+    const first = client.acquire('FULL');
+    // A later tick of the same turn: process.nextTick callbacks run before the turn's I/O goes on.
+    await new Promise((resolve) => process.nextTick(resolve));
+    await new Promise((resolve) => process.nextTick(resolve));
+    const second = client.acquire('FULL');
+    const leases = await Promise.all([first, second]);
+    expect(opsOf(server)).toEqual(['hello', 'batch', 'acquire', 'acquire']);
+    expect(server.inUse('FULL')).toBe(2);
+    await Promise.all(leases.map((lease) => lease.release()));
+    expect(server.inUse('FULL')).toBe(0);
+  });
+
+  it("sends and hears requests when a test fakes setImmediate (vitest's default fake timers)", async () => {
+    const server = await startServer({ licenses: { FULL: 120 }, maxBatch: 128 });
+    const client = makeClient([server]);
+    await client.connect();
+    vi.useFakeTimers();
+    try {
+      // Alone, then 100 at once (more answers than one turn handles): the sends at the end of a turn, the
+      // shares of answers per turn and the server's batches all run on node:timers, which tests do not fake.
+      const lease = await client.acquire('FULL');
+      const leases = await Promise.all(Array.from({ length: 100 }, () => client.acquire('FULL')));
+      expect(server.inUse('FULL')).toBe(101);
+      await Promise.all([lease, ...leases].map((l) => l.release()));
+      expect(server.inUse('FULL')).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("splits one tick's calls into two frames at least, so that the server answers one while the client sends", async () => {
