@@ -112,7 +112,10 @@ export class FakeLicenseServer implements AsyncDisposable {
     return this.#server[kServerControl].stop();
   }
 
-  /** Listens again on the same port after {@link FakeLicenseServer.stop}. */
+  /**
+   * Listens again on the same port after {@link FakeLicenseServer.stop}. On a running server it stops
+   * first, as {@link FakeLicenseServer.stop} does (every connection reset, the leases kept), then listens.
+   */
   restart(): Promise<void> {
     return this.#server[kServerControl].restart();
   }
