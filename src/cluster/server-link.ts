@@ -31,7 +31,7 @@ import type { Signal } from '../signal.js';
 import { delay, raceAbort, retryDelay, retryForever, timerDelay } from '../timing.js';
 import type { Connection } from '../transport/connection.js';
 import { type ConnectionCredentials, openConnection } from '../transport/handshake.js';
-import { isNoAnswer, type RequestSink } from '../transport/pending.js';
+import { droppedForNoAnswer, isNoAnswer, type RequestSink } from '../transport/pending.js';
 import { ServerHealth, type ServerHealthSnapshot } from './health.js';
 import { LeaseEpochs } from './lease-epochs.js';
 import { type LinkState, nextLinkState, type ServerState, serverStateOf } from './link-state.js';
@@ -279,7 +279,8 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   /** A request on `connection` got no answer (the connection goes: the server is not answering) or a fatal one. */
   #requestFailed(connection: Connection, err: unknown): void {
     if (isNoAnswer(err)) {
-      connection.destroy(err);
+      // The requests still on it were within their deadlines: their error says why they end now.
+      connection.destroy(droppedForNoAnswer(connection.server, err));
     } else if (isLicenseError(err) && !err.retryable) {
       this.health.noteError(err);
     }

@@ -46,6 +46,18 @@ export function isNoAnswer(err: unknown): err is RequestTimeoutError {
   return err instanceof RequestTimeoutError;
 }
 
+/**
+ * The error for the other requests of a connection dropped because the request of `noAnswer` got no answer
+ * in time: the same class (the server may have acted on them too), with a message that names why, and
+ * `noAnswer` as its cause.
+ */
+export function droppedForNoAnswer(server: string, noAnswer: RequestTimeoutError): RequestTimeoutError {
+  return new RequestTimeoutError(
+    `${server} stopped answering, so its connection was dropped with this request on it: ${noAnswer.message}`,
+    { server, cause: noAnswer },
+  );
+}
+
 /** Request ids and the promises waiting on them. */
 export class PendingRequests {
   readonly #entries = new IdTable<Entry>();

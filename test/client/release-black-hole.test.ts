@@ -42,4 +42,23 @@ describe('a release to a black hole', () => {
     await expect.poll(() => server.inUse(), { timeout: 5_000 }).toBe(0);
     expect(client.status().leases).toEqual([]);
   });
+
+  it('ends the requests still on the connection with an error that says which one went unanswered', async () => {
+    const server = await startServer({ licenses: { FULL: 1 } });
+    const client = makeClient([server], { requestTimeout: 300, gracePeriod: 60_000 });
+    const held = await client.acquire('FULL');
+    // A second acquire waits in the server's queue: its own deadline is the wait, far away.
+    const waiting = client.acquire('FULL', { wait: 20_000 }).catch((e: unknown) => e);
+    // It asks once without waiting (refused: busy), then again with its wait, and the server queues it.
+    await expect
+      .poll(() => server.requests().some((r) => r.op === 'acquire' && r.params.wait !== undefined))
+      .toBe(true);
+    server.pause();
+    void held.release();
+    const err = (await waiting) as Error & { cause?: Error };
+    // Before, it said the release was not answered, as if the acquire were the release.
+    expect(err.message).toContain('stopped answering, so its connection was dropped with this request on it');
+    expect(err.cause?.message).toContain('did not answer the release request within 300 ms');
+    server.resume();
+  });
 });
