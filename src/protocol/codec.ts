@@ -21,6 +21,21 @@ const NEWLINE = '\n';
  * ```
  */
 export function encodeFrame(message: object, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  return Buffer.from(encodeFrameText(message, maxFrameBytes), 'utf8');
+}
+
+/**
+ * {@link encodeFrame} as text: the JSON and its `\n`, for a socket to encode once as it writes it (no
+ * buffer made and copied on the way).
+ *
+ * @throws {ProtocolError} as {@link encodeFrame}.
+ *
+ * @example
+ * ```ts
+ * socket.write(encodeFrameText({ id: 1, op: 'ping' }), 'utf8');
+ * ```
+ */
+export function encodeFrameText(message: object, maxFrameBytes: number = DEFAULT_MAX_FRAME_BYTES): string {
   let json: string | undefined;
   try {
     json = JSON.stringify(message);
@@ -40,7 +55,7 @@ export function encodeFrame(message: object, maxFrameBytes: number = DEFAULT_MAX
       );
     }
   }
-  return Buffer.from(json + NEWLINE, 'utf8');
+  return json + NEWLINE;
 }
 
 /** One result of {@link FrameDecoder}: a decoded frame, or why a line was refused. */

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { setImmediate } from 'node:timers';
-import { encodeFrame, FrameDecoder } from '../protocol/codec.js';
+import { encodeFrameText, FrameDecoder } from '../protocol/codec.js';
 import {
   type AuthMode,
   BATCHABLE_OPS,
@@ -31,24 +31,6 @@ import { LeaseRun } from './lease-run.js';
 import type { AcquireOutcome, AcquireRequest, LeaseRecord } from './pool-types.js';
 import { ANONYMOUS_ACCOUNT } from './pools.js';
 import { type LicenseStore, type ReleaseResult, type StoreNow, StoreUnavailableError } from './store.js';
-
-/**
- * The frame of `message` as text, as {@link encodeFrame} makes it before it becomes bytes: written as a
- * string, it is encoded once, by the socket. A message that might not fit (or cannot be written) is left
- * to encodeFrame, which says why.
- */
-function frameText(message: object, maxFrameBytes: number): string {
-  let json: string | undefined;
-  try {
-    json = JSON.stringify(message);
-  } catch {
-    json = undefined;
-  }
-  // A UTF-16 code unit is at most 3 UTF-8 bytes: this frame surely fits.
-  if (json !== undefined && json.charCodeAt(0) === 0x7b && json.length * 3 <= maxFrameBytes)
-    return `${json}\n`;
-  return encodeFrame(message, maxFrameBytes).toString('utf8');
-}
 
 /** What a session needs from its server. */
 export interface SessionHost {
@@ -293,7 +275,7 @@ export class Session {
       frame = `${text}\n`;
     } else {
       try {
-        frame = frameText(message, this.#host.maxFrameBytes);
+        frame = encodeFrameText(message, this.#host.maxFrameBytes);
       } catch (err) {
         this.#tooLarge(message, err);
         return;

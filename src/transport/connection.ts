@@ -16,7 +16,7 @@ import {
   SocketsError,
 } from '../errors.js';
 import { IdTable } from '../id-table.js';
-import { type DecodedItem, encodeFrame, FrameDecoder } from '../protocol/codec.js';
+import { type DecodedItem, encodeFrameText, FrameDecoder } from '../protocol/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES, MAX_BATCH_REQUESTS } from '../protocol/constants.js';
 import type { Greeting, ParamsOf, Push, RequestOp, Response, ResultOf } from '../protocol/messages.js';
 import { ProtocolError } from '../protocol/protocol-error.js';
@@ -113,7 +113,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   readonly #pending: PendingRequests;
   readonly #requestTimeout: number;
   readonly #maxFrameBytes: number;
-  readonly #writeQueue: Buffer[] = [];
+  readonly #writeQueue: string[] = [];
   #state: ConnectionState = 'open';
   #closeError: LicenseError | undefined;
   #closed: Promise<void>;
@@ -283,9 +283,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
     // What was queued for a batch goes first: requests leave in the order they were made.
     if (this.#batchQueue.length > 0) this.#sendBatched();
-    let frame: Buffer;
+    let frame: string;
     try {
-      frame = encodeFrame({ id, op, ...params }, this.#maxFrameBytes);
+      frame = encodeFrameText({ id, op, ...params }, this.#maxFrameBytes);
     } catch (err) {
       return new InvalidParameterError(`The ${op} request is too large to send to ${this.server}.`, {
         server: this.server,
@@ -326,7 +326,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       this.#settleGreeting(reason);
       this.#pending.rejectAll(reason);
       // Frames held back by backpressure (releases, say) still go out before the end of the stream.
-      for (const frame of this.#writeQueue.splice(0)) this.#socket.write(frame);
+      for (const frame of this.#writeQueue.splice(0)) this.#socket.write(frame, 'utf8');
       this.#socket.end();
       const timer = setTimeout(() => this.#socket.destroy(), CLOSE_GRACE_MS);
       timer.unref();
@@ -352,7 +352,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     else this.#socket.destroy();
   }
 
-  #write(frame: Buffer): void {
+  /** Writes a frame's text (encoded once, by the socket). */
+  #write(frame: string): void {
     if (this.#writeQueue.length > 0 || this.#socket.writableNeedDrain) {
       this.#writeQueue.push(frame);
       return;
@@ -366,7 +367,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         this.#socket.uncork();
       });
     }
-    this.#socket.write(frame);
+    this.#socket.write(frame, 'utf8');
   }
 
   /** Sends the requests queued in this turn: alone, or in `batch` frames. */
@@ -389,7 +390,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (first === undefined) return;
     if (group.length === 1) {
       try {
-        this.#write(encodeFrame(first, this.#maxFrameBytes));
+        this.#write(encodeFrameText(first, this.#maxFrameBytes));
       } catch (err) {
         this.#pending.reject(
           first.id,
@@ -403,9 +404,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       return;
     }
     const id = this.#pending.nextId();
-    let frame: Buffer;
+    let frame: string;
     try {
-      frame = encodeFrame({ id, op: 'batch', requests: group }, this.#batchFrameBytes);
+      frame = encodeFrameText({ id, op: 'batch', requests: group }, this.#batchFrameBytes);
     } catch {
       const half = Math.ceil(group.length / 2);
       this.#sendGroup(group.slice(0, half));
@@ -418,7 +419,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
 
   #flush(): void {
     while (this.#writeQueue.length > 0 && !this.#socket.writableNeedDrain) {
-      this.#socket.write(this.#writeQueue.shift() as Buffer);
+      this.#socket.write(this.#writeQueue.shift() as string, 'utf8');
     }
   }
 

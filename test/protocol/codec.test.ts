@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { type DecodedItem, encodeFrame, FrameDecoder } from '../../src/protocol/codec.js';
+import { type DecodedItem, encodeFrame, encodeFrameText, FrameDecoder } from '../../src/protocol/codec.js';
 import { DEFAULT_MAX_FRAME_BYTES } from '../../src/protocol/constants.js';
 import { ProtocolError } from '../../src/protocol/protocol-error.js';
 import { ReturnCode } from '../../src/protocol/return-codes.js';
@@ -43,6 +43,15 @@ describe('encodeFrame', () => {
     expect(captureThrow(() => encodeFrame(cyclic))).toMatchObject({ reason: 'invalid-message' });
     expect(captureThrow(() => encodeFrame({ n: 1n }))).toMatchObject({ reason: 'invalid-message' });
     expect(captureThrow(() => encodeFrame([1, 2]))).toMatchObject({ reason: 'invalid-message' });
+  });
+
+  it('makes the same frame as text (encodeFrameText), with the same limit and refusals', () => {
+    const message = { id: 7, op: 'acquire', lease: 'l-é', feature: 'TTS', count: 1 };
+    expect(Buffer.from(encodeFrameText(message), 'utf8')).toEqual(encodeFrame(message));
+    const atLimit = { s: 'é'.repeat(10) };
+    expect(Buffer.byteLength(encodeFrameText(atLimit, 28))).toBe(29);
+    expect(captureThrow(() => encodeFrameText(atLimit, 27))).toMatchObject({ reason: 'frame-too-large' });
+    expect(captureThrow(() => encodeFrameText([1, 2]))).toMatchObject({ reason: 'invalid-message' });
   });
 });
 
