@@ -10,7 +10,10 @@ import type { LicenseClientOptions } from './options.js';
 export interface OpenPortOptions {
   /** The license the port holds; defaults to the client's `licenseType` (the conf's `LICENSE_TYPE`). */
   licenseType?: PortLicenseType | undefined;
-  /** Wait up to this many ms in a server's queue when every license is in use. */
+  /**
+   * Wait up to this many ms in a server's queue when every license is in use. A queue left because its
+   * connection went (a restart, a cut) is joined again, on that server or another, for what is left.
+   */
   wait?: number | undefined;
   /**
    * Aborts the call (and leaves a server's queue); the `OpenPortError` then has `status` -3 (LV_RESET) for
@@ -24,7 +27,10 @@ export interface OpenPortOptions {
 export interface AcquireOptions {
   /** Seats to take. @defaultValue 1 */
   count?: number | undefined;
-  /** Wait up to this many ms in a server's queue when every license is in use. */
+  /**
+   * Wait up to this many ms in a server's queue when every license is in use. A queue left because its
+   * connection went (a restart, a cut) is joined again, on that server or another, for what is left.
+   */
   wait?: number | undefined;
   /**
    * Aborts the call and leaves a server's queue: it rejects with LV_RESET (-3) for an abort and with

@@ -23,7 +23,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { Signal } from '../signal.js';
 import { type Backoff, delay, retryDelay, retryForever } from '../timing.js';
 import type { ConnectionCredentials } from '../transport/handshake.js';
-import type { RequestSink } from '../transport/pending.js';
+import { isNoAnswer, type RequestSink } from '../transport/pending.js';
 import { orderForNewWork } from './health.js';
 import { LeaseEpochs } from './lease-epochs.js';
 import type { ConnectionSettings } from './link-types.js';
@@ -45,6 +45,11 @@ export interface Attempt {
   /** Servers that may hold a seat under the lease id although no grant reached us (made when one does). */
   uncertain: Set<string> | undefined;
   granted: Granted | undefined;
+  /**
+   * When an acquire with `wait` stops waiting (the settings' clock), from the first time it queued: a
+   * queue left because the connection went is joined again for what is left of the wait.
+   */
+  waitUntil?: number | undefined;
 }
 
 /** Notes that `server` may hold a seat under the attempt's lease id. */
@@ -420,7 +425,10 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       }
     }
     if (request.wait !== undefined && request.wait > 0 && exhausted !== undefined) {
-      return this.#queue(exhausted, request, request.wait, attempt);
+      const now = this.#settings.now();
+      attempt.waitUntil ??= now + request.wait;
+      const wait = attempt.waitUntil - now;
+      if (wait > 0) return this.#queue(exhausted, request, wait, attempt);
     }
     throw this.#allFailed(errors, request.operation, feature);
   }
@@ -445,7 +453,19 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
         if (link.isUp) link.request('cancel', { lease }).catch(() => {});
         throw abortError(signal, request.operation);
       }
-      throw asLicenseError(err, link.server);
+      const error = asLicenseError(err, link.server);
+      const left = (attempt.waitUntil ?? 0) - this.#settings.now();
+      if (left > 0 && (error instanceof SocketsError || isNoAnswer(error))) {
+        // The connection went (a server restart, a cut) with this acquire in its queue, not the seats: it
+        // asks again, with what is left of its wait, once a server answers (the retries' backoff). The same
+        // lease id gets back a seat granted meanwhile, never a second one.
+        attempt.errors = [error];
+        throw new NoServerRespondingError(
+          `${link.server} dropped the connection while this ${request.operation} waited in its queue (${error.message}); asking again with ${Math.ceil(left)} ms of the wait left.`,
+          { cause: error },
+        );
+      }
+      throw error;
     }
   }
 

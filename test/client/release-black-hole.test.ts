@@ -46,19 +46,31 @@ describe('a release to a black hole', () => {
   it('ends the requests still on the connection with an error that says which one went unanswered', async () => {
     const server = await startServer({ licenses: { FULL: 1 } });
     const client = makeClient([server], { requestTimeout: 300, gracePeriod: 60_000 });
+    const { named } = recordEvents(client);
     const held = await client.acquire('FULL');
     // A second acquire waits in the server's queue: its own deadline is the wait, far away.
-    const waiting = client.acquire('FULL', { wait: 20_000 }).catch((e: unknown) => e);
+    const waiting = client.acquire('FULL', { wait: 20_000 });
     // It asks once without waiting (refused: busy), then again with its wait, and the server queues it.
     await expect
       .poll(() => server.requests().some((r) => r.op === 'acquire' && r.params.wait !== undefined))
       .toBe(true);
     server.pause();
     void held.release();
-    const err = (await waiting) as Error & { cause?: Error };
-    // Before, it said the release was not answered, as if the acquire were the release.
-    expect(err.message).toContain('stopped answering, so its connection was dropped with this request on it');
-    expect(err.cause?.message).toContain('did not answer the release request within 300 ms');
+    // The release goes unanswered and the connection with it: the waiting acquire asks again (its wait
+    // is not over), and says why in its retry.
+    await expect.poll(() => named('retry').length).toBeGreaterThanOrEqual(1);
+    const why = named('retry')[0]?.error as Error & { cause?: Error & { cause?: Error } };
+    // Before, it failed with the release's own error, as if the acquire were the release.
+    expect(why.cause?.message).toContain(
+      'stopped answering, so its connection was dropped with this request on it',
+    );
+    expect(why.cause?.cause?.message).toContain('did not answer the release request within 300 ms');
+    // Once the server answers again, the release goes through and the waiting acquire gets that seat.
     server.resume();
+    const lease = await waiting;
+    expect(server.inUse('FULL')).toBe(1);
+    expect(client.status().leases.map((l) => l.id)).toEqual([lease.id]);
+    await lease.release();
+    expect(server.inUse('FULL')).toBe(0);
   });
 });

@@ -1,0 +1,123 @@
+/**
+ * An acquire waiting in a server's queue (`wait`) when its connection goes: it asks again for what is left
+ * of its wait, and gets the seat freed after the cut, instead of failing at once with -14 while its caller
+ * was still willing to wait. The seats are checked on both sides.
+ */
+import { describe, expect, it } from 'vitest';
+import type { LicenseError } from '../../src/index.js';
+import type { FakeLicenseServer } from '../../src/testing/index.js';
+import { makeClient, recordEvents, startServer } from '../helpers/cluster.js';
+
+/** The `wait` of each acquire that asked `server` to queue it, in order. */
+function waits(server: FakeLicenseServer): number[] {
+  return server
+    .requests()
+    .filter((r) => r.op === 'acquire' && r.params.wait !== undefined)
+    .map((r) => r.params.wait as number);
+}
+
+/** Resolves once `server` has the acquire with `wait` of a client in its queue. */
+async function queued(server: FakeLicenseServer, times = 1): Promise<void> {
+  await expect
+    .poll(() => server.requests().filter((r) => r.op === 'acquire' && r.params.wait !== undefined).length)
+    .toBeGreaterThanOrEqual(times);
+}
+
+describe('an acquire waiting in a queue when its connection goes', () => {
+  it('keeps waiting across a reset and gets the seat released after it', async () => {
+    const server = await startServer({ licenses: { FULL: 1 } });
+    const holder = makeClient([server]);
+    const waiter = makeClient([server]);
+    const { named } = recordEvents(waiter);
+    const held = await holder.acquire('FULL');
+    const waiting = waiter.acquire('FULL', { wait: 10_000 });
+    await queued(server);
+    // Before: it failed here with -14 ("the connection was reset"), 10 s of its wait left.
+    server.dropConnections();
+    await queued(server, 2);
+    // Asked again for what was left of its wait.
+    expect(waits(server)[1]).toBeLessThan(10_000);
+    await held.release();
+    const lease = await waiting;
+    expect(lease.feature).toBe('FULL');
+    expect(server.inUse('FULL')).toBe(1);
+    expect(waiter.status().leases.map((l) => [l.id, l.state])).toEqual([[lease.id, 'held']]);
+    expect(named('retry').length).toBeGreaterThanOrEqual(1);
+    await lease.release();
+    expect(server.inUse('FULL')).toBe(0);
+    expect(waiter.status().leases).toEqual([]);
+  });
+
+  it('keeps waiting across a server restart (its queue lost) and gets the seat released after it', async () => {
+    const server = await startServer({ licenses: { FULL: 1 } });
+    const holder = makeClient([server]);
+    const waiter = makeClient([server]);
+    const held = await holder.acquire('FULL');
+    const waiting = waiter.acquire('FULL', { wait: 10_000 });
+    await queued(server);
+    await server.stop();
+    await server.restart();
+    await queued(server, 2);
+    expect(server.inUse('FULL')).toBe(1);
+    await held.release();
+    const lease = await waiting;
+    expect(server.inUse('FULL')).toBe(1);
+    await lease.release();
+    expect(server.inUse('FULL')).toBe(0);
+    expect(holder.status().leases).toEqual([]);
+    expect(waiter.status().leases).toEqual([]);
+  });
+
+  it('moves to the queue of another server when its own server goes away', async () => {
+    const [primary, secondary] = [
+      await startServer({ licenses: { FULL: 1 } }),
+      await startServer({ licenses: { FULL: 1 } }),
+    ];
+    // A holder on each server: the waiter finds both full and queues at the first, the primary.
+    await makeClient([primary]).acquire('FULL');
+    const onSecondary = await makeClient([secondary]).acquire('FULL');
+    const waiter = makeClient([primary, secondary]);
+    const waiting = waiter.acquire('FULL', { wait: 10_000 });
+    await queued(primary);
+    await primary.stop();
+    // Asked again: the primary is gone, the secondary is full, so it queues there.
+    await queued(secondary);
+    await onSecondary.release();
+    const lease = await waiting;
+    expect(lease.server).toBe(secondary.address);
+    expect(secondary.inUse('FULL')).toBe(1);
+    await lease.release();
+    expect(secondary.inUse('FULL')).toBe(0);
+    expect(waiter.status().leases).toEqual([]);
+    // The stopped primary keeps its leases (as a persistent server would): its holder's seat, nothing more.
+    expect(primary.inUse('FULL')).toBe(1);
+  });
+
+  it('stops when its wait is over, as a wait without a reset does, and holds nothing', async () => {
+    const server = await startServer({ licenses: { FULL: 1 } });
+    const holder = makeClient([server]);
+    const waiter = makeClient([server]);
+    const held = await holder.acquire('FULL');
+    // The same wait without a reset: the refusal the caller gets when nobody releases in time.
+    const refusal = (wait: number) =>
+      waiter.acquire('FULL', { wait }).then(
+        () => expect.unreachable('granted'),
+        (e: unknown) => e as LicenseError,
+      );
+    const plain = await refusal(400);
+    const waiting = refusal(600);
+    await queued(server, 2);
+    server.dropConnections();
+    const err = await waiting;
+    // It asked again (when it had time left) for what was left of its 600 ms, never for 600 ms more.
+    const [first, second, ...again] = waits(server);
+    expect([first, second]).toEqual([400, 600]);
+    expect(again.length).toBeGreaterThanOrEqual(1);
+    expect(again.every((wait) => wait < 600)).toBe(true);
+    expect(err).toMatchObject({ code: plain.code });
+    expect(server.inUse('FULL')).toBe(1);
+    expect(waiter.status().leases).toEqual([]);
+    await held.release();
+    expect(server.inUse('FULL')).toBe(0);
+  });
+});
