@@ -148,9 +148,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#batchFrameBytes = this.#maxFrameBytes;
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     // An answer that came before its request's deadline, and waits for its turn, is an answer.
-    this.#pending = new PendingRequests(this.server, () => {
-      if (this.#state === 'open') this.#inbound.handleAll();
-    });
+    this.#pending = new PendingRequests(
+      this.server,
+      () => {
+        if (this.#state === 'open') this.#inbound.handleAll();
+      },
+      // Aborted while queued for the end of the turn: it never leaves, so the server never heard of it.
+      (id) => this.#batchQueue.length > 0 && this.#batchQueue.some((request) => request.id === id),
+    );
     socket.setNoDelay(true);
     socket.setKeepAlive(true, settings.keepAliveDelay ?? DEFAULTS.keepAliveDelay);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
