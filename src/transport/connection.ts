@@ -4,7 +4,6 @@
  * authentication) is in handshake.ts.
  */
 import type { Socket } from 'node:net';
-import { setImmediate } from 'node:timers';
 import { EventEmitter } from 'eventemitter3';
 import { DEFAULTS } from '../defaults.js';
 import {
@@ -23,6 +22,7 @@ import { ProtocolError } from '../protocol/protocol-error.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
 import type { Signal } from '../signal.js';
+import { atEndOfTurn } from '../timing.js';
 import { InboundFrames } from './inbound.js';
 import { PendingRequests, type RequestSink } from './pending.js';
 import { connectError } from './socket-errors.js';
@@ -282,7 +282,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       // At the end of the turn, not of the tick: the answers of one turn (many clients' in one process, or
       // a burst on this connection) set off requests that then leave together, and the server, woken once,
       // finds them all. Sent at the end of each tick, they woke a server that slept between them.
-      if (this.#batchQueue.length === 0) setImmediate(() => this.#sendBatched());
+      if (this.#batchQueue.length === 0) atEndOfTurn(() => this.#sendBatched());
       this.#batchQueue.push({ id, op, ...params });
       return undefined;
     }
