@@ -52,6 +52,37 @@ check('plain Error is not a LicenseError', !esm.isLicenseError(new Error('x')) &
 check('toReturnCode across builds', cjs.toReturnCode(fromEsm) === -12 && esm.toReturnCode(fromCjs) === -26);
 check('codeName', fromCjs.codeName === 'LV_OPEN_PORT_FAILED__LICENSES_EXCEEDED');
 
+// Under node:test's mock timers, which replace the \`timers\` module's functions as well as the global ones,
+// requests still leave and answers are still handled: 101 acquires (more answers than one turn handles),
+// a batch of them at the fake server, then their releases. FOUND by attack16: the CJS build read
+// \`timers.setImmediate\` at each call, got the mock, and its sends at the end of the turn never left.
+const { mock } = await import('node:test');
+const realSetTimeout = globalThis.setTimeout;
+for (const [name, build, testing] of [['ESM', esm, esmTesting], ['CJS', cjs, cjsTesting]]) {
+  const server = await testing.FakeLicenseServer.start({ port: 0, host: '127.0.0.1', licenses: { FULL: 101 } });
+  const client = new build.LicenseClient({ servers: server.address, licenseCachePeriod: 0 });
+  await client.connect();
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'setImmediate'] });
+  let held = -1;
+  let released = -1;
+  try {
+    const run = (async () => {
+      const leases = [await client.acquire('FULL')];
+      leases.push(...(await Promise.all(Array.from({ length: 100 }, () => client.acquire('FULL')))));
+      held = server.inUse('FULL');
+      await Promise.all(leases.map((lease) => lease.release()));
+      released = server.inUse('FULL');
+    })();
+    // Not a timing: a hang detector on a real timer, taken before the mock.
+    await Promise.race([run, new Promise((resolve) => realSetTimeout(resolve, 5_000).unref())]);
+  } finally {
+    mock.timers.reset();
+  }
+  check(name + ' build under node:test mock timers: 101 seats taken (' + held + '), then given back (' + released + ' left)', held === 101 && released === 0);
+  await client.close();
+  await server.close();
+}
+
 if (failures.length > 0) {
   console.error('smoke test failed on Node ' + process.version + ':\\n  ' + failures.join('\\n  '));
   process.exit(1);

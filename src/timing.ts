@@ -3,8 +3,19 @@
  * timer for many deadlines, the backoff policy, and abort-signal plumbing. Every layer takes its timers
  * from here, so a rule about time (a clamp, an `unref`) is written once.
  */
+import * as nodeTimers from 'node:timers';
 import { abortError, type LicenseError, TimeoutError } from './errors.js';
 import type { Signal } from './signal.js';
+
+/**
+ * Runs `callback` at the end of this turn of the event loop (after its I/O callbacks): Node's
+ * `setImmediate` as it was when this module loaded. Test frameworks' fake timers replace the global one
+ * (vitest's `useFakeTimers()`) and the `node:timers` module's own (node:test's `mock.timers`), and the work
+ * scheduled here (the requests of a turn sent together, a share of answers handled per turn) must go on
+ * without a test advancing its clock. Held in a constant because the CommonJS build would otherwise read
+ * `timers.setImmediate` at each call, and get the fake.
+ */
+export const atEndOfTurn: (callback: () => void) => void = nodeTimers.setImmediate;
 
 /**
  * The longest delay `setTimeout` takes (2^31-1 ms, about 24.8 days). A longer one fires after 1 ms with a

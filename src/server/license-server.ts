@@ -83,6 +83,9 @@ export class LicenseServer implements AsyncDisposable {
   /** When the expiry timer fires: nothing can expire before. */
   #nextCheckAt: number | undefined;
   #closed = false;
+  /** The stops and restarts of the testing control, one after the other (see `#stepInOrder`). */
+  #steps: Promise<void> = Promise.resolve();
+  #stepsUnderWay = 0;
   #markClosed: () => void = () => {};
   readonly #whenClosed = new Promise<void>((resolve) => {
     this.#markClosed = resolve;
@@ -274,20 +277,22 @@ export class LicenseServer implements AsyncDisposable {
   /** @internal What lv-license-client/testing may do to a running server (see {@link ServerControl}). */
   get [kServerControl](): ServerControl {
     return {
-      stop: async () => {
-        this.#dropAll(true);
-        await this.#closeListener();
-      },
-      restart: async () => {
-        if (this.#closed) throw new ConfigError('This license server was closed; start a new one.');
-        // On a running server, a restart is a stop first: closing the listener waits for every connection to
-        // end, and live clients keep theirs (it took about 40 s).
-        if (this.#listener?.listening === true) {
+      stop: () =>
+        this.#stepInOrder(async () => {
           this.#dropAll(true);
           await this.#closeListener();
-        }
-        await this.#listen();
-      },
+        }),
+      restart: () =>
+        this.#stepInOrder(async () => {
+          if (this.#closed) throw new ConfigError('This license server was closed; start a new one.');
+          // On a running server, a restart is a stop first: closing the listener waits for every connection
+          // to end, and live clients keep theirs (it took about 40 s).
+          if (this.#listener?.listening === true) {
+            this.#dropAll(true);
+            await this.#closeListener();
+          }
+          await this.#listen();
+        }),
       dropConnections: () => this.#dropAll(true),
       setLicenses: (feature, count, account = this.#defaultAccount()) => {
         if (!Number.isSafeInteger(count) || count < 0) {
@@ -1046,6 +1051,23 @@ export class LicenseServer implements AsyncDisposable {
 
   #dropAll(reset: boolean): void {
     for (const session of this.#sessions.values()) session.destroy(reset);
+  }
+
+  /**
+   * Runs `step` (a stop or a restart) once the one called before it has ended: a restart that listened
+   * while the one before still closed the listener failed (EADDRINUSE), and a stop called during a restart
+   * resolved before the restart listened again.
+   */
+  #stepInOrder(step: () => Promise<void>): Promise<void> {
+    // With none under way it starts at once: a stop() resets the connections before it returns.
+    const run = this.#stepsUnderWay === 0 ? step() : this.#steps.then(step, step);
+    this.#stepsUnderWay += 1;
+    this.#steps = run
+      .catch(() => {})
+      .finally(() => {
+        this.#stepsUnderWay -= 1;
+      });
+    return run;
   }
 
   #closeListener(): Promise<void> {

@@ -5,7 +5,6 @@
  * the other, in the order they arrived: a pipelined acquire and release of one lease never swap.
  */
 import type { Socket } from 'node:net';
-import { setImmediate } from 'node:timers';
 import { encodeFrameText, FrameDecoder } from '../protocol/codec.js';
 import {
   type AuthMode,
@@ -22,6 +21,7 @@ import { ReturnCode } from '../protocol/return-codes.js';
 import type { ScramServer } from '../protocol/scram.js';
 import { errorResponse, okResponse, parseRequest } from '../protocol/validate.js';
 import { checkVersion, parseProtocolVersion } from '../protocol/versioning.js';
+import { atEndOfTurn } from '../timing.js';
 import { grantAnswerText, releaseAnswerText } from './answer-text.js';
 import { compactBatchResult, inRequestOrder, WHOLE_RESPONSES } from './batch-answer.js';
 import { errorText } from './error-text.js';
@@ -435,7 +435,7 @@ export class Session {
         this.#busy = false;
         // After a batch, the next frame waits for the next turn of the event loop: this batch's answer
         // leaves first, so the client works on it while this server works on the next.
-        if (item.op === 'batch' && this.#inbox.length > 0) setImmediate(() => this.#work());
+        if (item.op === 'batch' && this.#inbox.length > 0) atEndOfTurn(() => this.#work());
         else this.#work();
       });
       return;

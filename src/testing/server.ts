@@ -107,7 +107,10 @@ export class FakeLicenseServer implements AsyncDisposable {
 
   // ---- fault injection -------------------------------------------------------------------------
 
-  /** Stops listening and drops every connection (with a TCP reset); leases stay, as a persistent server's would. */
+  /**
+   * Stops listening and drops every connection (with a TCP reset); leases stay, as a persistent server's
+   * would. Stops and restarts run in the order called, each once the one before has ended.
+   */
   stop(): Promise<void> {
     return this.#server[kServerControl].stop();
   }

@@ -4,7 +4,6 @@
  * authentication) is in handshake.ts.
  */
 import type { Socket } from 'node:net';
-import { setImmediate } from 'node:timers';
 import { EventEmitter } from 'eventemitter3';
 import { DEFAULTS } from '../defaults.js';
 import {
@@ -23,6 +22,7 @@ import { ProtocolError } from '../protocol/protocol-error.js';
 import { ReturnCode } from '../protocol/return-codes.js';
 import { parseGreeting, parseResult, parseServerFrame } from '../protocol/validate.js';
 import type { Signal } from '../signal.js';
+import { atEndOfTurn } from '../timing.js';
 import { InboundFrames } from './inbound.js';
 import { PendingRequests, type RequestSink } from './pending.js';
 import { connectError } from './socket-errors.js';
@@ -148,9 +148,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#batchFrameBytes = this.#maxFrameBytes;
     this.#decoder = new FrameDecoder({ maxFrameBytes: this.#maxFrameBytes });
     // An answer that came before its request's deadline, and waits for its turn, is an answer.
-    this.#pending = new PendingRequests(this.server, () => {
-      if (this.#state === 'open') this.#inbound.handleAll();
-    });
+    this.#pending = new PendingRequests(
+      this.server,
+      () => {
+        if (this.#state === 'open') this.#inbound.handleAll();
+      },
+      // Aborted while queued for the end of the turn: it never leaves, so the server never heard of it.
+      (id) => this.#batchQueue.length > 0 && this.#batchQueue.some((request) => request.id === id),
+    );
     socket.setNoDelay(true);
     socket.setKeepAlive(true, settings.keepAliveDelay ?? DEFAULTS.keepAliveDelay);
     this.#closed = new Promise((resolve) => socket.once('close', () => resolve()));
@@ -277,7 +282,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       // At the end of the turn, not of the tick: the answers of one turn (many clients' in one process, or
       // a burst on this connection) set off requests that then leave together, and the server, woken once,
       // finds them all. Sent at the end of each tick, they woke a server that slept between them.
-      if (this.#batchQueue.length === 0) setImmediate(() => this.#sendBatched());
+      if (this.#batchQueue.length === 0) atEndOfTurn(() => this.#sendBatched());
       this.#batchQueue.push({ id, op, ...params });
       return undefined;
     }

@@ -4,8 +4,8 @@
  * those answers set off (a release after each grant) leave first. Without it, a connection with many calls
  * in flight settles into one burst going back and forth, each side idle while the other works on it.
  */
-import { setImmediate } from 'node:timers';
 import type { DecodedItem } from '../protocol/codec.js';
+import { atEndOfTurn } from '../timing.js';
 
 /**
  * Answers handled in one turn of the event loop before the frames after them wait for the next (a `batch`
@@ -70,7 +70,7 @@ export class InboundFrames {
       if (this.#items !== items) return;
       if (!host.open()) break;
       if (before - host.pending() >= share && this.#at < items.length) {
-        setImmediate(() => this.#handle(ANSWERS_PER_TURN));
+        atEndOfTurn(() => this.#handle(ANSWERS_PER_TURN));
         return;
       }
     }

@@ -65,16 +65,19 @@ export class PendingRequests {
   #nextId = 1;
   readonly #deadlines = new DeadlineTimer((now) => this.#sweep(now));
   readonly #beforeSweep: (() => void) | undefined;
+  readonly #unsent: ((id: number) => boolean) | undefined;
   /** Who waits for the last pending request to end (see {@link PendingRequests.empty}). */
   #whenEmpty: Array<() => void> | undefined;
 
   /**
    * `beforeSweep` runs when a deadline is due, before any request is timed out: the connection settles
-   * the answers it has received and not handled yet (they came in time).
+   * the answers it has received and not handled yet (they came in time). `unsent` says whether request `id`
+   * is still waiting to leave (queued for a batch at the end of the turn): aborted then, it was never sent.
    */
-  constructor(server: string, beforeSweep?: () => void) {
+  constructor(server: string, beforeSweep?: () => void, unsent?: (id: number) => boolean) {
     this.#server = server;
     this.#beforeSweep = beforeSweep;
+    this.#unsent = unsent;
   }
 
   /** How many requests are waiting for an answer. */
@@ -119,7 +122,7 @@ export class PendingRequests {
     const onAbort =
       signal === undefined
         ? undefined
-        : () => this.reject(id, abortError(signal, `The ${op} request`, this.#server));
+        : () => this.#aborted(id, abortError(signal, `The ${op} request`, this.#server));
     if (onAbort !== undefined) signal?.addEventListener('abort', onAbort, ONCE);
     this.#entries.set(id, { op, sink, deadline, timeout, signal, onAbort, onUnsettled });
     this.#deadlines.schedule(deadline);
@@ -148,6 +151,18 @@ export class PendingRequests {
     if (!answered) entry.onUnsettled?.();
     entry.sink.reject(err, !answered);
     return true;
+  }
+
+  /**
+   * Request `id` was aborted by its signal: if it had not left yet, the server never heard of it, so it is
+   * not unsettled (no `onUnsettled`, not `uncertain`), as a request refused before it was sent.
+   */
+  #aborted(id: number, err: LicenseError): void {
+    const unsent = this.#unsent?.(id) === true;
+    const entry = this.#take(id);
+    if (entry === undefined) return;
+    if (!unsent) entry.onUnsettled?.();
+    entry.sink.reject(err, !unsent);
   }
 
   /** Rejects every pending request, for a connection that is gone. */
