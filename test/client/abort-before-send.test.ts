@@ -50,10 +50,11 @@ describe('a call aborted before its request left', () => {
     const server = await startServer({ licenses: { FULL: 5 }, maxBatch: 128 });
     const client = makeClient([server]);
     await client.connect();
-    const acquires = [client.acquire('FULL'), client.acquire('FULL')];
+    // Settled from the start: close() rejects them while it runs, before this test awaits them.
+    const settled = Promise.allSettled([client.acquire('FULL'), client.acquire('FULL')]);
     await laterInTheTurn();
     await client.close();
-    const outcomes = await Promise.allSettled(acquires);
+    const outcomes = await settled;
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected']);
     expect(server.requests().map((r) => r.op)).toEqual(['hello']);
     expect(server.inUse('FULL')).toBe(0);
