@@ -3,6 +3,7 @@
  * and a FIFO queue of waiters per pool. Pure logic with an injected clock: no sockets, no timers. The server
  * owns the one timer ({@link LicensePools.nextDeadline}) and the pushes ({@link LicensePools.drain}).
  */
+import { type Book, EMPTY_BOOK, HeldLease, newBook, type QueueEntry } from './pool-books.js';
 import type {
   AcquireOutcome,
   AcquireRequest,
@@ -15,19 +16,6 @@ import type {
 
 /** The account name the unauthenticated mode books every lease under. */
 export const ANONYMOUS_ACCOUNT = '';
-
-interface QueueEntry {
-  waiter: Waiter;
-  /** The position last told to the client, so {@link LicensePools.drain} reports only changes. */
-  reported: number;
-}
-
-/**
- * The map key of an (account, lease id) or (account, feature) pair: a plain string, one per pair. The
- * second part's length comes first, so no account name and id can make the key of another pair. (It was
- * `JSON.stringify([a, b])`: a tenth of the server's CPU under load.)
- */
-const pairKey = (a: string, b: string): string => `${b.length}:${b}:${a}`;
 
 function describeAccount(account: string): string {
   return account === ANONYMOUS_ACCOUNT ? 'the anonymous pool' : `account ${JSON.stringify(account)}`;
@@ -55,16 +43,12 @@ function describeAccount(account: string): string {
 export class LicensePools {
   readonly #now: () => number;
   readonly #leaseTtl: number;
-  /** account -> feature -> total seats. */
-  readonly #totals = new Map<string, Map<string, number>>();
-  /** pairKey(account, id) -> live lease; insertion order is grant order. */
-  readonly #leases = new Map<string, LeaseRecord>();
-  /** pairKey(account, feature) -> seats in use. */
-  readonly #used = new Map<string, number>();
-  /** pairKey(account, feature) -> FIFO queue; never left empty. */
-  readonly #queues = new Map<string, QueueEntry[]>();
-  /** pairKey(account, id) -> queue entry. */
-  readonly #waiting = new Map<string, QueueEntry>();
+  /** account -> its books, made by its first total; in the order accounts got one. */
+  readonly #books = new Map<string, Book>();
+  /** Requests waiting, in every queue (the sum of the books' `waiting` sizes). */
+  #waitingCount = 0;
+  /** Leases granted so far: the next one's place in the grant order. */
+  #granted = 0;
 
   /** @throws RangeError when `leaseTtl` is not a positive number. */
   constructor(options: LicensePoolsOptions) {
@@ -91,21 +75,18 @@ export class LicensePools {
     if (!Number.isSafeInteger(total) || total < 0) {
       throw new RangeError(`The total of ${feature} must be a whole number, 0 or more, not ${total}.`);
     }
-    let byFeature = this.#totals.get(account);
-    if (byFeature === undefined) {
-      byFeature = new Map();
-      this.#totals.set(account, byFeature);
+    let book = this.#books.get(account);
+    if (book === undefined) {
+      book = newBook();
+      this.#books.set(account, book);
     }
-    byFeature.set(feature, total);
-    const pool = pairKey(account, feature);
+    book.totals.set(feature, total);
     const revoked: LeaseRecord[] = [];
-    if (this.#usedOf(pool) <= total) return revoked;
-    const newestFirst = [...this.#leases.values()]
-      .filter((lease) => lease.account === account && lease.feature === feature)
-      .reverse();
+    if ((book.used.get(feature) ?? 0) <= total) return revoked;
+    const newestFirst = [...book.leases.values()].filter((lease) => lease.feature === feature).reverse();
     for (const lease of newestFirst) {
-      if (this.#usedOf(pool) <= total) break;
-      this.#removeLease(lease);
+      if ((book.used.get(feature) ?? 0) <= total) break;
+      this.#removeLease(book, lease);
       revoked.push({ ...lease });
     }
     return revoked;
@@ -113,17 +94,17 @@ export class LicensePools {
 
   /** The account's total seats of `feature`, or `undefined` when it has no such license type. */
   total(account: string, feature: string): number | undefined {
-    return this.#totals.get(account)?.get(feature);
+    return this.#books.get(account)?.totals.get(feature);
   }
 
   /** The accounts that have a total for some license type, sorted. */
   accounts(): string[] {
-    return [...this.#totals.keys()].sort();
+    return [...this.#books.keys()].sort();
   }
 
   /** The license types the account has a total for, sorted. */
   features(account: string): string[] {
-    return [...(this.#totals.get(account)?.keys() ?? [])].sort();
+    return [...(this.#books.get(account)?.totals.keys() ?? [])].sort();
   }
 
   /**
@@ -131,27 +112,25 @@ export class LicensePools {
    * or (with `account` undefined) of every account, optionally only of `feature`.
    */
   inUse(account?: string, feature?: string): number {
-    if (account !== undefined && feature !== undefined) return this.#usedOf(pairKey(account, feature));
+    if (account !== undefined && feature !== undefined) {
+      return this.#books.get(account)?.used.get(feature) ?? 0;
+    }
     let sum = 0;
-    for (const lease of this.#leases.values()) {
-      if (
-        (account === undefined || lease.account === account) &&
-        (feature === undefined || lease.feature === feature)
-      ) {
-        sum += lease.count;
-      }
+    for (const [name, book] of this.#books) {
+      if (account !== undefined && name !== account) continue;
+      for (const [type, used] of book.used) if (feature === undefined || type === feature) sum += used;
     }
     return sum;
   }
 
   /** How many requests wait, in every queue. */
   get waiting(): number {
-    return this.#waiting.size;
+    return this.#waitingCount;
   }
 
   /** How many requests wait for the account's `feature`. */
   queued(account: string, feature: string): number {
-    return this.#queues.get(pairKey(account, feature))?.length ?? 0;
+    return this.#books.get(account)?.queues.get(feature)?.length ?? 0;
   }
 
   /**
@@ -162,22 +141,24 @@ export class LicensePools {
    * `replaced`, whatever the outcome, whenever it no longer waits as it did: its request must be answered.
    */
   acquire(req: AcquireRequest): AcquireOutcome {
-    const key = pairKey(req.account, req.id);
-    const before = this.#waiting.get(key)?.waiter;
-    const outcome = this.#acquire(req, key);
-    if (before === undefined || this.#waiting.get(key)?.waiter === before) return outcome;
+    const book = this.#books.get(req.account);
+    // No books: no seats of any type at all.
+    if (book === undefined) return this.#acquire(req, EMPTY_BOOK);
+    const before = book.waiting.get(req.id)?.waiter;
+    const outcome = this.#acquire(req, book);
+    if (before === undefined || book.waiting.get(req.id)?.waiter === before) return outcome;
     return { ...outcome, replaced: { ...before } };
   }
 
-  /** {@link Pools.acquire}, with `key` = `pairKey(account, id)` made once. */
-  #acquire(req: AcquireRequest, key: string): AcquireOutcome {
+  /** {@link Pools.acquire} in the account's `book` (`EMPTY_BOOK` for an account without one). */
+  #acquire(req: AcquireRequest, book: Book): AcquireOutcome {
     const { account, id, feature, count, owner, requestId } = req;
     if (!Number.isSafeInteger(count) || count < 1) {
       return conflict(`An acquire must ask for a whole number of seats, at least 1, not ${count}.`);
     }
     const now = this.#now();
     const wait = req.wait !== undefined && req.wait > 0 ? req.wait : 0;
-    const held = this.#leases.get(key);
+    const held = book.leases.get(id);
     if (held !== undefined) {
       if (held.feature !== feature || held.count !== count) {
         return conflict(
@@ -188,7 +169,7 @@ export class LicensePools {
       held.owner = owner;
       return { kind: 'granted', lease: { ...held }, reclaimed: true };
     }
-    const pending = this.#waiting.get(key);
+    const pending = book.waiting.get(id);
     if (pending !== undefined) {
       const waiter = pending.waiter;
       if (waiter.feature !== feature || waiter.count !== count) {
@@ -198,14 +179,14 @@ export class LicensePools {
       }
       if (!this.#canEverFit(waiter)) {
         // Its pool shrank below it since it queued: it leaves, and is answered as a new request would be.
-        this.#removeWaiter(pending);
+        this.#removeWaiter(book, pending);
       } else {
         pending.waiter = { ...waiter, owner, requestId, deadline: wait > 0 ? now + wait : waiter.deadline };
-        pending.reported = this.#positionOf(pending);
+        pending.reported = (book.queues.get(feature)?.indexOf(pending) ?? -1) + 1;
         return { kind: 'queued', position: pending.reported };
       }
     }
-    const total = this.total(account, feature);
+    const total = book.totals.get(feature);
     // No seats of this type at all, absent or a pool of 0: "not licensed", not "busy".
     if (total === undefined || total === 0) return { kind: 'unknown-feature' };
     if (count > total) {
@@ -213,13 +194,12 @@ export class LicensePools {
         `${count} ${feature} seat(s) were asked for, but ${describeAccount(account)} has only ${total} in all, so this can never be granted.`,
       );
     }
-    const pool = pairKey(account, feature);
-    const queue = this.#queues.get(pool);
-    const inUse = this.#usedOf(pool);
+    const queue = book.queues.get(feature);
+    const inUse = book.used.get(feature) ?? 0;
     if (queue === undefined && inUse + count <= total) {
       return {
         kind: 'granted',
-        lease: { ...this.#grant(account, id, feature, count, owner, now, key, pool) },
+        lease: { ...this.#grant(book, account, id, feature, count, owner, now) },
         reclaimed: false,
       };
     }
@@ -228,17 +208,19 @@ export class LicensePools {
       waiter: { id, account, feature, count, owner, deadline: now + wait, requestId },
       reported: (queue?.length ?? 0) + 1,
     };
-    if (queue === undefined) this.#queues.set(pool, [entry]);
+    if (queue === undefined) book.queues.set(feature, [entry]);
     else queue.push(entry);
-    this.#waiting.set(key, entry);
+    book.waiting.set(id, entry);
+    this.#waitingCount += 1;
     return { kind: 'queued', position: entry.reported };
   }
 
   /** Takes a waiting request out of its queue; returns it, or `undefined` when the id was not waiting. */
   cancel(account: string, id: string): Waiter | undefined {
-    const entry = this.#waiting.get(pairKey(account, id));
-    if (entry === undefined) return undefined;
-    this.#removeWaiter(entry);
+    const book = this.#books.get(account);
+    const entry = book?.waiting.get(id);
+    if (book === undefined || entry === undefined) return undefined;
+    this.#removeWaiter(book, entry);
     return { ...entry.waiter };
   }
 
@@ -247,8 +229,9 @@ export class LicensePools {
     const renewed: string[] = [];
     const unknown: string[] = [];
     const expiresAt = this.#now() + this.#leaseTtl;
+    const book = this.#books.get(account);
     for (const id of new Set(ids)) {
-      const lease = this.#leases.get(pairKey(account, id));
+      const lease = book?.leases.get(id);
       if (lease === undefined) {
         unknown.push(id);
         continue;
@@ -268,15 +251,15 @@ export class LicensePools {
     const released: string[] = [];
     const unknown: string[] = [];
     const leases: LeaseRecord[] = [];
+    const book = this.#books.get(account);
     // One id (the common case) needs no set to drop its repeats.
     for (const id of ids.length === 1 ? ids : new Set(ids)) {
-      const key = pairKey(account, id);
-      const lease = this.#leases.get(key);
-      if (lease === undefined) {
+      const lease = book?.leases.get(id);
+      if (book === undefined || lease === undefined) {
         unknown.push(id);
         continue;
       }
-      this.#removeLease(lease, key);
+      this.#removeLease(book, lease);
       released.push(id);
       // No longer held here, so no longer changed here: it is handed over as it is, not copied.
       leases.push(lease);
@@ -288,17 +271,21 @@ export class LicensePools {
   expire(): ExpireResult {
     const now = this.#now();
     const expired: LeaseRecord[] = [];
-    for (const lease of [...this.#leases.values()]) {
-      if (lease.expiresAt > now) continue;
-      this.#removeLease(lease);
-      expired.push({ ...lease });
-    }
     const timedOut: Waiter[] = [];
-    for (const queue of [...this.#queues.values()]) {
-      for (const entry of [...queue]) {
-        if (entry.waiter.deadline > now) continue;
-        this.#removeWaiter(entry);
-        timedOut.push({ ...entry.waiter });
+    for (const book of this.#books.values()) {
+      for (const lease of [...book.leases.values()]) {
+        if (lease.expiresAt > now) continue;
+        this.#removeLease(book, lease);
+        expired.push({ ...lease });
+      }
+    }
+    for (const book of this.#books.values()) {
+      for (const queue of [...book.queues.values()]) {
+        for (const entry of [...queue]) {
+          if (entry.waiter.deadline > now) continue;
+          this.#removeWaiter(book, entry);
+          timedOut.push({ ...entry.waiter });
+        }
       }
     }
     return { expired, timedOut };
@@ -312,24 +299,26 @@ export class LicensePools {
   drain(): DrainResult {
     const result: DrainResult = { granted: [], positions: [], refused: [] };
     const now = this.#now();
-    for (const [pool, queue] of [...this.#queues]) {
-      for (const entry of queue.filter((e) => !this.#canEverFit(e.waiter))) {
-        this.#removeWaiter(entry);
-        const { account, feature } = entry.waiter;
-        result.refused.push({ waiter: { ...entry.waiter }, total: this.total(account, feature) });
+    for (const book of this.#books.values()) {
+      for (const [feature, queue] of [...book.queues]) {
+        const total = book.totals.get(feature) ?? 0;
+        for (const entry of queue.filter((e) => e.waiter.count > total)) {
+          this.#removeWaiter(book, entry);
+          result.refused.push({ waiter: { ...entry.waiter }, total: book.totals.get(feature) });
+        }
+        for (let head = queue[0]; head !== undefined; head = queue[0]) {
+          const { account, id, count, owner } = head.waiter;
+          if ((book.used.get(feature) ?? 0) + count > total) break;
+          this.#removeWaiter(book, head);
+          const lease = this.#grant(book, account, id, feature, count, owner, now);
+          result.granted.push({ waiter: { ...head.waiter }, lease: { ...lease } });
+        }
+        queue.forEach((entry, index) => {
+          if (entry.reported === index + 1) return;
+          entry.reported = index + 1;
+          result.positions.push({ waiter: { ...entry.waiter }, position: index + 1 });
+        });
       }
-      for (let head = queue[0]; head !== undefined; head = queue[0]) {
-        const { account, id, feature, count, owner } = head.waiter;
-        if (this.#usedOf(pool) + count > (this.total(account, feature) ?? 0)) break;
-        this.#removeWaiter(head);
-        const lease = this.#grant(account, id, feature, count, owner, now, pairKey(account, id), pool);
-        result.granted.push({ waiter: { ...head.waiter }, lease: { ...lease } });
-      }
-      queue.forEach((entry, index) => {
-        if (entry.reported === index + 1) return;
-        entry.reported = index + 1;
-        result.positions.push({ waiter: { ...entry.waiter }, position: index + 1 });
-      });
     }
     return result;
   }
@@ -340,11 +329,13 @@ export class LicensePools {
    */
   dropOwner(owner: number): Waiter[] {
     const dropped: Waiter[] = [];
-    for (const queue of [...this.#queues.values()]) {
-      for (const entry of [...queue]) {
-        if (entry.waiter.owner !== owner) continue;
-        this.#removeWaiter(entry);
-        dropped.push({ ...entry.waiter });
+    for (const book of this.#books.values()) {
+      for (const queue of [...book.queues.values()]) {
+        for (const entry of [...queue]) {
+          if (entry.waiter.owner !== owner) continue;
+          this.#removeWaiter(book, entry);
+          dropped.push({ ...entry.waiter });
+        }
       }
     }
     return dropped;
@@ -352,86 +343,79 @@ export class LicensePools {
 
   /** Takes every lease away (the server is draining) and returns them, in grant order. */
   revokeAll(): LeaseRecord[] {
-    const all = [...this.#leases.values()];
-    for (const lease of all) this.#removeLease(lease);
+    const all = this.#allLeases();
+    for (const lease of all) this.#removeLease(this.#books.get(lease.account) as Book, lease);
     return all.map((lease) => ({ ...lease }));
   }
 
   /** A copy of every lease, in grant order. */
   leases(): LeaseRecord[] {
-    return [...this.#leases.values()].map((lease) => ({ ...lease }));
+    return this.#allLeases().map((lease) => ({ ...lease }));
   }
 
   /** A copy of every waiter, pool by pool, each pool in queue order. */
   waiters(): Waiter[] {
-    return [...this.#queues.values()].flatMap((queue) => queue.map((entry) => ({ ...entry.waiter })));
+    const all: Waiter[] = [];
+    for (const book of this.#books.values()) {
+      for (const queue of book.queues.values()) for (const entry of queue) all.push({ ...entry.waiter });
+    }
+    return all;
   }
 
   /** The earliest lease expiry or waiter deadline (epoch ms), so the server can arm one timer; or `undefined`. */
   nextDeadline(): number | undefined {
     let next = Number.POSITIVE_INFINITY;
-    for (const lease of this.#leases.values()) next = Math.min(next, lease.expiresAt);
-    for (const entry of this.#waiting.values()) next = Math.min(next, entry.waiter.deadline);
+    for (const book of this.#books.values()) {
+      for (const lease of book.leases.values()) next = Math.min(next, lease.expiresAt);
+      for (const entry of book.waiting.values()) next = Math.min(next, entry.waiter.deadline);
+    }
     return Number.isFinite(next) ? next : undefined;
   }
 
-  #usedOf(pool: string): number {
-    return this.#used.get(pool) ?? 0;
+  #allLeases(): HeldLease[] {
+    const all: HeldLease[] = [];
+    for (const book of this.#books.values()) for (const lease of book.leases.values()) all.push(lease);
+    return all.sort(HeldLease.inGrantOrder);
   }
 
-  /** Records a new lease; `key` is `pairKey(account, id)` and `pool` is `pairKey(account, feature)`. */
+  /** Records a new lease in the account's `book`. */
   #grant(
+    book: Book,
     account: string,
     id: string,
     feature: string,
     count: number,
     owner: number,
     now: number,
-    key: string,
-    pool: string,
-  ): LeaseRecord {
-    const lease: LeaseRecord = {
-      id,
-      account,
-      feature,
-      count,
-      grantedAt: now,
-      expiresAt: now + this.#leaseTtl,
-      owner,
-    };
-    this.#leases.set(key, lease);
-    this.#used.set(pool, this.#usedOf(pool) + count);
+  ): HeldLease {
+    this.#granted += 1;
+    const lease = new HeldLease(this.#granted, id, account, feature, count, now, this.#leaseTtl, owner);
+    book.leases.set(id, lease);
+    book.used.set(feature, (book.used.get(feature) ?? 0) + count);
     return lease;
   }
 
-  /** Forgets a lease; `key` is `pairKey(lease.account, lease.id)` when the caller has it. */
-  #removeLease(lease: LeaseRecord, key = pairKey(lease.account, lease.id)): void {
-    this.#leases.delete(key);
-    const pool = pairKey(lease.account, lease.feature);
-    const left = this.#usedOf(pool) - lease.count;
-    if (left > 0) this.#used.set(pool, left);
-    else this.#used.delete(pool);
+  /** Forgets a lease of the account's `book`. */
+  #removeLease(book: Book, lease: HeldLease): void {
+    book.leases.delete(lease.id);
+    const left = (book.used.get(lease.feature) ?? 0) - lease.count;
+    if (left > 0) book.used.set(lease.feature, left);
+    else book.used.delete(lease.feature);
   }
 
-  #removeWaiter(entry: QueueEntry): void {
-    const { account, id, feature } = entry.waiter;
-    this.#waiting.delete(pairKey(account, id));
-    const pool = pairKey(account, feature);
-    const queue = this.#queues.get(pool);
+  #removeWaiter(book: Book, entry: QueueEntry): void {
+    const { id, feature } = entry.waiter;
+    if (book.waiting.delete(id)) this.#waitingCount -= 1;
+    const queue = book.queues.get(feature);
     if (queue === undefined) return;
     const index = queue.indexOf(entry);
     if (index >= 0) queue.splice(index, 1);
-    if (queue.length === 0) this.#queues.delete(pool);
+    if (queue.length === 0) book.queues.delete(feature);
   }
 
   /** Whether the waiter's pool is (still) big enough to grant it some day. */
   #canEverFit({ account, feature, count }: Waiter): boolean {
     return count <= (this.total(account, feature) ?? 0);
-  }
-
-  #positionOf(entry: QueueEntry): number {
-    const { account, feature } = entry.waiter;
-    return (this.#queues.get(pairKey(account, feature))?.indexOf(entry) ?? -1) + 1;
   }
 }
 
