@@ -15,6 +15,7 @@ import {
   LicensesExceededError,
   NoServerRespondingError,
   SocketsError,
+  TimeoutError,
   UnexpectedError,
 } from '../errors.js';
 import { formatServer } from '../protocol/address.js';
@@ -429,6 +430,12 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       attempt.waitUntil ??= now + request.wait;
       const wait = attempt.waitUntil - now;
       if (wait > 0) return this.#queue(exhausted, request, wait, attempt);
+      // Asked again after its queue went with its connection, and the wait is over: the answer a server
+      // gives when a wait runs out in its queue.
+      throw new TimeoutError(
+        `No ${feature} license became free within the ${request.wait} ms wait (${request.operation}; it was asked again after the connection to the server it waited at went).`,
+        { server: exhausted.server },
+      );
     }
     throw this.#allFailed(errors, request.operation, feature);
   }
@@ -455,7 +462,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       }
       const error = asLicenseError(err, link.server);
       const left = (attempt.waitUntil ?? 0) - this.#settings.now();
-      if (left > 0 && (error instanceof SocketsError || isNoAnswer(error))) {
+      if (left > 0 && request.retry !== false && (error instanceof SocketsError || isNoAnswer(error))) {
         // The connection went (a server restart, a cut) with this acquire in its queue, not the seats: it
         // asks again, with what is left of its wait, once a server answers (the retries' backoff). The same
         // lease id gets back a seat granted meanwhile, never a second one.

@@ -93,6 +93,32 @@ describe('an acquire waiting in a queue when its connection goes', () => {
     expect(primary.inUse('FULL')).toBe(1);
   });
 
+  it('stops with -6 when its wait is over by the time a server answers again, queueing nowhere', async () => {
+    const server = await startServer({ licenses: { FULL: 1 } });
+    // The holder keeps its lease through the outage (its grace period is longer than it).
+    const holder = makeClient([server], { gracePeriod: 60_000 });
+    const waiter = makeClient([server]);
+    const held = await holder.acquire('FULL');
+    const waiting = waiter.acquire('FULL', { wait: 300 }).then(
+      () => expect.unreachable('granted'),
+      (e: unknown) => e as LicenseError,
+    );
+    await queued(server);
+    // Gone (its queue with it) until the 300 ms are surely over; the client keeps asking meanwhile.
+    await server.stop();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    await server.restart();
+    const err = await waiting;
+    expect(err).toMatchObject({ code: -6 });
+    expect(err.message).toContain('asked again after the connection to the server it waited at went');
+    // It did not queue again with a wait already over.
+    expect(waits(server)).toEqual([300]);
+    expect(server.inUse('FULL')).toBe(1);
+    expect(waiter.status().leases).toEqual([]);
+    await held.release();
+    expect(server.inUse('FULL')).toBe(0);
+  });
+
   it('stops when its wait is over, as a wait without a reset does, and holds nothing', async () => {
     const server = await startServer({ licenses: { FULL: 1 } });
     const holder = makeClient([server]);
