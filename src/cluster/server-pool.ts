@@ -392,6 +392,13 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       );
     }
     let exhausted: PoolLink | undefined;
+    // Asking again after its queue went with its connection: a server that still has that queue entry (its
+    // drop not handled yet, or a node of a shared store) takes this ask over as the waiter and answers at
+    // the grant or when the first wait ends, so the answer may take up to what is left of the wait.
+    const timeout =
+      attempt.waitUntil === undefined
+        ? undefined
+        : Math.max(0, attempt.waitUntil - this.#settings.now()) + this.#settings.requestTimeout;
     for (const link of order) {
       if (signal.aborted) throw abortError(signal, request.operation);
       // Sent and never answered (the connection cut, no answer in time, an abort): the server may hold
@@ -400,7 +407,11 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       try {
         // Asked already (see acquire): its answer is that error.
         if (link === asked?.link) throw asked.error;
-        const result = await link.request('acquire', { lease, feature, count }, { signal, onUnsettled });
+        const result = await link.request(
+          'acquire',
+          { lease, feature, count },
+          { signal, onUnsettled, timeout },
+        );
         attempt.granted = { link, result };
         const previous = errors.at(-1);
         if (previous !== undefined) {
