@@ -51,6 +51,8 @@ export interface Attempt {
    * queue left because the connection went is joined again for what is left of the wait.
    */
   waitUntil?: number | undefined;
+  /** The server it last waited in the queue of. */
+  queuedAt?: string | undefined;
 }
 
 /** Notes that `server` may hold a seat under the attempt's lease id. */
@@ -392,14 +394,19 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
       );
     }
     let exhausted: PoolLink | undefined;
-    // Asking again after its queue went with its connection: a server that still has that queue entry (its
-    // drop not handled yet, or a node of a shared store) takes this ask over as the waiter and answers at
-    // the grant or when the first wait ends, so the answer may take up to what is left of the wait.
-    const timeout =
+    // Asking again after its queue went with its connection: the server that still has that queue entry
+    // (its drop not handled yet), or a node sharing its store, takes this ask over as the waiter and answers
+    // at the grant or when the first wait ends, so its answer may take up to what is left of the wait.
+    const queuedAt = attempt.queuedAt;
+    const waitLeft =
       attempt.waitUntil === undefined
         ? undefined
         : Math.max(0, attempt.waitUntil - this.#settings.now()) + this.#settings.requestTimeout;
     for (const link of order) {
+      const timeout =
+        queuedAt !== undefined && (link.server === queuedAt || this.samePool(queuedAt, link.server))
+          ? waitLeft
+          : undefined;
       if (signal.aborted) throw abortError(signal, request.operation);
       // Sent and never answered (the connection cut, no answer in time, an abort): the server may hold
       // a seat under this id, which is given back once it is reachable.
@@ -453,6 +460,7 @@ export class ServerPool extends EventEmitter<ServerPoolEvents> {
 
   async #queue(link: PoolLink, request: AcquireRequest, wait: number, attempt: Attempt): Promise<Granted> {
     const { lease, feature, count, signal } = request;
+    attempt.queuedAt = link.server;
     try {
       const result = await link.request(
         'acquire',
