@@ -279,8 +279,9 @@ export class ServerLink extends EventEmitter<ServerLinkEvents> {
   /** A request on `connection` got no answer (the connection goes: the server is not answering) or a fatal one. */
   #requestFailed(connection: Connection, err: unknown): void {
     if (isNoAnswer(err)) {
-      // The requests still on it were within their deadlines: their error says why they end now.
-      connection.destroy(droppedForNoAnswer(connection.server, err));
+      // It closes for that request's timeout; the requests still on it were within their deadlines, so
+      // their error says why they end now.
+      connection.destroy(err, droppedForNoAnswer(connection.server, err));
     } else if (isLicenseError(err) && !err.retryable) {
       this.health.noteError(err);
     }

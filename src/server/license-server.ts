@@ -291,7 +291,10 @@ export class LicenseServer implements AsyncDisposable {
             this.#dropAll(true);
             await this.#closeListener();
           }
+          // A close() during the step: it stays closed.
+          if (this.#closed) throw new ConfigError('This license server was closed; start a new one.');
           await this.#listen();
+          if (this.#closed) await this.#closeListener();
         }),
       dropConnections: () => this.#dropAll(true),
       setLicenses: (feature, count, account = this.#defaultAccount()) => {

@@ -261,8 +261,8 @@ export class LicensePools {
       }
       this.#removeLease(book, lease);
       released.push(id);
-      // No longer held here, so no longer changed here: it is handed over as it is, not copied.
-      leases.push(lease);
+      // A plain copy: the books' own object is a HeldLease, which callers (MemoryStore's) should not see.
+      leases.push({ ...lease });
     }
     return { released, unknown, leases };
   }
@@ -272,12 +272,11 @@ export class LicensePools {
     const now = this.#now();
     const expired: LeaseRecord[] = [];
     const timedOut: Waiter[] = [];
-    for (const book of this.#books.values()) {
-      for (const lease of [...book.leases.values()]) {
-        if (lease.expiresAt > now) continue;
-        this.#removeLease(book, lease);
-        expired.push({ ...lease });
-      }
+    // In grant order, as the lists are, whatever account each is of.
+    for (const lease of this.#allLeases()) {
+      if (lease.expiresAt > now) continue;
+      this.#removeLease(this.#books.get(lease.account) as Book, lease);
+      expired.push({ ...lease });
     }
     for (const book of this.#books.values()) {
       for (const queue of [...book.queues.values()]) {

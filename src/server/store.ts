@@ -132,9 +132,9 @@ export interface LicenseStore {
   expire(): Promise<ExpireResult>;
   /**
    * Refuses waiters their pool can never grant, grants the queue heads that fit, reports position moves.
-   * Each pool is decided on its own, in order of account and license type: a store may decide them in
-   * transactions of their own (PostgresStore does, holding no lock between two pools), so another call
-   * can come between two pools of one drain.
+   * Each pool is decided on its own, in no promised order: a store may decide them in transactions of
+   * their own (PostgresStore does, holding no lock between two pools), so another call can come between
+   * two pools of one drain.
    */
   drain(): Promise<DrainResult>;
   /** A connection closed: its waiters leave their queues (and are returned); its leases stay until their TTL. */

@@ -349,11 +349,14 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     return this.#state === 'open' && this.#inbound.handleAll();
   }
 
-  /** Drops the connection at once, with `error` as the reason given to pending requests. */
-  destroy(error?: LicenseError): void {
+  /**
+   * Drops the connection at once, with `error` as why it closed and the reason given to pending requests,
+   * or `pendingError` for those when given (their own account of why they end).
+   */
+  destroy(error?: LicenseError, pendingError?: LicenseError): void {
     // Answers already received are answers (a request that timed out does not make them unanswered).
     if (this.#state === 'open') this.#inbound.handleAll();
-    if (error !== undefined) this.#fail(error);
+    if (error !== undefined) this.#fail(error, pendingError);
     else this.#socket.destroy();
   }
 
@@ -633,12 +636,12 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     }
   }
 
-  #fail(error: LicenseError): void {
+  #fail(error: LicenseError, pendingError: LicenseError = error): void {
     if (this.#state === 'closed') return;
     this.#closeError ??= error;
     this.#state = 'closing';
     this.#settleGreeting(error);
-    this.#pending.rejectAll(error);
+    this.#pending.rejectAll(pendingError);
     this.#socket.destroy();
   }
 

@@ -36,6 +36,10 @@ describe('a release to a black hole', () => {
     expect(failed[0]?.fields.error).toContain('did not answer the release request within 300 ms');
     // The connection that did not answer goes (and the next one is made once the server answers).
     await expect.poll(() => named('disconnect').length).toBe(1);
+    // Why it closed: that request's timeout (the requests still on it get their own account of it).
+    const closed = named('disconnect')[0]?.error as Error;
+    expect(closed.message).toContain('did not answer the release request within 300 ms');
+    expect(closed.message).not.toContain('with this request on it');
     expect(server.inUse()).toBe(1);
     // The seat goes back once the server answers again.
     server.resume();

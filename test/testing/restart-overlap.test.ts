@@ -38,4 +38,15 @@ describe('stop() and restart() called before the one before ended', () => {
     await server.restart();
     expect(server.listening).toBe(true);
   });
+
+  // FOUND by review24: a close() while a restart() was under way left the server listening after close().
+  it('restart() then close() at once: the server is closed and does not listen', async () => {
+    const server = await startServer({ licenses: { FULL: 1 } });
+    const client = makeClient([server]);
+    await client.acquire('FULL');
+    const restarting = server.restart().catch((e: unknown) => e);
+    await server.close();
+    await restarting;
+    expect(server.listening).toBe(false);
+  });
 });
