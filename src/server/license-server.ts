@@ -36,6 +36,7 @@ import { errorText } from './error-text.js';
 import { describeEvent, type RevocationReason, type ServerEvent } from './events.js';
 import { FaultPlan, kServerControl, kStartWithFaults, type ServerControl } from './faults.js';
 import { AuthFailureGuard } from './guard.js';
+import { InOrder } from './in-order.js';
 import { closeListener, listen } from './listener.js';
 import { MemoryStore } from './memory-store.js';
 import type { LeaseRecord } from './pool-types.js';
@@ -83,9 +84,13 @@ export class LicenseServer implements AsyncDisposable {
   /** When the expiry timer fires: nothing can expire before. */
   #nextCheckAt: number | undefined;
   #closed = false;
-  /** The stops and restarts of the testing control, one after the other (see `#stepInOrder`). */
-  #steps: Promise<void> = Promise.resolve();
-  #stepsUnderWay = 0;
+  /**
+   * The stops and restarts of the testing control, one after the other: a restart that listened while the
+   * one before still closed the listener failed (EADDRINUSE), and a stop called during a restart resolved
+   * before the restart listened again. With none under way one starts at once: a stop() resets the
+   * connections before it returns.
+   */
+  readonly #steps = new InOrder();
   #markClosed: () => void = () => {};
   readonly #whenClosed = new Promise<void>((resolve) => {
     this.#markClosed = resolve;
@@ -112,9 +117,11 @@ export class LicenseServer implements AsyncDisposable {
   #checkAgain = false;
   /** The earliest new deadline reported while a pass ran (epoch ms). */
   #pendingDeadline: number | undefined;
-  /** Changes of accounts and pools, one after the other (a SIGHUP and a file change may come together). */
-  #changes: Promise<unknown> = Promise.resolve();
-  #changesUnderWay = 0;
+  /**
+   * Changes of accounts and pools, one after the other (a SIGHUP and a file change may come together). With
+   * none under way one starts at once, so what it does to a {@link MemoryStore} is done when it returns.
+   */
+  readonly #changes = new InOrder();
   /** Accounts whose ended subscription is being enforced now. */
   readonly #ending = new Map<string, Promise<void>>();
   /** Who hears the server's events ({@link LicenseServer.onEvent}). */
@@ -278,12 +285,12 @@ export class LicenseServer implements AsyncDisposable {
   get [kServerControl](): ServerControl {
     return {
       stop: () =>
-        this.#stepInOrder(async () => {
+        this.#steps.run(async () => {
           this.#dropAll(true);
           await this.#closeListener();
         }),
       restart: () =>
-        this.#stepInOrder(async () => {
+        this.#steps.run(async () => {
           if (this.#closed) throw new ConfigError('This license server was closed; start a new one.');
           // On a running server, a restart is a stop first: closing the listener waits for every connection
           // to end, and live clients keep theirs (it took about 40 s).
@@ -331,7 +338,7 @@ export class LicenseServer implements AsyncDisposable {
    * @throws {ConfigError} for accounts that do not validate, or on a server without accounts.
    */
   reload(accounts?: AccountsSpec | string): Promise<ReloadSummary> {
-    return this.#oneAtATime(() => this.#reload(accounts));
+    return this.#changes.run(() => this.#reload(accounts));
   }
 
   async #reload(accounts: AccountsSpec | string | undefined): Promise<ReloadSummary> {
@@ -588,7 +595,7 @@ export class LicenseServer implements AsyncDisposable {
     if (!Number.isSafeInteger(count) || count < 0) {
       throw new RangeError(`The total of ${feature} must be a whole number, 0 or more, not ${count}.`);
     }
-    return this.#oneAtATime(() => this.#setLicenses(feature, count, account));
+    return this.#changes.run(() => this.#setLicenses(feature, count, account));
   }
 
   async #setLicenses(feature: string, count: number, account: string): Promise<void> {
@@ -967,21 +974,6 @@ export class LicenseServer implements AsyncDisposable {
     return granted.length;
   }
 
-  /**
-   * Runs changes of accounts and pools one after the other. With none under way, `change` starts at once,
-   * so what it does to a {@link MemoryStore} is done when this returns.
-   */
-  #oneAtATime<T>(change: () => Promise<T>): Promise<T> {
-    const run = this.#changesUnderWay === 0 ? change() : this.#changes.then(change, change);
-    this.#changesUnderWay += 1;
-    this.#changes = run
-      .catch(() => {})
-      .finally(() => {
-        this.#changesUnderWay -= 1;
-      });
-    return run;
-  }
-
   /** The one expiry timer, set for `at` (epoch ms). */
   #arm(at: number): void {
     clearTimeout(this.#expiryTimer);
@@ -1054,23 +1046,6 @@ export class LicenseServer implements AsyncDisposable {
 
   #dropAll(reset: boolean): void {
     for (const session of this.#sessions.values()) session.destroy(reset);
-  }
-
-  /**
-   * Runs `step` (a stop or a restart) once the one called before it has ended: a restart that listened
-   * while the one before still closed the listener failed (EADDRINUSE), and a stop called during a restart
-   * resolved before the restart listened again.
-   */
-  #stepInOrder(step: () => Promise<void>): Promise<void> {
-    // With none under way it starts at once: a stop() resets the connections before it returns.
-    const run = this.#stepsUnderWay === 0 ? step() : this.#steps.then(step, step);
-    this.#stepsUnderWay += 1;
-    this.#steps = run
-      .catch(() => {})
-      .finally(() => {
-        this.#stepsUnderWay -= 1;
-      });
-    return run;
   }
 
   #closeListener(): Promise<void> {
